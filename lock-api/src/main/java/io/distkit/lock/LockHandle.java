@@ -1,0 +1,57 @@
+package io.distkit.lock;
+
+import java.time.Instant;
+
+/**
+ * Proof of one acquisition. Not bound to a thread: it may be released from any thread.
+ *
+ * <p>A handle is <em>held</em> from its acquisition until it is released, its client is closed, or
+ * its lease is known to be lost. The lease is lost when a renewal finds the lock gone from the
+ * backend, when the backend reports it (session expiry, revoked lease), or when no renewal has
+ * succeeded by the local {@link #leaseDeadline()}. Loss is final: a late renewal reply never revives
+ * a handle.
+ */
+public interface LockHandle extends AutoCloseable {
+
+    /** The name of the lock this handle holds. */
+    String lockName();
+
+    /**
+     * The fencing token of this acquisition: strictly greater than the token of every earlier holder
+     * of the same lock name (on the same backend). Reentrant handles of one hold share it. Pass it to
+     * the protected resource and have it reject writes with a lower token than it has seen.
+     */
+    long fencingToken();
+
+    /** False once released, once the client is closed, or once the lease is known to be lost. */
+    boolean isHeld();
+
+    /**
+     * The instant up to which this client believes the lease valid, computed conservatively from the
+     * moment the last successful acquire or renewal was <em>sent</em>, minus a clock-drift allowance.
+     * Advances with every successful renewal. Measured on the client's monotonic clock and shown as
+     * wall-clock time for convenience.
+     */
+    Instant leaseDeadline();
+
+    /**
+     * Registers a listener that runs once, on a library thread, when the lease is lost. It does not
+     * run when the handle is released normally. Registered after the loss, it runs at once (still on
+     * a library thread).
+     */
+    void onLost(Runnable listener);
+
+    /**
+     * Releases this handle. Owner-only: it never removes a lock that another holder acquired since.
+     * Idempotent: later calls do nothing.
+     *
+     * @throws LockLostException if the lease had been lost before this release (the first call only)
+     * @throws LockBackendException if the backend could not be told; the lease then runs out
+     *     by itself on the server
+     */
+    void release();
+
+    /** Same as {@link #release()}. */
+    @Override
+    void close();
+}

@@ -1,0 +1,51 @@
+package io.distkit.lock.spi;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The outcome of one acquisition attempt: the lock was taken, or someone else holds it.
+ *
+ * @param <S> the backend's record of a held lease
+ */
+public sealed interface Attempt<S> {
+
+    /** The lock is ours, with this fencing token; {@code lease} is what renew and release need. */
+    static <S> Attempt<S> acquired(long fencingToken, S lease) {
+        return new Acquired<>(fencingToken, lease);
+    }
+
+    /**
+     * Someone else holds the lock. The engine tries again when {@code wakeUp} completes (a release
+     * notification, a watch event) or after {@code retryAfter} (the holder's remaining lease: a
+     * crashed holder notifies nobody), whichever comes first, within the caller's wait.
+     *
+     * @param retryAfter when to try again without a notification; null for "only when woken"
+     * @param wakeUp completes when another attempt is worth making; null if the backend cannot notify
+     * @throws IllegalArgumentException if both are null: the waiter would never try again
+     */
+    static <S> Attempt<S> busy(@Nullable Duration retryAfter, @Nullable CompletionStage<?> wakeUp) {
+        return new Busy<>(retryAfter, wakeUp);
+    }
+
+    /** See {@link Attempt#acquired}. */
+    record Acquired<S>(long fencingToken, S lease) implements Attempt<S> {
+        public Acquired {
+            Objects.requireNonNull(lease, "lease");
+        }
+    }
+
+    /** See {@link Attempt#busy}. */
+    record Busy<S>(@Nullable Duration retryAfter, @Nullable CompletionStage<?> wakeUp) implements Attempt<S> {
+        public Busy {
+            if (retryAfter == null && wakeUp == null) {
+                throw new IllegalArgumentException("a busy attempt needs retryAfter or wakeUp, or nobody would retry");
+            }
+            if (retryAfter != null && retryAfter.isNegative()) {
+                retryAfter = Duration.ZERO;
+            }
+        }
+    }
+}

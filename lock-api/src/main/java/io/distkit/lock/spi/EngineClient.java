@@ -1,0 +1,273 @@
+package io.distkit.lock.spi;
+
+import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.LockClient;
+import io.distkit.lock.LockException;
+import io.distkit.lock.LockOptions;
+import java.lang.System.Logger.Level;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
+
+/** The engine's {@link LockClient}: everything but the backend primitive. */
+class EngineClient<S> implements LockClient {
+
+    private static final System.Logger LOG = System.getLogger(EngineClient.class.getName());
+
+    final LockBackend<S> backend;
+    final Ticker ticker;
+    final Clock clock;
+    final Scheduler scheduler;
+    private final boolean ownsScheduler;
+    private final LockOptions defaults;
+    private final Duration closeTimeout;
+    private final String clientId = UUID.randomUUID().toString();
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ConcurrentHashMap<ReentrancyKey, Lease<S>> reentrant = new ConcurrentHashMap<>();
+    private final Set<Lease<S>> held = ConcurrentHashMap.newKeySet();
+    final Set<AcquireOp<S>> pending = ConcurrentHashMap.newKeySet();
+    private final Renewer<S> renewer = new Renewer<>(this);
+
+    EngineClient(LockEngine.Builder<S> b) {
+        this.backend = b.backend;
+        this.ticker = b.ticker;
+        this.clock = b.clock;
+        this.ownsScheduler = b.scheduler == null;
+        this.scheduler = b.scheduler != null ? b.scheduler : Scheduler.daemon("lock");
+        this.defaults = b.defaultOptions;
+        this.closeTimeout = b.closeTimeout;
+        backend.validate(defaults);
+        backend.start(this::lostWhere);
+    }
+
+    @Override
+    public DistributedLock lock(String name) {
+        return lock(name, defaults);
+    }
+
+    @Override
+    public DistributedLock lock(String name, LockOptions options) {
+        return newLock(name, LockMode.EXCLUSIVE, options);
+    }
+
+    EngineLock<S> newLock(String name, LockMode mode, LockOptions options) {
+        LockNames.check(name);
+        Objects.requireNonNull(options, "options");
+        checkOpen();
+        backend.validate(options);
+        return new EngineLock<>(this, name, mode, options);
+    }
+
+    @Override
+    public LockOptions defaultOptions() {
+        return defaults;
+    }
+
+    /** Completes with the hold, with null when the wait ran out, or exceptionally. */
+    CompletableFuture<Hold<S>> acquire(EngineLock<S> lock, long waitNanos) {
+        checkOpen();
+        ReentrancyKey key = null;
+        if (lock.options().reentrant()) {
+            key = new ReentrancyKey(lock.name(), lock.mode, Thread.currentThread());
+            Lease<S> mine = reentrant.get(key);
+            if (mine != null && mine.tryAddHold()) {
+                return CompletableFuture.completedFuture(new Hold<>(mine));
+            }
+        }
+        LockRequest request = new LockRequest(lock.name(), lock.mode, lock.options().leaseTime(),
+                clientId + ":" + sequence.incrementAndGet());
+        AcquireOp<S> op = new AcquireOp<>(this, lock, key, request, waitNanos);
+        op.start();
+        return op.result;
+    }
+
+    Lease<S> register(EngineLock<S> lock, @Nullable ReentrancyKey key, long token, S backendLease, long sentAt) {
+        Lease<S> lease = new Lease<>(this, lock, key, token, backendLease, sentAt);
+        held.add(lease);
+        if (key != null) {
+            reentrant.put(key, lease);
+        }
+        renewer.track(lease);
+        if (closed.get()) {
+            releaseQuietly(lease); // close() may have missed it
+        }
+        return lease;
+    }
+
+    void forget(Lease<S> lease) {
+        held.remove(lease);
+        if (lease.reentrancyKey != null) {
+            reentrant.remove(lease.reentrancyKey, lease);
+        }
+        renewer.untrack(lease);
+    }
+
+    /** Declares a lease lost; with {@code cleanUp} also asks the backend to drop it, in case it still has it. */
+    void lost(Lease<S> lease, String reason, boolean cleanUp) {
+        if (!lease.markLost(reason)) {
+            return;
+        }
+        forget(lease);
+        LOG.log(Level.WARNING, () -> "lock '" + lease.name + "' (token " + lease.token + ") lost: " + reason);
+        if (cleanUp) {
+            backend.release(lease.backendLease).whenComplete((ignored, failure) -> {
+                if (failure != null) {
+                    logCleanupFailure(lease.name, failure);
+                }
+            });
+        }
+    }
+
+    private void lostWhere(Predicate<? super S> affected, String reason) {
+        for (Lease<S> lease : held) {
+            if (affected.test(lease.backendLease)) {
+                lost(lease, reason, false);
+            }
+        }
+    }
+
+    void releaseQuietly(Lease<S> lease) {
+        if (lease.markReleased()) {
+            backend.release(lease.backendLease).whenComplete((ignored, failure) -> {
+                if (failure != null) {
+                    logCleanupFailure(lease.name, failure);
+                }
+            });
+        }
+    }
+
+    void runListener(Runnable listener) {
+        scheduler.execute(() -> {
+            try {
+                listener.run();
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.ERROR, "an onLost listener threw", e);
+            }
+        });
+    }
+
+    void logCleanupFailure(String lockName, Throwable failure) {
+        LOG.log(Level.DEBUG, () -> "cleanup of lock '" + lockName + "' on " + backend.describe()
+                + " failed; the server-side lease will run out by itself", failure);
+    }
+
+    /** The sync view of an acquisition: waits, and on interrupt gives up without leaving anything held. */
+    @Nullable Hold<S> waitFor(CompletableFuture<Hold<S>> op) throws InterruptedException {
+        try {
+            return op.get();
+        } catch (InterruptedException e) {
+            if (!op.cancel(false) && op.isDone() && !op.isCompletedExceptionally()) {
+                Hold<S> got = op.getNow(null);
+                if (got != null) {
+                    got.release(); // acquired just as we were interrupted: the caller will never see it
+                }
+            }
+            throw e;
+        } catch (ExecutionException e) {
+            throw unwrap(e.getCause());
+        }
+    }
+
+    /** Waits for a backend stage for at most {@code timeout}; failures become {@link LockBackendException}. */
+    <T> T await(CompletionStage<T> stage, Duration timeout, String lockName, String operation) {
+        try {
+            return stage.toCompletableFuture().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockBackendException(lockName, operation + " interrupted; the server-side lease will run out"
+                    + " by itself", e);
+        } catch (TimeoutException e) {
+            throw new LockBackendException(lockName, operation + " got no answer from " + backend.describe()
+                    + " within " + timeout + "; the server-side lease will run out by itself", e);
+        } catch (ExecutionException e) {
+            throw backendFailure(lockName, operation, e.getCause());
+        }
+    }
+
+    LockException backendFailure(String lockName, String operation, Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof LockException lockException) {
+            return lockException;
+        }
+        return new LockBackendException(lockName, operation + " failed on " + backend.describe() + ": " + cause,
+                cause);
+    }
+
+    static RuntimeException unwrap(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof RuntimeException runtime) {
+            return runtime;
+        }
+        if (cause instanceof Error error) {
+            throw error;
+        }
+        return new LockException(null, "unexpected failure: " + cause, cause);
+    }
+
+    private void checkOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("lock client for " + backend.describe() + " is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        LockException closing = new LockException(null, "the lock client for " + backend.describe()
+                + " was closed while waiting", null);
+        for (AcquireOp<S> op : pending) {
+            op.result.completeExceptionally(closing);
+        }
+        List<CompletableFuture<Boolean>> releases = new ArrayList<>();
+        for (Lease<S> lease : held) {
+            if (lease.markReleased()) {
+                releases.add(backend.release(lease.backendLease).toCompletableFuture());
+            }
+        }
+        renewer.stop();
+        try {
+            CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))
+                    .get(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException | CancellationException e) {
+            LOG.log(Level.WARNING, () -> "not every lock could be released on close of " + backend.describe()
+                    + "; their server-side leases will run out by themselves", e);
+        } finally {
+            try {
+                backend.close();
+            } finally {
+                if (ownsScheduler) {
+                    scheduler.shutdown();
+                }
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LockClient[" + backend.describe() + (closed.get() ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,64 @@
+package io.distkit.lock.spi;
+
+import io.distkit.lock.LockHandle;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** One handle on a {@link Lease}: the first acquisition or one reentrant re-acquisition. */
+final class Hold<S> implements LockHandle {
+
+    private final Lease<S> lease;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    Hold(Lease<S> lease) {
+        this.lease = lease;
+    }
+
+    @Override
+    public String lockName() {
+        return lease.name;
+    }
+
+    @Override
+    public long fencingToken() {
+        return lease.token;
+    }
+
+    @Override
+    public boolean isHeld() {
+        return !released.get() && lease.isHeld();
+    }
+
+    @Override
+    public Instant leaseDeadline() {
+        return lease.deadlineInstant();
+    }
+
+    @Override
+    public void onLost(Runnable listener) {
+        Objects.requireNonNull(listener, "listener");
+        lease.addListener(() -> {
+            if (!released.get()) {
+                listener.run();
+            }
+        });
+    }
+
+    @Override
+    public void release() {
+        if (released.compareAndSet(false, true)) {
+            lease.releaseHold();
+        }
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+
+    @Override
+    public String toString() {
+        return "LockHandle[" + lease.name + " token=" + lease.token + (released.get() ? " released" : "") + "]";
+    }
+}

@@ -1,0 +1,193 @@
+package io.distkit.lock.spi;
+
+import io.distkit.lock.LockLostException;
+import io.distkit.lock.LockOptions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One acquisition held by the engine: the backend's lease record plus everything the engine keeps
+ * about it. Shared by the reentrant {@link Hold}s of one thread.
+ *
+ * <p>State moves once, from HELD to RELEASED or to LOST, by CAS; whoever wins the CAS does the
+ * work of that transition (backend release, listeners), so nothing runs twice.
+ */
+final class Lease<S> {
+
+    enum State { HELD, RELEASED, LOST }
+
+    final EngineClient<S> client;
+    final String name;
+    final LockMode mode;
+    final LockOptions options;
+    final long token;
+    final S backendLease;
+    final @Nullable ReentrancyKey reentrancyKey;
+    final long leaseNanos;
+    final long renewIntervalNanos;
+
+    private final AtomicReference<State> state = new AtomicReference<>(State.HELD);
+    private final AtomicInteger holds = new AtomicInteger(1);
+    private final List<Runnable> listeners = new ArrayList<>(1);
+    private volatile long deadline;
+    private volatile @Nullable String lostReason;
+
+    // written by the renewer only
+    volatile long nextRenewAt;
+    volatile boolean renewing;
+
+    Lease(EngineClient<S> client, EngineLock<S> lock, @Nullable ReentrancyKey key, long token, S backendLease,
+            long sentAt) {
+        this.client = client;
+        this.name = lock.name();
+        this.mode = lock.mode;
+        this.options = lock.options();
+        this.token = token;
+        this.backendLease = backendLease;
+        this.reentrancyKey = key;
+        this.leaseNanos = options.leaseTime().toNanos();
+        this.renewIntervalNanos = options.renewInterval().toNanos();
+        this.deadline = sentAt + leaseNanos - driftNanos(leaseNanos);
+        this.nextRenewAt = sentAt + renewIntervalNanos;
+    }
+
+    /**
+     * The allowance for clock drift between client and server: 1% of the lease plus 2 ms, as in the
+     * Redlock analysis. The local deadline is this much earlier than the server's expiry can be.
+     */
+    static long driftNanos(long leaseNanos) {
+        return leaseNanos / 100 + 2_000_000L;
+    }
+
+    long deadline() {
+        return deadline;
+    }
+
+    /** Pushes the deadline to {@code sentAt + lease - drift} if that is later; never shortens it. */
+    void extendFrom(long sentAt) {
+        long candidate = sentAt + leaseNanos - driftNanos(leaseNanos);
+        synchronized (this) {
+            if (candidate - deadline > 0) {
+                deadline = candidate;
+            }
+        }
+        nextRenewAt = sentAt + renewIntervalNanos;
+    }
+
+    /** When the renewer next has to look at this lease: its renewal, or its deadline. */
+    long nextEventAt() {
+        long d = deadline;
+        if (!options.autoRenew() || renewing) {
+            return d;
+        }
+        long r = nextRenewAt;
+        return r - d < 0 ? r : d;
+    }
+
+    State state() {
+        return state.get();
+    }
+
+    @Nullable String lostReason() {
+        return lostReason;
+    }
+
+    /** HELD and before the local deadline. Finding the deadline passed makes the loss official. */
+    boolean isHeld() {
+        if (state.get() != State.HELD) {
+            return false;
+        }
+        if (client.ticker.read() - deadline >= 0) {
+            client.lost(this, "no renewal succeeded before the lease deadline", true);
+            return false;
+        }
+        return true;
+    }
+
+    Instant deadlineInstant() {
+        return client.clock.instant().plusNanos(deadline - client.ticker.read());
+    }
+
+    /** Adds a reentrant hold; false if the lease is no longer held or its last hold is being released. */
+    boolean tryAddHold() {
+        for (;;) {
+            int h = holds.get();
+            if (h <= 0 || !isHeld()) {
+                return false;
+            }
+            if (holds.compareAndSet(h, h + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Drops one hold; the last one releases the lease in the backend. */
+    void releaseHold() {
+        int left = holds.decrementAndGet();
+        if (state.get() == State.LOST) {
+            throw lostException();
+        }
+        if (left > 0) {
+            return;
+        }
+        if (!state.compareAndSet(State.HELD, State.RELEASED)) {
+            if (state.get() == State.LOST) {
+                throw lostException();
+            }
+            return; // released by close()
+        }
+        client.forget(this);
+        boolean wasOurs = client.await(client.backend.release(backendLease), options.leaseTime(), name, "release");
+        if (!wasOurs) {
+            throw new LockLostException(name, "the lock was no longer held when released: its lease had expired"
+                    + " or it was removed from " + client.backend.describe());
+        }
+    }
+
+    private LockLostException lostException() {
+        return new LockLostException(name, "the lease was lost before release: " + lostReason);
+    }
+
+    /** HELD to RELEASED without waiting for the backend (client close, an acquisition nobody wants). */
+    boolean markReleased() {
+        if (!state.compareAndSet(State.HELD, State.RELEASED)) {
+            return false;
+        }
+        client.forget(this);
+        return true;
+    }
+
+    /** HELD to LOST; returns whether this call made the transition. Listeners are then fired. */
+    boolean markLost(String reason) {
+        if (!state.compareAndSet(State.HELD, State.LOST)) {
+            return false;
+        }
+        lostReason = reason;
+        List<Runnable> toRun;
+        synchronized (listeners) {
+            toRun = new ArrayList<>(listeners);
+            listeners.clear();
+        }
+        toRun.forEach(client::runListener);
+        return true;
+    }
+
+    void addListener(Runnable listener) {
+        synchronized (listeners) {
+            if (state.get() != State.LOST) {
+                listeners.add(listener);
+                return;
+            }
+        }
+        client.runListener(listener);
+    }
+
+    @Override
+    public String toString() {
+        return "Lease[" + name + " " + mode + " token=" + token + " " + state.get() + "]";
+    }
+}

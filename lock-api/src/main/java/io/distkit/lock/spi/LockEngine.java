@@ -1,0 +1,107 @@
+package io.distkit.lock.spi;
+
+import io.distkit.lock.LockClient;
+import io.distkit.lock.LockOptions;
+import io.distkit.lock.ReadWriteLockClient;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Turns a {@link LockBackend} into a {@link LockClient}. A backend module's public factory builds
+ * its backend and hands it here:
+ *
+ * <pre>{@code
+ * LockClient client = LockEngine.builder(new MyBackend(connection))
+ *         .defaultOptions(LockOptions.builder().leaseTime(Duration.ofSeconds(10)).build())
+ *         .build();
+ * }</pre>
+ *
+ * <p>What the engine guarantees every backend's users: names and options checked before the
+ * backend is called; reentrancy by thread with local hold counts; one renewal pass per client per
+ * interval; a local lease deadline measured from the <em>send</em> time of the last successful
+ * acquire or renew, minus a drift allowance, on the monotonic {@link Ticker}; loss declared at that
+ * deadline or as soon as a renewal or the backend says so, final, with listeners fired once;
+ * idempotent release from any thread; cancellation that leaves nothing held; close-all.
+ */
+public final class LockEngine {
+
+    private LockEngine() {}
+
+    public static <S> Builder<S> builder(LockBackend<S> backend) {
+        return new Builder<>(backend);
+    }
+
+    /** Configures one client. Time sources default to the system's; inject both in tests. */
+    public static final class Builder<S> {
+        final LockBackend<S> backend;
+        Ticker ticker = Ticker.system();
+        Clock clock = Clock.systemUTC();
+        @Nullable Scheduler scheduler;
+        LockOptions defaultOptions = LockOptions.defaults();
+        Duration closeTimeout = Duration.ofSeconds(10);
+
+        private Builder(LockBackend<S> backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+        }
+
+        /** The monotonic clock for deadlines and waits. Pair a manual ticker with a matching {@link #scheduler}. */
+        public Builder<S> ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        /** The wall clock, used only to show deadlines as {@link java.time.Instant}s. */
+        public Builder<S> clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /**
+         * Where timers and callbacks run; its delays are in the ticker's nanoseconds. Not shut down by
+         * the client. Default: two daemon threads of the client's own, stopped on close.
+         */
+        public Builder<S> scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /** Options of {@link LockClient#lock(String)}; checked against the backend at {@link #build()}. */
+        public Builder<S> defaultOptions(LockOptions options) {
+            this.defaultOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        /** How long {@link LockClient#close()} waits for the backend to confirm releases. Default 10 s. */
+        public Builder<S> closeTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "closeTimeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("closeTimeout must not be negative, was " + timeout);
+            }
+            this.closeTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * The client; a {@link ReadWriteLockClient} when the backend supports read-write locks.
+         *
+         * @throws IllegalArgumentException if the backend refuses the default options
+         */
+        public LockClient build() {
+            return backend.supportsReadWrite() ? new EngineReadWriteClient<>(this) : new EngineClient<>(this);
+        }
+
+        /**
+         * The client with read-write locks.
+         *
+         * @throws UnsupportedOperationException if the backend has no read-write locks
+         */
+        public ReadWriteLockClient buildReadWrite() {
+            if (!backend.supportsReadWrite()) {
+                throw new UnsupportedOperationException(backend.describe() + " has no read-write locks");
+            }
+            return new EngineReadWriteClient<>(this);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package io.distkit.lock.spi;
+
+import java.time.Duration;
+
+/**
+ * One acquire call as the backend sees it.
+ *
+ * @param name the lock name, already checked (non-blank, at most 200 characters); the backend
+ *     encodes it so that no two names share a key and no name escapes its prefix
+ * @param mode exclusive, or one side of a read-write lock
+ * @param leaseTime how long the backend should keep the lock without a renewal
+ * @param owner unique among all acquisitions of all clients (a random client id and a sequence
+ *     number); store it so that release and renew can prove ownership
+ */
+public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner) {}

@@ -1,0 +1,154 @@
+package io.distkit.lock.spi;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The client's one renewal pass. A single timer is armed for the earliest event of any held lease
+ * (a renewal due, or a deadline); each pass sends one batch with every lease whose renewal is due
+ * or due within half its interval, so locks taken at different moments fall into step and a client
+ * holding many locks makes one round trip per interval. The same pass declares lost every lease
+ * whose local deadline has passed, so a holder that cannot reach its backend is told in time.
+ */
+final class Renewer<S> {
+
+    private static final System.Logger LOG = System.getLogger(Renewer.class.getName());
+    private static final long NONE = Long.MAX_VALUE;
+
+    private final EngineClient<S> client;
+    private final Set<Lease<S>> leases = ConcurrentHashMap.newKeySet();
+
+    // guarded by this
+    private Scheduler.@Nullable Cancellable armed;
+    private long armedAt;
+    private boolean stopped;
+
+    Renewer(EngineClient<S> client) {
+        this.client = client;
+    }
+
+    void track(Lease<S> lease) {
+        leases.add(lease);
+        armBy(lease.nextEventAt());
+    }
+
+    void untrack(Lease<S> lease) {
+        leases.remove(lease); // the armed pass, if any, finds nothing to do and does not re-arm
+    }
+
+    synchronized void stop() {
+        stopped = true;
+        if (armed != null) {
+            armed.cancel();
+            armed = null;
+        }
+    }
+
+    /** Makes sure a pass runs no later than {@code at}. */
+    private void armBy(long at) {
+        synchronized (this) {
+            if (stopped || (armed != null && at - armedAt >= 0)) {
+                return;
+            }
+            if (armed != null) {
+                armed.cancel();
+            }
+            armedAt = at;
+            armed = client.scheduler.schedule(this::pass, at - client.ticker.read());
+        }
+    }
+
+    void pass() {
+        synchronized (this) {
+            armed = null;
+        }
+        long now = client.ticker.read();
+        List<Lease<S>> batch = new ArrayList<>();
+        long next = NONE;
+        for (Lease<S> lease : leases) {
+            if (lease.state() != Lease.State.HELD) {
+                leases.remove(lease);
+                continue;
+            }
+            if (now - lease.deadline() >= 0) {
+                client.lost(lease, "no renewal succeeded before the lease deadline", true);
+                continue;
+            }
+            if (lease.options.autoRenew() && !lease.renewing
+                    && now - (lease.nextRenewAt - lease.renewIntervalNanos / 2) >= 0) {
+                lease.renewing = true;
+                batch.add(lease);
+            }
+            next = earlier(next, lease.nextEventAt());
+        }
+        if (!batch.isEmpty()) {
+            send(batch, now);
+        }
+        if (next != NONE) {
+            armBy(next);
+        }
+    }
+
+    private void send(List<Lease<S>> batch, long sentAt) {
+        List<S> backendLeases = new ArrayList<>(batch.size());
+        List<java.time.Duration> leaseTimes = new ArrayList<>(batch.size());
+        for (Lease<S> lease : batch) {
+            backendLeases.add(lease.backendLease);
+            leaseTimes.add(lease.options.leaseTime());
+        }
+        java.util.concurrent.CompletionStage<List<Boolean>> stage;
+        try {
+            stage = client.backend.renewAll(backendLeases, leaseTimes);
+        } catch (RuntimeException e) {
+            stage = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        stage.whenComplete((results, failure) -> onRenewed(batch, sentAt, results, failure));
+    }
+
+    private void onRenewed(List<Lease<S>> batch, long sentAt, @Nullable List<Boolean> results,
+            @Nullable Throwable failure) {
+        long now = client.ticker.read();
+        long next = NONE;
+        if (failure != null) {
+            LOG.log(Level.WARNING, () -> "renewal of " + batch.size() + " lock(s) on " + client.backend.describe()
+                    + " failed; retrying before the lease deadline", failure);
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Lease<S> lease = batch.get(i);
+            if (lease.state() != Lease.State.HELD) {
+                lease.renewing = false;
+                continue;
+            }
+            if (failure != null || results == null) {
+                // unknown: keep the deadline, try again soon enough to have another go before it
+                long retryIn = Math.max(1_000_000L, Math.min(lease.renewIntervalNanos, (lease.deadline() - now) / 2));
+                lease.nextRenewAt = now + retryIn;
+            } else if (!results.get(i)) {
+                client.lost(lease, "a renewal found the lock gone from " + client.backend.describe(), false);
+            } else if (now - lease.deadline() >= 0) {
+                // too late: the lease may have lapsed and been taken meanwhile; loss is final
+                client.lost(lease, "the renewal reply came after the lease deadline", true);
+            } else {
+                lease.extendFrom(sentAt);
+            }
+            lease.renewing = false;
+            if (lease.state() == Lease.State.HELD) {
+                next = earlier(next, lease.nextEventAt());
+            }
+        }
+        if (next != NONE) {
+            armBy(next);
+        }
+    }
+
+    private static long earlier(long a, long b) {
+        if (a == NONE) {
+            return b;
+        }
+        return b - a < 0 ? b : a;
+    }
+}
