@@ -120,7 +120,12 @@ class EngineClient<S> implements LockClient {
         renewer.untrack(lease);
     }
 
-    /** Declares a lease lost; with {@code cleanUp} also asks the backend to drop it, in case it still has it. */
+    /**
+     * Declares a lease lost. With {@code cleanUp} also asks the backend to drop it: needed only when
+     * the backend may still hold it for us (a renewal that succeeded too late extended it). At a plain
+     * deadline the server-side lease runs out by itself moments later, and a release would only mask
+     * a server that never expires anything.
+     */
     void lost(Lease<S> lease, String reason, boolean cleanUp) {
         if (!lease.markLost(reason)) {
             return;

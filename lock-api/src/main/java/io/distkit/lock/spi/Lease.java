@@ -102,7 +102,7 @@ final class Lease<S> {
             return false;
         }
         if (client.ticker.read() - deadline >= 0) {
-            client.lost(this, "no renewal succeeded before the lease deadline", true);
+            client.lost(this, "no renewal succeeded before the lease deadline", false);
             return false;
         }
         return true;

@@ -75,7 +75,7 @@ final class Renewer<S> {
                 continue;
             }
             if (now - lease.deadline() >= 0) {
-                client.lost(lease, "no renewal succeeded before the lease deadline", true);
+                client.lost(lease, "no renewal succeeded before the lease deadline", false);
                 continue;
             }
             if (lease.options.autoRenew() && !lease.renewing
