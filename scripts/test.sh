@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The one command that runs every test: installs the test servers that are missing (when run as
+# root; otherwise it says what to install), then builds and tests every module.
+# Extra arguments go to Maven, e.g.  scripts/test.sh -pl testkit -am
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -eq 0 ]; then
+  scripts/install-test-servers.sh
+else
+  scripts/install-test-servers.sh || echo "test.sh: servers missing; backend tests will fail or skip" >&2
+fi
+exec mvn -B verify "$@"
