@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the servers the backend tests start as child processes (redis-server, etcd, PostgreSQL,
-# MariaDB, faketime), with apt, only what is missing. Idempotent and quiet; a second run does
-# nothing. The distributions' own services are stopped and kept from starting at boot, because
+# MariaDB; gcc for testkit's clock-shift preload library), with apt, only what is missing.
+# Idempotent and quiet; a second run does nothing. The distributions' own services are stopped and kept from starting at boot, because
 # testkit starts private instances on free ports and needs nothing listening on the default ones.
 set -euo pipefail
 
@@ -12,7 +12,7 @@ have etcd || need+=(etcd-server)
 have etcdctl || need+=(etcd-client)
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 have mariadbd || have /usr/sbin/mariadbd || need+=(mariadb-server)
-have faketime || need+=(faketime)
+have cc || need+=(gcc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

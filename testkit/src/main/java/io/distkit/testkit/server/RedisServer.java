@@ -1,0 +1,234 @@
+package io.distkit.testkit.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A private {@code redis-server} on a free loopback port with its own temp directory. Persistence
+ * is chosen per test (none, AOF every second, AOF always): what a restart remembers is exactly what
+ * the failure scenarios need to control. Several instances run side by side (Redlock needs five);
+ * one can be a replica of another ({@code --replicaof}); one can run on a shifted wall clock.
+ *
+ * <pre>{@code
+ * @RegisterExtension static RedisServer redis = RedisServer.builder().persistence(Persistence.NONE).build();
+ * ... redis.uri() ... redis.kill(); redis.restart(); redis.call("DEL", key);
+ * }</pre>
+ */
+public final class RedisServer extends ServerProcess implements TestServer {
+
+    /** What survives a restart. */
+    public enum Persistence {
+        /** Nothing: a restarted server is empty. */
+        NONE,
+        /** Append-only file, fsync every second: up to a second of writes lost on a crash. */
+        AOF_EVERYSEC,
+        /** Append-only file, fsync before every reply: nothing acknowledged is lost. */
+        AOF_ALWAYS
+    }
+
+    private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
+
+    private @Nullable Path binary;
+    private final Path dir;
+    private final int port;
+    private final Persistence persistence;
+    private final @Nullable RedisServer master;
+    private final boolean cluster;
+    private final List<String> extraArgs;
+    private final boolean wantsFakeTime;
+    private @Nullable FakeTime fakeTime;
+    private boolean started;
+
+    private RedisServer(Builder b, Path dir) {
+        super("redis-server", dir.resolve("redis.log"));
+        this.dir = dir;
+        this.port = Servers.freePort();
+        this.persistence = b.persistence;
+        this.master = b.master;
+        this.cluster = b.cluster;
+        this.extraArgs = List.copyOf(b.extraArgs);
+        this.wantsFakeTime = b.fakeTime;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    protected List<String> command() {
+        List<String> command = new ArrayList<>(List.of(binary.toString(),
+                "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
+                "--dir", dir.toString(), "--save", "", "--daemonize", "no", "--loglevel", "notice"));
+        if (persistence == Persistence.NONE) {
+            command.addAll(List.of("--appendonly", "no"));
+        } else {
+            command.addAll(List.of("--appendonly", "yes", "--appendfsync",
+                    persistence == Persistence.AOF_ALWAYS ? "always" : "everysec"));
+        }
+        if (master != null) {
+            command.addAll(List.of("--replicaof", master.host(), Integer.toString(master.port())));
+        }
+        if (cluster) {
+            command.addAll(List.of("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", "2000"));
+        }
+        command.addAll(extraArgs);
+        return command;
+    }
+
+    @Override
+    protected Map<String, String> environment() {
+        return fakeTime == null ? Map.of() : fakeTime.environment();
+    }
+
+    @Override
+    protected void awaitReady(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        while (System.nanoTime() - deadline < 0) {
+            if (!isRunning()) {
+                throw new IllegalStateException("redis-server exited");
+            }
+            try {
+                if ("PONG".equals(call("PING")) && replicaReady()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                last = e; // LOADING, connection refused: not up yet
+            }
+            Thread.sleep(20); // polling a child process that has no readiness signal
+        }
+        throw new IllegalStateException("no PONG" + (last == null ? "" : ": " + last.getMessage()));
+    }
+
+    private boolean replicaReady() {
+        return master == null || String.valueOf(call("INFO", "replication")).contains("master_link_status:up");
+    }
+
+    /** Finds the binary (failing or skipping the test if it is missing), starts, waits for PONG. */
+    @Override
+    public synchronized void start() {
+        if (binary == null) {
+            binary = Servers.requireBinary("redis-server", "DISTKIT_REDIS_BIN", "redis-server");
+        }
+        if (wantsFakeTime && fakeTime == null) {
+            fakeTime = FakeTime.in(dir);
+        }
+        super.start();
+        started = true;
+    }
+
+    @Override
+    public synchronized boolean isStarted() {
+        return started;
+    }
+
+    @Override
+    public synchronized void heal() {
+        resumeIfPaused();
+        if (!isRunning()) {
+            start();
+        }
+        if (fakeTime != null) {
+            fakeTime.shift(Duration.ZERO);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        started = false;
+        stop();
+        Servers.deleteRecursively(dir);
+    }
+
+    /** Runs one command on this server with a fresh connection; see {@link Resp#call}. */
+    public Object call(String... args) {
+        return Resp.call(host(), port, CALL_TIMEOUT, args);
+    }
+
+    /** Shifts this server's wall clock; needs {@link Builder#fakeTime()}. */
+    public void shiftClock(Duration offset) {
+        if (fakeTime == null) {
+            throw new IllegalStateException("build the server with fakeTime() and start it to shift its clock");
+        }
+        fakeTime.shift(offset);
+    }
+
+    public String host() {
+        return "127.0.0.1";
+    }
+
+    public int port() {
+        return port;
+    }
+
+    /** {@code redis://127.0.0.1:<port>}. */
+    public String uri() {
+        return "redis://" + host() + ":" + port;
+    }
+
+    public Persistence persistence() {
+        return persistence;
+    }
+
+    /** The directory holding the AOF, the log and, for cluster nodes, {@code nodes.conf}. */
+    public Path dir() {
+        return dir;
+    }
+
+    @Override
+    public String toString() {
+        return "redis-server 127.0.0.1:" + port + " (" + persistence + (master != null ? ", replica of " + master.port : "")
+                + (cluster ? ", cluster" : "") + ")";
+    }
+
+    /** Configures a {@link RedisServer}. */
+    public static final class Builder {
+        private Persistence persistence = Persistence.NONE;
+        private @Nullable RedisServer master;
+        private boolean cluster;
+        private boolean fakeTime;
+        private final List<String> extraArgs = new ArrayList<>();
+
+        private Builder() {}
+
+        public Builder persistence(Persistence persistence) {
+            this.persistence = Objects.requireNonNull(persistence, "persistence");
+            return this;
+        }
+
+        /** Makes this server a replica of {@code master}, which must be started first. */
+        public Builder replicaOf(RedisServer master) {
+            this.master = Objects.requireNonNull(master, "master");
+            return this;
+        }
+
+        /** Starts the server as a cluster node (for a Redis Cluster). */
+        public Builder clusterNode() {
+            this.cluster = true;
+            return this;
+        }
+
+        /** Runs the server under libfaketime so that {@link RedisServer#shiftClock} works. */
+        public Builder fakeTime() {
+            this.fakeTime = true;
+            return this;
+        }
+
+        /** Further {@code --name value} arguments for redis-server. */
+        public Builder args(String... args) {
+            extraArgs.addAll(List.of(args));
+            return this;
+        }
+
+        /** The server, not yet started (the JUnit extension or {@link RedisServer#start()} starts it). */
+        public RedisServer build() {
+            return new RedisServer(this, Servers.tempDir("redis"));
+        }
+    }
+}

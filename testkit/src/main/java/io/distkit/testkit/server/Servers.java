@@ -1,0 +1,113 @@
+package io.distkit.testkit.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The rules every server fixture follows: where binaries come from, what happens when one is
+ * missing, free ports, temp dirs.
+ *
+ * <p>A binary is taken from {@code DISTKIT_<SERVER>_BIN} if set, else from {@code PATH} (and a few
+ * well-known directories). When it is missing the test fails with a message naming the package to
+ * install, or, only when {@code DISTKIT_REQUIRE_SERVERS} is not {@code true}, is skipped with that
+ * message. CI sets it to {@code true}, so nothing is silently skipped there.
+ */
+public final class Servers {
+
+    /** Environment variable that turns a missing server from a skip into a failure. */
+    public static final String REQUIRE_SERVERS = "DISTKIT_REQUIRE_SERVERS";
+
+    private Servers() {}
+
+    /** Whether a missing server must fail the test rather than skip it. */
+    public static boolean required() {
+        return "true".equalsIgnoreCase(System.getenv(REQUIRE_SERVERS))
+                || Boolean.getBoolean("distkit.requireServers");
+    }
+
+    /**
+     * Finds a server binary.
+     *
+     * @param name the executable's name, e.g. {@code redis-server}
+     * @param envVar the variable that may hold its path, e.g. {@code DISTKIT_REDIS_BIN}
+     * @param extraDirs further directories to look in (globs are not expanded)
+     */
+    public static Optional<Path> findBinary(String name, String envVar, Path... extraDirs) {
+        String configured = System.getenv(envVar);
+        if (configured != null && !configured.isBlank()) {
+            Path path = Paths.get(configured);
+            return Files.isExecutable(path) ? Optional.of(path) : Optional.empty();
+        }
+        String pathVar = Optional.ofNullable(System.getenv("PATH")).orElse("");
+        Stream<Path> dirs = Stream.concat(
+                Stream.of(pathVar.split(java.io.File.pathSeparator)).filter(s -> !s.isEmpty()).map(Paths::get),
+                Stream.concat(Stream.of(extraDirs), Stream.of(Paths.get("/usr/sbin"), Paths.get("/usr/local/bin"))));
+        return dirs.map(dir -> dir.resolve(name)).filter(Files::isExecutable).findFirst();
+    }
+
+    /**
+     * Finds a binary or ends the test: a failure when servers are required, a skip otherwise. The
+     * message names the binary, the variable, and the package that provides it.
+     */
+    public static Path requireBinary(String name, String envVar, String aptPackage, Path... extraDirs) {
+        return findBinary(name, envVar, extraDirs).orElseGet(() -> {
+            unavailable(name + " not found on PATH or in " + envVar + "; install it with"
+                    + " 'apt-get install " + aptPackage + "' (or run scripts/install-test-servers.sh)");
+            throw new AssertionError("unreachable");
+        });
+    }
+
+    /** Ends the test because a server cannot be had: fails if servers are required, skips otherwise. */
+    public static void unavailable(String message) {
+        if (required()) {
+            throw new IllegalStateException(message + " [" + REQUIRE_SERVERS + "=true, so this fails instead of skipping]");
+        }
+        Assumptions.abort(message + " [skipped; set " + REQUIRE_SERVERS + "=true to fail instead]");
+    }
+
+    /** A TCP port free on the loopback interface at the time of the call. */
+    public static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free loopback port", e);
+        }
+    }
+
+    /** A new temp directory, to be removed with {@link #deleteRecursively(Path)}. */
+    public static Path tempDir(String prefix) {
+        try {
+            return Files.createTempDirectory("distkit-" + prefix + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Removes a directory tree; missing paths and files that vanish meanwhile are fine. */
+    public static void deleteRecursively(Path root) {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException ignored) {
+                    // a server may still be removing its own files; the rest goes
+                }
+            });
+        } catch (IOException | UncheckedIOException ignored) {
+            // best effort: temp dirs are cleaned by the OS eventually
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.distkit.testkit.history;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockHandle;
+import io.distkit.testkit.history.LostUpdateWorkload.PauseHook;
+import io.distkit.testkit.history.LostUpdateWorkload.Result;
+import io.distkit.testkit.history.Op.Kind;
+import io.distkit.testkit.history.Op.Type;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+class LostUpdateWorkloadTest {
+
+    private static List<DistributedLock> twoClients(SemaphoreLockServer server) {
+        return List.of(server.client().lock("counter"), server.client().lock("counter"));
+    }
+
+    /** Makes the first two critical sections wait for each other: only a lock without exclusion lets them. */
+    private static PauseHook meetInside() {
+        CountDownLatch bothInside = new CountDownLatch(2);
+        return (process, handle) -> {
+            bothInside.countDown();
+            if (!bothInside.await(10, TimeUnit.SECONDS)) {
+                throw new AssertionError(process + ": no second holder came in");
+            }
+        };
+    }
+
+    @Test
+    void correctLockPassesEveryChecker() throws InterruptedException {
+        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(true)))
+                .threadsPerClient(3).increments(1_000).duration(Duration.ofSeconds(20)).build().run();
+
+        CheckResult.assertAllValid(result.checkAll());
+        assertThat(result.acknowledged()).isGreaterThanOrEqualTo(1_000).isEqualTo(result.register().read());
+        assertThat(result.plainCounter()).isEqualTo(result.criticalSections());
+        assertThat(result.history().ops()).extracting(Op::process)
+                .isSubsetOf("c1-t1", "c1-t2", "c1-t3", "c2-t1", "c2-t2", "c2-t3");
+    }
+
+    // Without exclusion, racing holders keep refusing each other's writes, so progress is luck:
+    // these runs are bounded by time, and what they assert does not need the target reached.
+    @Test
+    void lockWithoutExclusionIsCaughtWhileFencingKeepsTheRegisterRight() throws InterruptedException {
+        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(false)))
+                .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside()).build().run();
+
+        CheckResult.assertAllValid(result.checkSafety());
+        CheckResult intervals = Checkers.holderIntervals(result.history());
+        assertThat(intervals.violations()).isNotEmpty().allMatch(v -> v.startsWith("overlapping holders on lock counter"));
+        assertThat(result.register().writes()).anyMatch(w -> !w.accepted());
+    }
+
+    @Test
+    void lockWithoutExclusionAndWithoutFencingLosesIncrements() throws InterruptedException {
+        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(false)))
+                .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside())
+                .register(FencedRegister.unfenced()).build().run();
+
+        assertThat(Checkers.lostUpdates(result.history(), result.register()).violations())
+                .anyMatch(v -> v.startsWith("lost updates"));
+    }
+
+    @Test
+    void leaseLostInsideTheCriticalSectionIsRecordedNotACrash() throws InterruptedException {
+        AtomicBoolean lostOnce = new AtomicBoolean();
+        PauseHook loseFirstLease = (process, handle) -> {
+            if (lostOnce.compareAndSet(false, true)) {
+                ((SemaphoreLockServer.Handle) handle).lose();
+            }
+        };
+        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(true)))
+                .increments(100).pause(loseFirstLease).build().run();
+
+        CheckResult.assertAllValid(result.checkAll());
+        List<Op> ops = result.history().ops();
+        Op lost = ops.stream().filter(op -> op.type() == Type.LOST).findFirst().orElseThrow();
+        assertThat(ops).anyMatch(op -> op.type() == Type.RELEASE && op.kind() == Kind.INFO
+                && op.process().equals(lost.process()) && op.token() == lost.token() && op.note().startsWith("lost:"));
+    }
+
+    @Test
+    void stopsAtTheDeadlineWhenTheLockNeverFrees() throws InterruptedException {
+        SemaphoreLockServer server = new SemaphoreLockServer(true);
+        LockHandle blocker = server.client().lock("counter").acquire();
+        long start = System.nanoTime();
+        Result result = LostUpdateWorkload.builder(twoClients(server))
+                .duration(Duration.ofMillis(300)).acquireWait(Duration.ofMillis(50)).build().run();
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(result.acknowledged()).isZero();
+        assertThat(result.errors()).isEmpty();
+        assertThat(result.history().calls()).isNotEmpty()
+                .allMatch(call -> call.completion() != null && call.completion().kind() == Kind.FAIL);
+        blocker.release();
+    }
+
+    @Test
+    void refusesLocksOfDifferentNamesAndUsedRegisters() {
+        SemaphoreLockServer server = new SemaphoreLockServer(true);
+        assertThatThrownBy(() -> LostUpdateWorkload.builder(List.of(server.client().lock("a"), server.client().lock("b"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[a, b]");
+        FencedRegister used = new FencedRegister();
+        used.write("x", 1, 1);
+        assertThatThrownBy(() -> LostUpdateWorkload.builder(twoClients(server)).register(used))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("fresh");
+    }
+}
