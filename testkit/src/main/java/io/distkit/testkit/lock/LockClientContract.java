@@ -11,6 +11,8 @@ import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.LockTimeoutException;
+import io.distkit.testkit.history.CheckResult;
+import io.distkit.testkit.history.LostUpdateWorkload;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -472,52 +473,30 @@ public abstract class LockClientContract {
         return 4;
     }
 
-    /** Critical sections per thread in the fuzz test. */
-    protected int fuzzIterations() {
-        return 50;
+    /** Acknowledged increments the fuzz test runs to. */
+    protected int fuzzIncrements() {
+        return 400;
     }
 
     @Test
-    @DisplayName("fuzz: threads of two clients increment a plain counter under the lock; the total is exact and tokens increase")
+    @DisplayName("fuzz: threads of two clients increment a plain counter and a fenced register under the lock;"
+            + " totals are exact and every checker passes")
     void fuzzExactCounter() throws Exception {
         String name = uniqueName("fuzz");
-        List<LockClient> pair = List.of(client(LockOptions.builder().reentrant(false).build()),
-                client(LockOptions.builder().reentrant(false).build()));
-        int threadsPerClient = fuzzThreadsPerClient();
-        int iterations = fuzzIterations();
-        AtomicLong counter = new AtomicLong(); // read and written separately: atomic for visibility only
-        List<Long> tokens = new ArrayList<>();
-        CountDownLatch go = new CountDownLatch(1);
-        List<Future<?>> workers = new ArrayList<>();
-        for (LockClient lockClient : pair) {
-            for (int t = 0; t < threadsPerClient; t++) {
-                DistributedLock lock = lockClient.lock(name);
-                workers.add(threads.submit(() -> {
-                    go.await();
-                    for (int i = 0; i < iterations; i++) {
-                        try (LockHandle handle = lock.acquire()) {
-                            long read = counter.get(); // read-yield-write: only the lock makes it safe
-                            Thread.yield();
-                            counter.set(read + 1);
-                            synchronized (tokens) {
-                                tokens.add(handle.fencingToken());
-                            }
-                        }
-                    }
-                    return null;
-                }));
-            }
-        }
-        go.countDown();
-        for (Future<?> worker : workers) {
-            worker.get(90, TimeUnit.SECONDS);
-        }
+        LockOptions nonReentrant = LockOptions.builder().reentrant(false).build();
+        LostUpdateWorkload.Result result = LostUpdateWorkload
+                .builder(List.of(client(nonReentrant).lock(name), client(nonReentrant).lock(name)))
+                .threadsPerClient(fuzzThreadsPerClient())
+                .increments(fuzzIncrements())
+                .duration(Duration.ofSeconds(60))
+                .build()
+                .run();
 
-        long expected = (long) pair.size() * threadsPerClient * iterations;
-        synchronized (tokens) {
-            assertThat(counter.get()).as("increments made under the lock").isEqualTo(expected);
-            assertThat(tokens).hasSize((int) expected).isSorted().doesNotHaveDuplicates();
-        }
+        assertThat(result.errors()).isEmpty();
+        assertThat(result.acknowledged()).as("increments acknowledged").isGreaterThanOrEqualTo(fuzzIncrements());
+        assertThat(result.plainCounter()).as("plain counter, only the lock protects it")
+                .isEqualTo(result.criticalSections());
+        CheckResult.assertAllValid(result.checkAll());
     }
 
     private static Duration elapsed(long startNanos) {

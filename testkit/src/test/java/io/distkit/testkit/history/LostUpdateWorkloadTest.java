@@ -4,22 +4,50 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
+import io.distkit.lock.LockOptions;
 import io.distkit.testkit.history.LostUpdateWorkload.PauseHook;
 import io.distkit.testkit.history.LostUpdateWorkload.Result;
 import io.distkit.testkit.history.Op.Kind;
 import io.distkit.testkit.history.Op.Type;
+import io.distkit.testkit.memory.InMemoryLockServer;
+import io.distkit.testkit.memory.InMemoryLockServer.Fault;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+/**
+ * The workload and the checkers over the in-memory reference: the correct backend passes every
+ * checker; each deliberately broken one is caught by the checker meant to catch it.
+ */
 class LostUpdateWorkloadTest {
 
-    private static List<DistributedLock> twoClients(SemaphoreLockServer server) {
-        return List.of(server.client().lock("counter"), server.client().lock("counter"));
+    private final List<LockClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void closeClients() {
+        clients.forEach(LockClient::close);
+    }
+
+    private LockClient client(InMemoryLockServer server, LockOptions options) {
+        LockClient client = server.newClient(options);
+        clients.add(client);
+        return client;
+    }
+
+    private List<DistributedLock> twoClients(InMemoryLockServer server) {
+        return twoClients(server, LockOptions.builder().reentrant(false).build());
+    }
+
+    private List<DistributedLock> twoClients(InMemoryLockServer server, LockOptions options) {
+        return List.of(client(server, options).lock("counter"), client(server, options).lock("counter"));
     }
 
     /** Makes the first two critical sections wait for each other: only a lock without exclusion lets them. */
@@ -35,7 +63,7 @@ class LostUpdateWorkloadTest {
 
     @Test
     void correctLockPassesEveryChecker() throws InterruptedException {
-        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(true)))
+        Result result = LostUpdateWorkload.builder(twoClients(new InMemoryLockServer()))
                 .threadsPerClient(3).increments(1_000).duration(Duration.ofSeconds(20)).build().run();
 
         CheckResult.assertAllValid(result.checkAll());
@@ -49,7 +77,7 @@ class LostUpdateWorkloadTest {
     // these runs are bounded by time, and what they assert does not need the target reached.
     @Test
     void lockWithoutExclusionIsCaughtWhileFencingKeepsTheRegisterRight() throws InterruptedException {
-        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(false)))
+        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.NO_EXCLUSION)))
                 .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside()).build().run();
 
         CheckResult.assertAllValid(result.checkSafety());
@@ -60,7 +88,7 @@ class LostUpdateWorkloadTest {
 
     @Test
     void lockWithoutExclusionAndWithoutFencingLosesIncrements() throws InterruptedException {
-        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(false)))
+        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.NO_EXCLUSION)))
                 .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside())
                 .register(FencedRegister.unfenced()).build().run();
 
@@ -69,17 +97,34 @@ class LostUpdateWorkloadTest {
     }
 
     @Test
+    void repeatedTokensAreCaughtByTheFencedResourceAndTokenCheckers() throws InterruptedException {
+        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.REPEATED_TOKEN)))
+                .threadsPerClient(2).increments(200).duration(Duration.ofSeconds(10)).build().run();
+
+        assertThat(Checkers.tokenIssuance(result.history()).violations())
+                .anyMatch(v -> v.startsWith("duplicate token"));
+        assertThat(Checkers.fencedResource(result.register()).violations())
+                .anyMatch(v -> v.startsWith("token shared by two holders"));
+    }
+
+    @Test
     void leaseLostInsideTheCriticalSectionIsRecordedNotACrash() throws InterruptedException {
+        InMemoryLockServer server = new InMemoryLockServer();
         AtomicBoolean lostOnce = new AtomicBoolean();
         PauseHook loseFirstLease = (process, handle) -> {
             if (lostOnce.compareAndSet(false, true)) {
-                ((SemaphoreLockServer.Handle) handle).lose();
+                server.delete("counter"); // behind the holder's back: its next renewal finds out
+                Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !handle.isHeld());
             }
         };
-        Result result = LostUpdateWorkload.builder(twoClients(new SemaphoreLockServer(true)))
+        LockOptions shortLease = LockOptions.builder().reentrant(false).leaseTime(Duration.ofSeconds(1)).build();
+        Result result = LostUpdateWorkload.builder(twoClients(server, shortLease))
                 .increments(100).pause(loseFirstLease).build().run();
 
-        CheckResult.assertAllValid(result.checkAll());
+        // the deletion broke exclusion (others held while the stale holder was still inside), so
+        // only the fencing checks apply: the stale holder's write must have been refused
+        CheckResult.assertAllValid(result.checkSafety());
+        assertThat(Checkers.holderIntervals(result.history()).isValid()).isFalse();
         List<Op> ops = result.history().ops();
         Op lost = ops.stream().filter(op -> op.type() == Type.LOST).findFirst().orElseThrow();
         assertThat(ops).anyMatch(op -> op.type() == Type.RELEASE && op.kind() == Kind.INFO
@@ -88,8 +133,8 @@ class LostUpdateWorkloadTest {
 
     @Test
     void stopsAtTheDeadlineWhenTheLockNeverFrees() throws InterruptedException {
-        SemaphoreLockServer server = new SemaphoreLockServer(true);
-        LockHandle blocker = server.client().lock("counter").acquire();
+        InMemoryLockServer server = new InMemoryLockServer();
+        LockHandle blocker = client(server, LockOptions.defaults()).lock("counter").acquire();
         long start = System.nanoTime();
         Result result = LostUpdateWorkload.builder(twoClients(server))
                 .duration(Duration.ofMillis(300)).acquireWait(Duration.ofMillis(50)).build().run();
@@ -104,8 +149,9 @@ class LostUpdateWorkloadTest {
 
     @Test
     void refusesLocksOfDifferentNamesAndUsedRegisters() {
-        SemaphoreLockServer server = new SemaphoreLockServer(true);
-        assertThatThrownBy(() -> LostUpdateWorkload.builder(List.of(server.client().lock("a"), server.client().lock("b"))))
+        InMemoryLockServer server = new InMemoryLockServer();
+        LockClient client = client(server, LockOptions.defaults());
+        assertThatThrownBy(() -> LostUpdateWorkload.builder(List.of(client.lock("a"), client.lock("b"))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[a, b]");
         FencedRegister used = new FencedRegister();
         used.write("x", 1, 1);
