@@ -21,6 +21,12 @@ public final class LockOptions {
     /** Renewal runs every {@code leaseTime / DEFAULT_RENEW_DIVISOR} unless set. */
     public static final int DEFAULT_RENEW_DIVISOR = 3;
 
+    /**
+     * Shortest lease accepted. The client's local deadline is the lease minus a drift allowance of
+     * 1% + 2 ms; below 10 ms that allowance would eat most of the lease.
+     */
+    public static final Duration MIN_LEASE_TIME = Duration.ofMillis(10);
+
     private static final LockOptions DEFAULTS = builder().build();
 
     private final Duration leaseTime;
@@ -102,13 +108,13 @@ public final class LockOptions {
 
         /**
          * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive or under one millisecond
+         * @throws IllegalArgumentException if under {@link #MIN_LEASE_TIME}
          */
         public Builder leaseTime(Duration leaseTime) {
             Objects.requireNonNull(leaseTime, "leaseTime");
-            if (leaseTime.compareTo(Duration.ofMillis(1)) < 0) {
+            if (leaseTime.compareTo(MIN_LEASE_TIME) < 0) {
                 throw new IllegalArgumentException(
-                        "leaseTime must be at least 1 ms, was " + leaseTime);
+                        "leaseTime must be at least " + MIN_LEASE_TIME.toMillis() + " ms, was " + leaseTime);
             }
             this.leaseTime = leaseTime;
             return this;

@@ -44,6 +44,16 @@ final class AcquireOp<S> {
     }
 
     void start() {
+        client.pending.add(this); // from the start, so that close() fails it even during its first attempt
+        if (client.isClosed()) {
+            // close() swept pending before we joined it: fail here, or we would wait on a closed backend
+            synchronized (this) {
+                finishLocked();
+            }
+            finishBackend(false);
+            result.completeExceptionally(client.closedWhileWaiting());
+            return;
+        }
         attempt();
     }
 
@@ -119,7 +129,6 @@ final class AcquireOp<S> {
         boolean first = !waiting;
         if (first) {
             waiting = true;
-            client.pending.add(this);
         }
         int myRound = ++round;
         long delay = bounded ? deadline - now : Long.MAX_VALUE;
@@ -161,9 +170,7 @@ final class AcquireOp<S> {
     private void finishLocked() {
         finished = true;
         cancelTimer();
-        if (waiting) {
-            client.pending.remove(this);
-        }
+        client.pending.remove(this);
     }
 
     private void cancelTimer() {

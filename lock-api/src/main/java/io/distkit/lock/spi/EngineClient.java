@@ -19,6 +19,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -133,12 +134,17 @@ class EngineClient<S> implements LockClient {
         forget(lease);
         LOG.log(Level.WARNING, () -> "lock '" + lease.name + "' (token " + lease.token + ") lost: " + reason);
         if (cleanUp) {
-            backend.release(lease.backendLease).whenComplete((ignored, failure) -> {
-                if (failure != null) {
-                    logCleanupFailure(lease.name, failure);
-                }
-            });
+            releaseLost(lease);
         }
+    }
+
+    /** Asks the backend to drop a lease already declared lost that it may still hold for us; failures are logged. */
+    void releaseLost(Lease<S> lease) {
+        backendRelease(lease).whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                logCleanupFailure(lease.name, failure);
+            }
+        });
     }
 
     private void lostWhere(Predicate<? super S> affected, String reason) {
@@ -151,7 +157,7 @@ class EngineClient<S> implements LockClient {
 
     void releaseQuietly(Lease<S> lease) {
         if (lease.markReleased()) {
-            backend.release(lease.backendLease).whenComplete((ignored, failure) -> {
+            backendRelease(lease).whenComplete((ignored, failure) -> {
                 if (failure != null) {
                     logCleanupFailure(lease.name, failure);
                 }
@@ -159,14 +165,36 @@ class EngineClient<S> implements LockClient {
         }
     }
 
+    /** The backend's release as a stage, also when the backend throws instead of failing the stage. */
+    CompletionStage<Boolean> backendRelease(Lease<S> lease) {
+        try {
+            return backend.release(lease.backendLease);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     void runListener(Runnable listener) {
-        scheduler.execute(() -> {
+        Runnable guarded = () -> {
             try {
                 listener.run();
             } catch (RuntimeException | Error e) {
                 LOG.log(Level.ERROR, "an onLost listener threw", e);
             }
-        });
+        };
+        try {
+            scheduler.execute(guarded);
+        } catch (RejectedExecutionException closedScheduler) {
+            guarded.run(); // registered after close() shut our scheduler down: still runs, once
+        }
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    LockException closedWhileWaiting() {
+        return new LockException(null, "the lock client for " + backend.describe() + " was closed while waiting", null);
     }
 
     void logCleanupFailure(String lockName, Throwable failure) {
@@ -240,15 +268,14 @@ class EngineClient<S> implements LockClient {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        LockException closing = new LockException(null, "the lock client for " + backend.describe()
-                + " was closed while waiting", null);
+        LockException closing = closedWhileWaiting();
         for (AcquireOp<S> op : pending) {
             op.result.completeExceptionally(closing);
         }
         List<CompletableFuture<Boolean>> releases = new ArrayList<>();
         for (Lease<S> lease : held) {
             if (lease.markReleased()) {
-                releases.add(backend.release(lease.backendLease).toCompletableFuture());
+                releases.add(backendRelease(lease).toCompletableFuture());
             }
         }
         renewer.stop();

@@ -39,14 +39,15 @@ final class Hold<S> implements LockHandle {
     public void onLost(Runnable listener) {
         Objects.requireNonNull(listener, "listener");
         lease.addListener(() -> {
-            if (!released.get()) {
-                listener.run();
+            if (!released.get()) { // judged at the loss: a release after it must not cancel the listener
+                lease.client.runListener(listener);
             }
         });
     }
 
     @Override
     public void release() {
+        lease.isHeld(); // declares a deadline the renewer has not reached yet: a loss before this release
         if (released.compareAndSet(false, true)) {
             lease.releaseHold();
         }

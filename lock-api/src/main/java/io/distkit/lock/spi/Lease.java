@@ -141,7 +141,7 @@ final class Lease<S> {
             return; // released by close()
         }
         client.forget(this);
-        boolean wasOurs = client.await(client.backend.release(backendLease), options.leaseTime(), name, "release");
+        boolean wasOurs = client.await(client.backendRelease(this), options.leaseTime(), name, "release");
         if (!wasOurs) {
             throw new LockLostException(name, "the lock was no longer held when released: its lease had expired"
                     + " or it was removed from " + client.backend.describe());
@@ -172,18 +172,23 @@ final class Lease<S> {
             toRun = new ArrayList<>(listeners);
             listeners.clear();
         }
-        toRun.forEach(client::runListener);
+        toRun.forEach(Runnable::run);
         return true;
     }
 
-    void addListener(Runnable listener) {
+    /**
+     * Adds a loss hook: run once, on the thread that declares the loss (or at once if it is already
+     * lost). Hooks must be quick and must not throw; {@link Hold} hands the user's listener to the
+     * scheduler from its hook.
+     */
+    void addListener(Runnable hook) {
         synchronized (listeners) {
             if (state.get() != State.LOST) {
-                listeners.add(listener);
+                listeners.add(hook);
                 return;
             }
         }
-        client.runListener(listener);
+        hook.run();
     }
 
     @Override

@@ -121,6 +121,9 @@ final class Renewer<S> {
             Lease<S> lease = batch.get(i);
             if (lease.state() != Lease.State.HELD) {
                 lease.renewing = false;
+                if (lease.state() == Lease.State.LOST && results != null && results.get(i)) {
+                    client.releaseLost(lease); // the renewal extended on the server a lease already declared lost
+                }
                 continue;
             }
             if (failure != null || results == null) {

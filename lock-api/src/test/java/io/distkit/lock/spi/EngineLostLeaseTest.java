@@ -1,0 +1,196 @@
+package io.distkit.lock.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distkit.lock.LockHandle;
+import io.distkit.lock.LockLostException;
+import io.distkit.lock.spi.ScriptedBackend.ReleaseCall;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Lost-lease detection")
+class EngineLostLeaseTest extends EngineTestSupport {
+
+    @Nested
+    @DisplayName("when a renewal finds the lock gone")
+    class RenewalSaysNotHeld {
+
+        @Test
+        void theHandleIsLostAtOnceNotAtTheDeadline() {
+            LockHandle handle = acquire("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            backend.revoke("a");
+
+            time.advanceTo(seconds(10));
+
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(lost.runs()).isEqualTo(1);
+        }
+
+        @Test
+        void releaseThenThrowsLockLostExceptionOnceAndAfterwardsDoesNothing() {
+            LockHandle handle = acquire("a");
+            backend.answerNextRenewal(false);
+            time.advanceTo(seconds(10));
+
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class)
+                    .hasMessageContaining("lock 'a'").hasMessageContaining("renewal found the lock gone");
+            assertThatCode(handle::release).doesNotThrowAnyException();
+            assertThat(backend.releases()).as("the backend said it is not ours: nothing to release").isEmpty();
+        }
+
+        @Test
+        void aLostLockIsNotRenewedAgain() {
+            acquire("a");
+            backend.answerNextRenewal(false);
+            time.advanceTo(Duration.ofMinutes(2));
+            assertThat(renewalTimes()).containsExactly(seconds(10));
+        }
+    }
+
+    @Nested
+    @DisplayName("when renewals keep failing")
+    class RenewalsFail {
+
+        @BeforeEach
+        void backendUnreachable() {
+            backend.failRenewals(new IllegalStateException("backend unreachable"));
+        }
+
+        @Test
+        void theyAreRetriedBeforeTheDeadline() {
+            LockHandle handle = acquire("a");
+            time.advanceTo(VALIDITY.minus(NANO));
+
+            List<Duration> sent = renewalTimes();
+            assertThat(sent).hasSizeGreaterThanOrEqualTo(3).isSorted().doesNotHaveDuplicates()
+                    .allSatisfy(at -> assertThat(at).isLessThan(VALIDITY));
+            assertThat(sent.get(0)).isEqualTo(seconds(10));
+            assertThat(handle.isHeld()).isTrue();
+        }
+
+        @Test
+        void theHandleIsLostExactlyAtTheDeadlineNotBefore() {
+            LockHandle handle = acquire("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+
+            time.advanceTo(VALIDITY.minus(NANO));
+            assertThat(lost.runs()).isZero();
+            assertThat(handle.isHeld()).isTrue();
+
+            time.advance(NANO);
+            assertThat(lost.runs()).isEqualTo(1);
+            assertThat(handle.isHeld()).isFalse();
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
+            assertThat(backend.releases())
+                    .as("the server-side lease runs out by itself; a release would mask a server that never expires")
+                    .isEmpty();
+        }
+
+        @Test
+        void aRenewalThatGetsThroughBeforeTheDeadlineKeepsTheLock() {
+            LockHandle handle = acquire("a");
+            time.advanceTo(seconds(25));
+            backend.healRenewals();
+            time.advanceTo(Duration.ofMinutes(2));
+            assertThat(handle.isHeld()).isTrue();
+        }
+    }
+
+    @Nested
+    @DisplayName("when a renewal reply comes late")
+    class LateReply {
+
+        @Test
+        void aReplyAfterTheDeadlineDoesNotReviveTheLock() {
+            LockHandle handle = acquire("a");
+            String owner = backend.holder("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            CompletableFuture<List<Boolean>> reply = backend.holdNextRenewal();
+
+            time.advanceTo(VALIDITY); // the renewal sent at 10 s is still unanswered
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(backend.releases()).isEmpty();
+
+            reply.complete(List.of(true)); // it did extend the lease on the server, for a holder told it lost it
+            time.advance(Duration.ofMinutes(1));
+
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(lost.runs()).isEqualTo(1);
+            assertThat(backend.releases()).as("the engine gives back what the late renewal extended")
+                    .extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(backend.renewals()).hasSize(1);
+        }
+
+        @Test
+        void aLateReplyThatSaysNotHeldReleasesNothing() {
+            acquire("a");
+            CompletableFuture<List<Boolean>> reply = backend.holdNextRenewal();
+            time.advanceTo(VALIDITY);
+            reply.complete(List.of(false));
+            time.advance(Duration.ofMinutes(1));
+            assertThat(backend.releases()).isEmpty();
+        }
+
+        @Test
+        void aReplyAfterTheDeadlineIsRefusedEvenBeforeTheDeadlinePassHasRun() {
+            LockHandle handle = acquire("a");
+            String owner = backend.holder("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            CompletableFuture<List<Boolean>> reply = backend.holdNextRenewal();
+            time.advanceTo(seconds(10));
+            time.skip(VALIDITY.minus(seconds(10))); // at the deadline, but the scheduler is late
+
+            reply.complete(List.of(true)); // "still yours", but too late to trust
+
+            assertThat(backend.releases()).as("released as soon as the late reply arrives")
+                    .extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(handle.isHeld()).isFalse();
+            time.advance(Duration.ofMinutes(1));
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(lost.runs()).isEqualTo(1);
+            assertThat(backend.releases()).hasSize(1);
+        }
+    }
+
+    @Nested
+    @DisplayName("when the backend reports a loss")
+    class BackendReports {
+
+        @Test
+        void leasesMatchingThePredicateAreLostAndTheOthersKept() {
+            LockHandle a = acquire("a");
+            LockHandle b = acquire("b");
+            String ownerA = backend.holder("a");
+            Counter lostA = new Counter();
+            Counter lostB = new Counter();
+            a.onLost(lostA);
+            b.onLost(lostB);
+
+            backend.reportLost(ownerA::equals, "session expired");
+
+            assertThat(a.isHeld()).isFalse();
+            assertThat(b.isHeld()).isTrue();
+            time.runPending();
+            assertThat(lostA.runs()).isEqualTo(1);
+            assertThat(lostB.runs()).isZero();
+            assertThatThrownBy(a::release).isInstanceOf(LockLostException.class).hasMessageContaining("session expired");
+            assertThat(backend.releases()).as("the engine does not release what the backend reported lost").isEmpty();
+
+            time.advanceTo(seconds(10));
+            assertThat(backend.renewals()).singleElement()
+                    .satisfies(call -> assertThat(call.leases()).containsExactly(backend.holder("b")));
+        }
+    }
+}

@@ -1,0 +1,200 @@
+package io.distkit.lock.spi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.LockException;
+import io.distkit.lock.LockHandle;
+import io.distkit.lock.LockLostException;
+import io.distkit.lock.spi.ScriptedBackend.FinishCall;
+import io.distkit.lock.spi.ScriptedBackend.ReleaseCall;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Release and close")
+class EngineReleaseAndCloseTest extends EngineTestSupport {
+
+    @Nested
+    @DisplayName("release")
+    class Release {
+
+        @Test
+        void aHandleCanBeReleasedFromAnotherThread() throws Exception {
+            LockHandle handle = acquire("a");
+            String owner = backend.holder("a");
+            ExecutorService other = Executors.newSingleThreadExecutor();
+            try {
+                other.submit(handle::release).get(BOUND.toSeconds(), TimeUnit.SECONDS);
+            } finally {
+                other.shutdownNow();
+            }
+
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(backend.holder("a")).isNull();
+            assertThat(acquire("a").fencingToken()).isGreaterThan(handle.fencingToken());
+        }
+
+        @Test
+        void releaseIsIdempotent() {
+            LockHandle handle = acquire("a");
+            handle.release();
+            handle.release();
+            handle.close();
+            assertThat(backend.releases()).hasSize(1);
+        }
+
+        @Test
+        void releaseReportsALockTheBackendNoLongerHad() {
+            LockHandle handle = acquire("a");
+            backend.revoke("a");
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class)
+                    .hasMessageContaining("lock 'a'").hasMessageContaining("no longer held");
+            assertThatCode(handle::release).doesNotThrowAnyException();
+        }
+
+        @Test
+        void releaseReportsABackendFailureWithItsCause() {
+            LockHandle handle = acquire("a");
+            IllegalStateException cause = new IllegalStateException("connection reset");
+            backend.failNextRelease(cause);
+            assertThatThrownBy(handle::release).isInstanceOf(LockBackendException.class)
+                    .hasMessageContaining("lock 'a'").hasMessageContaining("release")
+                    .satisfies(e -> assertThat(e.getCause()).isSameAs(cause));
+            assertThat(handle.isHeld()).isFalse();
+        }
+
+        @Test
+        void releaseAfterTheDeadlineReportsTheLossEvenWhenTheSchedulerIsLate() {
+            LockHandle handle = acquire("a", noRenew());
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            time.skip(VALIDITY); // the deadline pass is due but has not run
+
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
+            time.runPending();
+            assertThat(lost.runs()).as("lost before the release, so the listener runs").isEqualTo(1);
+        }
+    }
+
+    @Nested
+    @DisplayName("close")
+    class Close {
+
+        @Test
+        void closeReleasesEveryHeldLockInTheBackend() {
+            LockHandle a = acquire("a");
+            LockHandle a2 = acquire("a");
+            LockHandle b = acquire("b");
+            String ownerA = backend.holder("a");
+            String ownerB = backend.holder("b");
+
+            client.close();
+
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactlyInAnyOrder(ownerA, ownerB);
+            assertThat(backend.holder("a")).isNull();
+            assertThat(backend.holder("b")).isNull();
+            assertThat(a.isHeld()).isFalse();
+            assertThat(a2.isHeld()).isFalse();
+            assertThat(b.isHeld()).isFalse();
+            assertThatCode(a::release).doesNotThrowAnyException();
+            assertThatCode(a2::release).doesNotThrowAnyException();
+            assertThatCode(b::close).doesNotThrowAnyException();
+            assertThat(backend.releases()).hasSize(2);
+            assertThat(backend.closes()).isEqualTo(1);
+        }
+
+        @Test
+        void closeStopsRenewalsAndLeavesNoTimerBehind() {
+            acquire("a");
+            acquire("b", noRenew());
+            client.close();
+            assertThat(time.queued()).isZero();
+            time.advance(Duration.ofMinutes(2));
+            assertThat(backend.renewals()).isEmpty();
+        }
+
+        @Test
+        void closeFailsWaitingAcquisitionsWithLockException() {
+            backend.occupy("a");
+            CompletableFuture<LockHandle> waiting = client.lock("a").acquireAsync(Duration.ofMinutes(1));
+            assertThat(waiting).isNotDone();
+
+            client.close();
+
+            assertThat(waiting).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                    .isExactlyInstanceOf(LockException.class).withMessageContaining("closed");
+            assertThat(backend.finishes()).containsExactly(new FinishCall(lastOwner(), false));
+            assertThat(time.queued()).isZero();
+        }
+
+        @Test
+        void closeFailsAnAcquisitionWhoseFirstAttemptIsStillInFlight() {
+            CompletableFuture<Void> reply = backend.holdNextAttempt();
+            CompletableFuture<LockHandle> pending = client.lock("a").acquireAsync(Duration.ofMinutes(1));
+
+            client.close();
+            assertThat(pending).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                    .isExactlyInstanceOf(LockException.class).withMessageContaining("closed");
+
+            reply.complete(null); // the attempt takes the lock after all: nobody will ever release it but the engine
+            assertThat(backend.holder("a")).isNull();
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactly(lastOwner());
+            assertThat(backend.finishes()).hasSize(1);
+        }
+
+        @Test
+        void aBlockedAcquireThrowsLockExceptionWhenTheClientCloses() throws Exception {
+            backend.occupy("a");
+            ExecutorService caller = Executors.newSingleThreadExecutor();
+            try {
+                Future<LockHandle> blocked = caller.submit(() -> client.lock("a").acquire());
+                backend.awaitAttempts(1, BOUND);
+                client.close();
+                assertThatThrownBy(() -> blocked.get(BOUND.toSeconds(), TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class).cause()
+                        .isExactlyInstanceOf(LockException.class).hasMessageContaining("closed");
+            } finally {
+                caller.shutdownNow();
+            }
+        }
+
+        @Test
+        void afterCloseNewLocksAndAcquisitionsAreRefused() {
+            DistributedLock early = client.lock("a");
+            client.close();
+
+            assertThatIllegalStateException().isThrownBy(() -> client.lock("b")).withMessageContaining("closed");
+            assertThatIllegalStateException().isThrownBy(() -> early.acquireAsync(Duration.ZERO));
+            assertThatIllegalStateException().isThrownBy(early::tryAcquire);
+            assertThat(backend.attempts()).isEmpty();
+        }
+
+        @Test
+        void closeIsIdempotent() {
+            acquire("a");
+            client.close();
+            client.close();
+            assertThat(backend.releases()).hasSize(1);
+            assertThat(backend.closes()).isEqualTo(1);
+        }
+
+        @Test
+        void closeLeavesAnInjectedSchedulerRunning() {
+            client.close();
+            assertThat(time.isShutdown()).isFalse();
+        }
+    }
+}
