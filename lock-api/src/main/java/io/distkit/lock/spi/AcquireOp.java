@@ -187,6 +187,9 @@ final class AcquireOp<S> {
         } catch (RuntimeException e) {
             done = CompletableFuture.failedFuture(e);
         }
+        if (done instanceof CompletableFuture<Void> future && future.isDone() && !future.isCompletedExceptionally()) {
+            return future; // the common case (nothing to clean up): no callbacks on the hot path
+        }
         return done.whenComplete((ignored, failure) -> {
             if (failure != null) {
                 client.logCleanupFailure(lock.name(), failure);

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -39,13 +38,13 @@ class EngineClient<S> implements LockClient {
     private final boolean ownsScheduler;
     private final LockOptions defaults;
     private final Duration closeTimeout;
-    private final String clientId = UUID.randomUUID().toString();
+    private final String clientId = randomId();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ConcurrentHashMap<ReentrancyKey, Lease<S>> reentrant = new ConcurrentHashMap<>();
     private final Set<Lease<S>> held = ConcurrentHashMap.newKeySet();
     final Set<AcquireOp<S>> pending = ConcurrentHashMap.newKeySet();
-    private final Renewer<S> renewer = new Renewer<>(this);
+    private final Renewer<S> renewer = new Renewer<>(this, held);
 
     EngineClient(LockEngine.Builder<S> b) {
         this.backend = b.backend;
@@ -118,7 +117,6 @@ class EngineClient<S> implements LockClient {
         if (lease.reentrancyKey != null) {
             reentrant.remove(lease.reentrancyKey, lease);
         }
-        renewer.untrack(lease);
     }
 
     /**
@@ -296,6 +294,13 @@ class EngineClient<S> implements LockClient {
                 }
             }
         }
+    }
+
+    /** 128 random bits, URL-safe base64 (22 characters): owner values are stored with every lock. */
+    private static String randomId() {
+        byte[] bytes = new byte[16];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
     @Override

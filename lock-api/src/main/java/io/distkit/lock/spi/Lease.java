@@ -32,7 +32,7 @@ final class Lease<S> {
 
     private final AtomicReference<State> state = new AtomicReference<>(State.HELD);
     private final AtomicInteger holds = new AtomicInteger(1);
-    private final List<Runnable> listeners = new ArrayList<>(1);
+    private @Nullable List<Runnable> listeners; // guarded by this; most leases never get one
     private volatile long deadline;
     private volatile @Nullable String lostReason;
 
@@ -168,11 +168,13 @@ final class Lease<S> {
         }
         lostReason = reason;
         List<Runnable> toRun;
-        synchronized (listeners) {
-            toRun = new ArrayList<>(listeners);
-            listeners.clear();
+        synchronized (this) {
+            toRun = listeners;
+            listeners = null;
         }
-        toRun.forEach(Runnable::run);
+        if (toRun != null) {
+            toRun.forEach(Runnable::run);
+        }
         return true;
     }
 
@@ -182,8 +184,11 @@ final class Lease<S> {
      * scheduler from its hook.
      */
     void addListener(Runnable hook) {
-        synchronized (listeners) {
+        synchronized (this) {
             if (state.get() != State.LOST) {
+                if (listeners == null) {
+                    listeners = new ArrayList<>(1);
+                }
                 listeners.add(hook);
                 return;
             }

@@ -4,7 +4,6 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,24 +19,22 @@ final class Renewer<S> {
     private static final long NONE = Long.MAX_VALUE;
 
     private final EngineClient<S> client;
-    private final Set<Lease<S>> leases = ConcurrentHashMap.newKeySet();
+    private final Set<Lease<S>> leases;
 
     // guarded by this
     private Scheduler.@Nullable Cancellable armed;
     private long armedAt;
     private boolean stopped;
 
-    Renewer(EngineClient<S> client) {
+    /** @param leases the client's held leases, which the client adds to and removes from */
+    Renewer(EngineClient<S> client, Set<Lease<S>> leases) {
         this.client = client;
+        this.leases = leases;
     }
 
+    /** Called after a lease joined the held set; a lease that leaves it is simply not seen by the next pass. */
     void track(Lease<S> lease) {
-        leases.add(lease);
         armBy(lease.nextEventAt());
-    }
-
-    void untrack(Lease<S> lease) {
-        leases.remove(lease); // the armed pass, if any, finds nothing to do and does not re-arm
     }
 
     synchronized void stop() {
