@@ -9,4 +9,12 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   scripts/install-test-servers.sh || echo "test.sh: servers missing; backend tests will fail or skip" >&2
 fi
-exec mvn -B verify "$@"
+mvn -B verify "$@"
+
+# every server a fixture started lives under a temp dir named distkit-*: none may outlive the build
+left=$(pgrep -af -- "/tmp/distkit-" | grep -v pgrep || true)
+if [ -n "$left" ]; then
+  echo "test.sh: server processes left behind by the tests:" >&2
+  echo "$left" >&2
+  exit 1
+fi
