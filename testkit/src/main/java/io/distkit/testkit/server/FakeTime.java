@@ -72,6 +72,9 @@ public final class FakeTime {
         }
         try {
             Path dir = Files.createTempDirectory("distkit-clockshift-");
+            // createTempDirectory makes it 0700: a server started under another OS user (postgres,
+            // which refuses to run as root) could not load the library, and ld.so only warns
+            Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
             Path source = dir.resolve("clockshift.c");
             try (InputStream in = FakeTime.class.getResourceAsStream("clockshift.c")) {
                 Files.copy(in, source, StandardCopyOption.REPLACE_EXISTING);

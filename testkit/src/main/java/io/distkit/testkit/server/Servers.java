@@ -45,13 +45,13 @@ public final class Servers {
         String configured = System.getenv(envVar);
         if (configured != null && !configured.isBlank()) {
             Path path = Paths.get(configured);
-            return Files.isExecutable(path) ? Optional.of(path) : Optional.empty();
+            return Files.isRegularFile(path) && Files.isExecutable(path) ? Optional.of(path) : Optional.empty();
         }
         String pathVar = Optional.ofNullable(System.getenv("PATH")).orElse("");
         Stream<Path> dirs = Stream.concat(
                 Stream.of(pathVar.split(java.io.File.pathSeparator)).filter(s -> !s.isEmpty()).map(Paths::get),
                 Stream.concat(Stream.of(extraDirs), Stream.of(Paths.get("/usr/sbin"), Paths.get("/usr/local/bin"))));
-        return dirs.map(dir -> dir.resolve(name)).filter(Files::isExecutable).findFirst();
+        return dirs.map(dir -> dir.resolve(name)).filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst();
     }
 
     /**
