@@ -36,6 +36,8 @@ public final class RedisServer extends ServerProcess implements TestServer {
     private @Nullable Path binary;
     private final Path dir;
     private final int port;
+    /** The cluster bus port, 0 for a standalone server. */
+    private final int busPort;
     private final Persistence persistence;
     private final @Nullable RedisServer master;
     private final boolean cluster;
@@ -48,6 +50,10 @@ public final class RedisServer extends ServerProcess implements TestServer {
         super("redis-server", dir.resolve("redis.log"));
         this.dir = dir;
         this.port = Servers.freePort();
+        // Set explicitly because the default bus port, port + 10000, is above 65535 for ports past 55535
+        // (a fifth of Linux's ephemeral range, which freePort draws from: redis-server then refuses to start)
+        // and may be taken by someone else.
+        this.busPort = b.cluster ? Servers.freePort() : 0;
         this.persistence = b.persistence;
         this.master = b.master;
         this.cluster = b.cluster;
@@ -75,7 +81,7 @@ public final class RedisServer extends ServerProcess implements TestServer {
         }
         if (cluster) {
             command.addAll(List.of("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", "2000"));
+                    "--cluster-port", Integer.toString(busPort), "--cluster-node-timeout", "2000"));
         }
         command.addAll(extraArgs);
         return command;
