@@ -12,8 +12,11 @@ import java.util.concurrent.CompletableFuture;
  * {@link Optional#empty()} when the lock is held by someone else. Exceptions are for failures.
  *
  * <p><b>Reentrancy.</b> With {@link LockOptions#reentrant()} (the default) a thread that already
- * holds this lock through the same client gets a new handle at once, with the same fencing token
- * and no server round trip; the lock is released when every handle has been released.
+ * holds this lock through the same client, having taken it with a blocking method, gets a new
+ * handle at once, with the same fencing token and no server round trip; the lock is released when
+ * every handle has been released. A thread that hands its handle to another thread must not take
+ * the lock again while that handle is in use (both would run with one token): use
+ * {@code reentrant(false)} for such code.
  */
 public interface DistributedLock {
 

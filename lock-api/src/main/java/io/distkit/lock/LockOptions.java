@@ -27,16 +27,21 @@ public final class LockOptions {
      */
     public static final Duration MIN_LEASE_TIME = Duration.ofMillis(10);
 
+    /** Longest lease accepted: beyond it, nanosecond deadline arithmetic would be needlessly close to overflow. */
+    public static final Duration MAX_LEASE_TIME = Duration.ofDays(30);
+
     private static final LockOptions DEFAULTS = builder().build();
 
     private final Duration leaseTime;
     private final boolean autoRenew;
     private final Duration renewInterval;
     private final boolean reentrant;
+    private final boolean renewIntervalSet;
 
     private LockOptions(Builder b) {
         this.leaseTime = b.leaseTime;
         this.autoRenew = b.autoRenew;
+        this.renewIntervalSet = b.renewInterval != null;
         this.renewInterval = b.renewInterval != null ? b.renewInterval : b.leaseTime.dividedBy(DEFAULT_RENEW_DIVISOR);
         this.reentrant = b.reentrant;
     }
@@ -53,7 +58,7 @@ public final class LockOptions {
     /** A builder starting from these options. */
     public Builder toBuilder() {
         Builder b = new Builder().leaseTime(leaseTime).autoRenew(autoRenew).reentrant(reentrant);
-        b.renewInterval = renewInterval.equals(leaseTime.dividedBy(DEFAULT_RENEW_DIVISOR)) ? null : renewInterval;
+        b.renewInterval = renewIntervalSet ? renewInterval : null; // a default interval follows a new lease
         return b;
     }
 
@@ -108,13 +113,17 @@ public final class LockOptions {
 
         /**
          * @throws NullPointerException if null
-         * @throws IllegalArgumentException if under {@link #MIN_LEASE_TIME}
+         * @throws IllegalArgumentException if under {@link #MIN_LEASE_TIME} or over {@link #MAX_LEASE_TIME}
          */
         public Builder leaseTime(Duration leaseTime) {
             Objects.requireNonNull(leaseTime, "leaseTime");
             if (leaseTime.compareTo(MIN_LEASE_TIME) < 0) {
                 throw new IllegalArgumentException(
                         "leaseTime must be at least " + MIN_LEASE_TIME.toMillis() + " ms, was " + leaseTime);
+            }
+            if (leaseTime.compareTo(MAX_LEASE_TIME) > 0) {
+                throw new IllegalArgumentException("leaseTime must be at most " + MAX_LEASE_TIME + ", was " + leaseTime
+                        + "; a lease bounds how long a crashed holder blocks others, it is not a hold time");
             }
             this.leaseTime = leaseTime;
             return this;

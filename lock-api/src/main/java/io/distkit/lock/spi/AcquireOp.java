@@ -4,20 +4,26 @@ import io.distkit.lock.spi.Attempt.Acquired;
 import io.distkit.lock.spi.Attempt.Busy;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One acquire call: attempt, and while busy wait for the backend's wake-up or the retry timer,
- * within the caller's deadline. The result completes with the hold, with null when the wait ran
- * out, or exceptionally on backend failure; it completes only after the backend's acquisition
- * state was cleaned up, so an empty answer leaves nothing behind.
+ * One acquire call: attempt, and while busy wait for the backend's wake-up or a retry timer, until
+ * the caller's deadline. The result completes with the hold, with null when the wait ran out, or
+ * exceptionally on backend failure. The deadline is kept even while an attempt is in flight; what
+ * that attempt brings back afterwards is released, and the backend's waiting state is cleaned up
+ * in the background ({@link Acquisition#finish}), never holding up the caller.
  *
- * <p>Invariants, kept under this object's monitor: at most one attempt in flight; {@code
- * Acquisition.finish} called exactly once; a cancelled or closed call that acquires anyway releases
- * what it got. The first attempt runs on the caller's thread; later ones are handed to the
- * scheduler, so a backend callback thread never runs a long chain of retries.
+ * <p>Invariants, kept under this object's monitor: at most one attempt in flight; {@code finish}
+ * called exactly once; every lease an attempt brings back is either handed to the caller or
+ * released. The first attempt runs on the caller's thread; later ones are handed to the scheduler,
+ * so a backend callback thread never runs a chain of retries. Timed retries are capped at the
+ * lease time (a lost notification delays a waiter by at most one lease), floored at 1 ms and
+ * jittered by up to 10%, so waiters told the same expiry do not retry in lockstep.
  */
 final class AcquireOp<S> {
+
+    private static final long MIN_RETRY_NANOS = 1_000_000L;
 
     final CompletableFuture<Hold<S>> result = new CompletableFuture<>();
     private final EngineClient<S> client;
@@ -27,11 +33,14 @@ final class AcquireOp<S> {
     private final boolean bounded;
     private final long deadline;
 
+    // guarded by this
     private boolean inFlight;
     private boolean finished;
-    private boolean waiting;
+    private boolean waiting; // between a busy answer and the wake-up that ends it
     private int round;
-    private Scheduler.@Nullable Cancellable timer;
+    private Scheduler.@Nullable Cancellable retryTimer;
+    private Scheduler.@Nullable Cancellable deadlineTimer;
+    private @Nullable CompletionStage<?> lastWakeUp;
 
     AcquireOp(EngineClient<S> client, EngineLock<S> lock, @Nullable ReentrancyKey key, LockRequest request,
             long waitNanos) {
@@ -47,14 +56,20 @@ final class AcquireOp<S> {
         client.pending.add(this); // from the start, so that close() fails it even during its first attempt
         if (client.isClosed()) {
             // close() swept pending before we joined it: fail here, or we would wait on a closed backend
-            synchronized (this) {
-                finishLocked();
-            }
-            finishBackend(false);
             result.completeExceptionally(client.closedWhileWaiting());
-            return;
         }
         attempt();
+        synchronized (this) {
+            if (finished) {
+                return; // the common case: answered at once
+            }
+            if (bounded) {
+                deadlineTimer = client.scheduler.schedule(() -> result.complete(null),
+                        deadline - client.ticker.read());
+            }
+        }
+        // from now on the caller may give up (deadline, interrupt, cancel, close) at any moment
+        result.whenComplete((hold, failure) -> abandonIfIdle());
     }
 
     private void attempt() {
@@ -70,92 +85,98 @@ final class AcquireOp<S> {
             inFlight = true;
         }
         long sentAt = client.ticker.read();
+        long lossEpoch = client.lossEpoch();
         CompletionStage<Attempt<S>> stage;
         try {
             stage = acquisition.attempt();
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
-        stage.whenComplete((attempt, failure) -> onAttempt(sentAt, attempt, failure));
-    }
-
-    private void onAttempt(long sentAt, @Nullable Attempt<S> attempt, @Nullable Throwable failure) {
-        if (attempt instanceof Acquired<S> acquired) {
-            onAcquired(sentAt, acquired);
-            return;
-        }
-        boolean done;
-        boolean firstWait = false;
-        synchronized (this) {
-            inFlight = false;
-            long now = client.ticker.read();
-            done = failure != null || result.isDone() || (bounded && now - deadline >= 0);
-            if (done) {
-                finishLocked();
-            } else {
-                firstWait = waitForRetry((Busy<S>) attempt, now);
-            }
-        }
-        if (!done) {
-            if (firstWait) {
-                // from now on the caller may give up while nothing is in flight: clean up then
-                result.whenComplete((hold, ignored) -> abandonIfIdle());
-            }
-            return;
-        }
-        finishBackend(false).whenComplete((ignored, cleanupFailure) -> {
-            if (failure != null) {
-                result.completeExceptionally(client.backendFailure(lock.name(), "acquire", failure));
-            } else {
-                result.complete(null);
+        stage.whenComplete((attempt, failure) -> {
+            try {
+                onAttempt(sentAt, lossEpoch, attempt, failure);
+            } catch (RuntimeException | Error e) {
+                fail(e); // a bug here must end the call, not leave the caller waiting forever
             }
         });
     }
 
-    private void onAcquired(long sentAt, Acquired<S> acquired) {
-        Lease<S> lease = client.register(lock, key, acquired.fencingToken(), acquired.lease(), sentAt);
+    private void onAttempt(long sentAt, long lossEpoch, @Nullable Attempt<S> attempt, @Nullable Throwable failure) {
+        if (failure == null && attempt == null) {
+            failure = new IllegalStateException(client.backend.describe() + " answered an attempt with null");
+        }
+        if (attempt instanceof Acquired<S> acquired) {
+            if (client.ticker.read() - Lease.localDeadline(sentAt, lock.options().leaseTime().toNanos()) < 0) {
+                onAcquired(sentAt, lossEpoch, acquired);
+                return;
+            }
+            // the answer came after the lease it grants would already be over here: useless, give it
+            // back and try again (a late "success" must never be reported; FAILURES.md F2)
+            client.releaseBackendLease(lock.name(), acquired.lease());
+            attempt = Attempt.busy(java.time.Duration.ZERO, null);
+        }
+        synchronized (this) {
+            inFlight = false;
+            if (failure == null && !result.isDone() && (!bounded || client.ticker.read() - deadline < 0)) {
+                waitForRetry((Busy<S>) attempt);
+                return;
+            }
+            finishLocked();
+        }
+        finishBackend(false);
+        if (failure != null) {
+            result.completeExceptionally(client.backendFailure(lock.name(), "acquire", failure));
+        } else {
+            result.complete(null);
+        }
+    }
+
+    private void onAcquired(long sentAt, long lossEpoch, Acquired<S> acquired) {
+        Lease<S> lease = client.register(lock, key, acquired.fencingToken(), acquired.lease(), sentAt, lossEpoch);
         synchronized (this) {
             inFlight = false;
             finishLocked();
         }
         finishBackend(true);
+        if (client.isClosed()) {
+            result.completeExceptionally(client.closedWhileWaiting());
+        }
         if (!result.complete(new Hold<>(lease))) {
-            client.releaseQuietly(lease); // cancelled, timed out by the caller, or the client closed meanwhile
+            // cancelled, timed out or closed meanwhile: drop our hold; a reentrant hold taken in the
+            // meantime by the same thread keeps the lease
+            lease.dropHoldQuietly();
         }
     }
 
-    /** Arms the wake-ups of one waiting round; true the first time the call waits. Guarded by this. */
-    private boolean waitForRetry(Busy<S> busy, long now) {
-        boolean first = !waiting;
-        if (first) {
-            waiting = true;
-        }
+    // guarded by this
+    private void waitForRetry(Busy<S> busy) {
+        waiting = true;
         int myRound = ++round;
-        long delay = bounded ? deadline - now : Long.MAX_VALUE;
-        if (busy.retryAfter() != null) {
-            delay = Math.min(delay, busy.retryAfter().toNanos());
+        long leaseNanos = lock.options().leaseTime().toNanos();
+        long delay = busy.retryAfter() == null ? leaseNanos : saturatedNanos(busy.retryAfter());
+        delay = Math.max(MIN_RETRY_NANOS, Math.min(delay, leaseNanos));
+        delay += ThreadLocalRandom.current().nextLong(delay / 10 + 1);
+        retryTimer = client.scheduler.schedule(() -> wake(myRound), delay);
+        CompletionStage<?> wakeUp = busy.wakeUp();
+        if (wakeUp != null && wakeUp != lastWakeUp) {
+            lastWakeUp = wakeUp; // one callback per signal, however many rounds it spans
+            wakeUp.whenComplete((ignored, failure) -> wake(-1));
         }
-        if (delay != Long.MAX_VALUE) {
-            timer = client.scheduler.schedule(() -> wake(myRound), delay);
-        }
-        if (busy.wakeUp() != null) {
-            busy.wakeUp().whenComplete((ignored, failure) -> wake(myRound));
-        }
-        return first;
     }
 
+    /** Ends the waiting round {@code forRound} (-1: whichever is current) with a new attempt. */
     private void wake(int forRound) {
         synchronized (this) {
-            if (finished || inFlight || round != forRound) {
-                return; // a stale timer or a second signal for a round already woken
+            if (finished || !waiting || (forRound != -1 && round != forRound)) {
+                return; // a stale timer, or a second signal for a round already woken
             }
-            round++;
-            cancelTimer();
+            waiting = false;
+            cancelRetryTimer();
         }
         client.scheduler.execute(this::attempt);
     }
 
-    /** The caller gave up (interrupt, cancel, client close): clean up now unless an attempt is in flight. */
+    /** The caller gave up (deadline, interrupt, cancel, client close): clean up now unless an attempt is in flight. */
     private void abandonIfIdle() {
         synchronized (this) {
             if (finished || inFlight) {
@@ -166,21 +187,47 @@ final class AcquireOp<S> {
         finishBackend(false);
     }
 
+    private void fail(Throwable failure) {
+        synchronized (this) {
+            inFlight = false;
+            if (finished) {
+                result.completeExceptionally(failure);
+                return;
+            }
+            finishLocked();
+        }
+        finishBackend(false);
+        result.completeExceptionally(failure);
+    }
+
     // guarded by this
     private void finishLocked() {
         finished = true;
-        cancelTimer();
+        waiting = false;
+        cancelRetryTimer();
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel();
+            deadlineTimer = null;
+        }
         client.pending.remove(this);
     }
 
-    private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel();
-            timer = null;
+    private void cancelRetryTimer() {
+        if (retryTimer != null) {
+            retryTimer.cancel();
+            retryTimer = null;
         }
     }
 
-    private CompletionStage<Void> finishBackend(boolean acquired) {
+    private static long saturatedNanos(java.time.Duration duration) {
+        try {
+            return duration.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
+    }
+
+    private void finishBackend(boolean acquired) {
         CompletionStage<Void> done;
         try {
             done = acquisition.finish(acquired);
@@ -188,12 +235,12 @@ final class AcquireOp<S> {
             done = CompletableFuture.failedFuture(e);
         }
         if (done instanceof CompletableFuture<Void> future && future.isDone() && !future.isCompletedExceptionally()) {
-            return future; // the common case (nothing to clean up): no callbacks on the hot path
+            return; // the common case (nothing to clean up): no callbacks on the hot path
         }
-        return done.whenComplete((ignored, failure) -> {
+        done.whenComplete((ignored, failure) -> {
             if (failure != null) {
                 client.logCleanupFailure(lock.name(), failure);
             }
-        }).exceptionally(failure -> null);
+        });
     }
 }

@@ -37,7 +37,10 @@ class EngineClient<S> implements LockClient {
     final Scheduler scheduler;
     private final boolean ownsScheduler;
     private final LockOptions defaults;
-    private final Duration closeTimeout;
+    private final Duration operationTimeout;
+    private final AtomicLong lossEpoch = new AtomicLong();
+    private final java.util.ArrayDeque<ReportedLoss<S>> recentLosses = new java.util.ArrayDeque<>();
+    private static final int MAX_RECENT_LOSSES = 64;
     private final String clientId = randomId();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -53,7 +56,7 @@ class EngineClient<S> implements LockClient {
         this.ownsScheduler = b.scheduler == null;
         this.scheduler = b.scheduler != null ? b.scheduler : Scheduler.daemon("lock");
         this.defaults = b.defaultOptions;
-        this.closeTimeout = b.closeTimeout;
+        this.operationTimeout = b.operationTimeout;
         backend.validate(defaults);
         backend.start(this::lostWhere);
     }
@@ -81,11 +84,14 @@ class EngineClient<S> implements LockClient {
         return defaults;
     }
 
-    /** Completes with the hold, with null when the wait ran out, or exceptionally. */
-    CompletableFuture<Hold<S>> acquire(EngineLock<S> lock, long waitNanos) {
+    /**
+     * Completes with the hold, with null when the wait ran out, or exceptionally. Only {@code
+     * blocking} calls reenter: the thread that waits for the handle is the one that will hold it.
+     */
+    CompletableFuture<Hold<S>> acquire(EngineLock<S> lock, long waitNanos, boolean blocking) {
         checkOpen();
         ReentrancyKey key = null;
-        if (lock.options().reentrant()) {
+        if (blocking && lock.options().reentrant()) { // async handles are not the calling thread's
             key = new ReentrancyKey(lock.name(), lock.mode, Thread.currentThread());
             Lease<S> mine = reentrant.get(key);
             if (mine != null && mine.tryAddHold()) {
@@ -99,7 +105,13 @@ class EngineClient<S> implements LockClient {
         return op.result;
     }
 
-    Lease<S> register(EngineLock<S> lock, @Nullable ReentrancyKey key, long token, S backendLease, long sentAt) {
+    /**
+     * Makes an acquired lease known to the client: held set, reentrancy, renewal. Losses the backend
+     * reported since the attempt was sent ({@code lossEpoch}) are applied to it at once: a session that
+     * ended while the reply was on its way must not leave a handle that looks held.
+     */
+    Lease<S> register(EngineLock<S> lock, @Nullable ReentrancyKey key, long token, S backendLease, long sentAt,
+            long lossEpoch) {
         Lease<S> lease = new Lease<>(this, lock, key, token, backendLease, sentAt);
         held.add(lease);
         if (key != null) {
@@ -109,7 +121,20 @@ class EngineClient<S> implements LockClient {
         if (closed.get()) {
             releaseQuietly(lease); // close() may have missed it
         }
+        if (this.lossEpoch.get() != lossEpoch) {
+            synchronized (recentLosses) {
+                for (ReportedLoss<S> loss : recentLosses) {
+                    if (loss.epoch > lossEpoch && loss.affected.test(backendLease)) {
+                        lost(lease, loss.reason, false);
+                    }
+                }
+            }
+        }
         return lease;
+    }
+
+    long lossEpoch() {
+        return lossEpoch.get();
     }
 
     void forget(Lease<S> lease) {
@@ -138,14 +163,16 @@ class EngineClient<S> implements LockClient {
 
     /** Asks the backend to drop a lease already declared lost that it may still hold for us; failures are logged. */
     void releaseLost(Lease<S> lease) {
-        backendRelease(lease).whenComplete((ignored, failure) -> {
-            if (failure != null) {
-                logCleanupFailure(lease.name, failure);
-            }
-        });
+        releaseBackendLease(lease.name, lease.backendLease);
     }
 
     private void lostWhere(Predicate<? super S> affected, String reason) {
+        synchronized (recentLosses) {
+            recentLosses.addLast(new ReportedLoss<>(lossEpoch.incrementAndGet(), affected, reason));
+            if (recentLosses.size() > MAX_RECENT_LOSSES) {
+                recentLosses.removeFirst();
+            }
+        }
         for (Lease<S> lease : held) {
             if (affected.test(lease.backendLease)) {
                 lost(lease, reason, false);
@@ -155,12 +182,23 @@ class EngineClient<S> implements LockClient {
 
     void releaseQuietly(Lease<S> lease) {
         if (lease.markReleased()) {
-            backendRelease(lease).whenComplete((ignored, failure) -> {
-                if (failure != null) {
-                    logCleanupFailure(lease.name, failure);
-                }
-            });
+            releaseBackendLease(lease.name, lease.backendLease);
         }
+    }
+
+    /** Releases a backend lease in the background; failures are logged (the lease then runs out). */
+    void releaseBackendLease(String lockName, S backendLease) {
+        CompletionStage<Boolean> stage;
+        try {
+            stage = backend.release(backendLease);
+        } catch (RuntimeException e) {
+            stage = CompletableFuture.failedFuture(e);
+        }
+        stage.whenComplete((ignored, failure) -> {
+            if (failure != null) {
+                logCleanupFailure(lockName, failure);
+            }
+        });
     }
 
     /** The backend's release as a stage, also when the backend throws instead of failing the stage. */
@@ -208,7 +246,7 @@ class EngineClient<S> implements LockClient {
             if (!op.cancel(false) && op.isDone() && !op.isCompletedExceptionally()) {
                 Hold<S> got = op.getNow(null);
                 if (got != null) {
-                    got.release(); // acquired just as we were interrupted: the caller will never see it
+                    got.abandon(); // acquired just as we were interrupted: the caller will never see it
                 }
             }
             throw e;
@@ -217,19 +255,32 @@ class EngineClient<S> implements LockClient {
         }
     }
 
-    /** Waits for a backend stage for at most {@code timeout}; failures become {@link LockBackendException}. */
-    <T> T await(CompletionStage<T> stage, Duration timeout, String lockName, String operation) {
+    /**
+     * Waits for the backend to confirm a release, at most the operation timeout. Not interruptible: a
+     * release in a {@code finally} or try-with-resources of an interrupted thread must still happen
+     * (the interrupt status is kept). Failures become {@link LockBackendException}.
+     */
+    boolean awaitRelease(Lease<S> lease) {
+        CompletableFuture<Boolean> stage = backendRelease(lease).toCompletableFuture();
+        boolean interrupted = false;
+        long end = ticker.read() + operationTimeout.toNanos();
         try {
-            return stage.toCompletableFuture().get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LockBackendException(lockName, operation + " interrupted; the server-side lease will run out"
-                    + " by itself", e);
-        } catch (TimeoutException e) {
-            throw new LockBackendException(lockName, operation + " got no answer from " + backend.describe()
-                    + " within " + timeout + "; the server-side lease will run out by itself", e);
-        } catch (ExecutionException e) {
-            throw backendFailure(lockName, operation, e.getCause());
+            while (true) {
+                try {
+                    return stage.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (TimeoutException e) {
+                    throw new LockBackendException(lease.name, "release got no answer from " + backend.describe()
+                            + " within " + operationTimeout + "; the server-side lease will run out by itself", e);
+                } catch (ExecutionException e) {
+                    throw backendFailure(lease.name, "release", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -279,7 +330,7 @@ class EngineClient<S> implements LockClient {
         renewer.stop();
         try {
             CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))
-                    .get(closeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                    .get(operationTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | CancellationException e) {
@@ -302,6 +353,9 @@ class EngineClient<S> implements LockClient {
         new java.security.SecureRandom().nextBytes(bytes);
         return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
+
+    /** A loss the backend reported, kept briefly for acquisitions whose reply was in flight. */
+    private record ReportedLoss<S>(long epoch, Predicate<? super S> affected, String reason) {}
 
     @Override
     public String toString() {

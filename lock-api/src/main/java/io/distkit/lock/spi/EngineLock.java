@@ -39,22 +39,22 @@ final class EngineLock<S> implements DistributedLock {
 
     @Override
     public LockHandle acquire() throws InterruptedException {
-        return client.waitFor(client.acquire(this, FOREVER));
+        return client.waitFor(client.acquire(this, FOREVER, true));
     }
 
     @Override
     public Optional<LockHandle> tryAcquire() throws InterruptedException {
-        return Optional.ofNullable(client.waitFor(client.acquire(this, 0)));
+        return Optional.ofNullable(client.waitFor(client.acquire(this, 0, true)));
     }
 
     @Override
     public Optional<LockHandle> tryAcquire(Duration wait) throws InterruptedException {
-        return Optional.ofNullable(client.waitFor(client.acquire(this, waitNanos(wait))));
+        return Optional.ofNullable(client.waitFor(client.acquire(this, waitNanos(wait), true)));
     }
 
     @Override
     public CompletableFuture<LockHandle> acquireAsync(Duration wait) {
-        CompletableFuture<Hold<S>> op = client.acquire(this, waitNanos(wait));
+        CompletableFuture<Hold<S>> op = client.acquire(this, waitNanos(wait), false);
         CompletableFuture<LockHandle> out = new CompletableFuture<>();
         op.whenComplete((hold, failure) -> {
             if (failure != null) {
@@ -62,12 +62,12 @@ final class EngineLock<S> implements DistributedLock {
             } else if (hold == null) {
                 out.completeExceptionally(new LockTimeoutException(name, wait));
             } else if (!out.complete(hold)) {
-                hold.release(); // the caller cancelled while we acquired: nobody will release it
+                hold.abandon(); // the caller gave up while we acquired: nobody will release it
             }
         });
         out.whenComplete((hold, failure) -> {
-            if (out.isCancelled()) {
-                op.cancel(false);
+            if (!op.isDone()) {
+                op.cancel(false); // cancelled, orTimeout, completed by the caller: give up the queue place now
             }
         });
         return out;

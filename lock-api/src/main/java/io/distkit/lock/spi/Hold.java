@@ -53,6 +53,13 @@ final class Hold<S> implements LockHandle {
         }
     }
 
+    /** Gives the hold back without waiting or throwing: for a handle its caller never received. */
+    void abandon() {
+        if (released.compareAndSet(false, true)) {
+            lease.dropHoldQuietly();
+        }
+    }
+
     @Override
     public void close() {
         release();

@@ -36,7 +36,7 @@ final class Lease<S> {
     private volatile long deadline;
     private volatile @Nullable String lostReason;
 
-    // written by the renewer only
+    // written by the renewer's pass and by renewal replies; the pass is serialised
     volatile long nextRenewAt;
     volatile boolean renewing;
 
@@ -51,7 +51,7 @@ final class Lease<S> {
         this.reentrancyKey = key;
         this.leaseNanos = options.leaseTime().toNanos();
         this.renewIntervalNanos = options.renewInterval().toNanos();
-        this.deadline = sentAt + leaseNanos - driftNanos(leaseNanos);
+        this.deadline = localDeadline(sentAt, leaseNanos);
         this.nextRenewAt = sentAt + renewIntervalNanos;
     }
 
@@ -63,13 +63,18 @@ final class Lease<S> {
         return leaseNanos / 100 + 2_000_000L;
     }
 
+    /** When a lease granted to a request sent at {@code sentAt} is over as far as this client knows. */
+    static long localDeadline(long sentAt, long leaseNanos) {
+        return sentAt + leaseNanos - driftNanos(leaseNanos);
+    }
+
     long deadline() {
         return deadline;
     }
 
     /** Pushes the deadline to {@code sentAt + lease - drift} if that is later; never shortens it. */
     void extendFrom(long sentAt) {
-        long candidate = sentAt + leaseNanos - driftNanos(leaseNanos);
+        long candidate = localDeadline(sentAt, leaseNanos);
         synchronized (this) {
             if (candidate - deadline > 0) {
                 deadline = candidate;
@@ -141,7 +146,7 @@ final class Lease<S> {
             return; // released by close()
         }
         client.forget(this);
-        boolean wasOurs = client.await(client.backendRelease(this), options.leaseTime(), name, "release");
+        boolean wasOurs = client.awaitRelease(this);
         if (!wasOurs) {
             throw new LockLostException(name, "the lock was no longer held when released: its lease had expired"
                     + " or it was removed from " + client.backend.describe());
@@ -150,6 +155,17 @@ final class Lease<S> {
 
     private LockLostException lostException() {
         return new LockLostException(name, "the lease was lost before release: " + lostReason);
+    }
+
+    /**
+     * Drops one hold without waiting for the backend: for paths that must not block (a backend
+     * callback thread) and whose caller never saw the handle. The last hold releases the lease in
+     * the background.
+     */
+    void dropHoldQuietly() {
+        if (holds.decrementAndGet() == 0) {
+            client.releaseQuietly(this);
+        }
     }
 
     /** HELD to RELEASED without waiting for the backend (client close, an acquisition nobody wants). */
@@ -163,10 +179,13 @@ final class Lease<S> {
 
     /** HELD to LOST; returns whether this call made the transition. Listeners are then fired. */
     boolean markLost(String reason) {
+        if (state.get() != State.HELD) {
+            return false;
+        }
+        lostReason = reason; // before the CAS, so whoever sees LOST sees a reason (two racing losers: either)
         if (!state.compareAndSet(State.HELD, State.LOST)) {
             return false;
         }
-        lostReason = reason;
         List<Runnable> toRun;
         synchronized (this) {
             toRun = listeners;

@@ -40,7 +40,7 @@ public final class LockEngine {
         Clock clock = Clock.systemUTC();
         @Nullable Scheduler scheduler;
         LockOptions defaultOptions = LockOptions.defaults();
-        Duration closeTimeout = Duration.ofSeconds(10);
+        Duration operationTimeout = Duration.ofSeconds(10);
 
         private Builder(LockBackend<S> backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -73,13 +73,16 @@ public final class LockEngine {
             return this;
         }
 
-        /** How long {@link LockClient#close()} waits for the backend to confirm releases. Default 10 s. */
-        public Builder<S> closeTimeout(Duration timeout) {
-            Objects.requireNonNull(timeout, "closeTimeout");
+        /**
+         * How long {@link io.distkit.lock.LockHandle#release()} and {@link LockClient#close()} wait for
+         * the backend to confirm. Default 10 s.
+         */
+        public Builder<S> operationTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "operationTimeout");
             if (timeout.isNegative()) {
-                throw new IllegalArgumentException("closeTimeout must not be negative, was " + timeout);
+                throw new IllegalArgumentException("operationTimeout must not be negative, was " + timeout);
             }
-            this.closeTimeout = timeout;
+            this.operationTimeout = timeout;
             return this;
         }
 

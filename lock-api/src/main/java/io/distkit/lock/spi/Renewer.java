@@ -59,10 +59,22 @@ final class Renewer<S> {
         }
     }
 
-    void pass() {
-        synchronized (this) {
-            armed = null;
+    /**
+     * One pass. Serialised (a pass armed by {@link #track} may fire while another runs on the second
+     * scheduler thread); quick, since renewals are only sent here. A failure cannot kill the renewer:
+     * it is logged and the pass re-armed, or leases would never be declared lost.
+     */
+    synchronized void pass() {
+        armed = null;
+        try {
+            passLocked();
+        } catch (RuntimeException | Error e) {
+            LOG.log(Level.ERROR, "renewal pass failed; retrying", e);
+            armBy(client.ticker.read() + 10_000_000L);
         }
+    }
+
+    private void passLocked() {
         long now = client.ticker.read();
         List<Lease<S>> batch = new ArrayList<>();
         long next = NONE;
@@ -108,6 +120,12 @@ final class Renewer<S> {
 
     private void onRenewed(List<Lease<S>> batch, long sentAt, @Nullable List<Boolean> results,
             @Nullable Throwable failure) {
+        if (failure == null && (results == null || results.size() != batch.size()
+                || results.stream().anyMatch(java.util.Objects::isNull))) { // List.of(..).contains(null) throws
+            failure = new IllegalStateException(client.backend.describe() + " answered " + batch.size()
+                    + " renewals with " + results);
+            results = null;
+        }
         long now = client.ticker.read();
         long next = NONE;
         if (failure != null) {

@@ -90,8 +90,8 @@ class EngineArgumentsTest extends EngineTestSupport {
             LockEngine.Builder<String> builder = LockEngine.builder(backend);
             assertThatNullPointerException().isThrownBy(() -> builder.ticker(null)).withMessage("ticker");
             assertThatNullPointerException().isThrownBy(() -> builder.scheduler(null)).withMessage("scheduler");
-            assertThatIllegalArgumentException().isThrownBy(() -> builder.closeTimeout(Duration.ofSeconds(-1)))
-                    .withMessageContaining("closeTimeout must not be negative").withMessageContaining("PT-1S");
+            assertThatIllegalArgumentException().isThrownBy(() -> builder.operationTimeout(Duration.ofSeconds(-1)))
+                    .withMessageContaining("operationTimeout must not be negative").withMessageContaining("PT-1S");
         }
     }
 }

@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 
@@ -52,15 +52,22 @@ abstract class EngineTestSupport {
         return LockOptions.builder().autoRenew(false).build();
     }
 
-    /** Takes a free lock: the scripted backend answers at once, so the future must be complete. */
+    /**
+     * Takes a free lock (or reenters one this thread holds) with the blocking {@code tryAcquire()}:
+     * the scripted backend answers at once, so it returns without the scheduler.
+     */
     LockHandle acquire(String name) {
         return acquire(name, client.defaultOptions());
     }
 
     LockHandle acquire(String name, LockOptions options) {
-        CompletableFuture<LockHandle> handle = client.lock(name, options).acquireAsync(Duration.ZERO);
-        assertThat(handle).as("lock '%s' taken at once", name).isCompleted();
-        return handle.join();
+        try {
+            Optional<LockHandle> handle = client.lock(name, options).tryAcquire();
+            assertThat(handle).as("lock '%s' taken at once", name).isPresent();
+            return handle.orElseThrow();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** When the renewal batches were sent. */
