@@ -17,10 +17,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -43,9 +41,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Faults.</b> {@link #pause()} (SIGSTOP: a GC pause as far as anyone else can tell),
  * {@link #resume()} (SIGCONT), {@link #kill()} (SIGKILL, returns once the process is gone).
- * {@link #close()} kills the child if it is still alive; every child is also killed by a JVM
- * shutdown hook, so a crashed test run leaves none behind. The child also sees EOF on its stdin
- * when this JVM dies, and the mains of this package exit on it.
+ * {@link #close()} kills the child if it is still alive; every child is also killed by the JVM
+ * shutdown hook that kills the servers ({@link ServerProcess#killAtExit}), so a crashed test run
+ * leaves none behind. The child also sees EOF on its stdin when this JVM dies, and the mains of
+ * this package exit on it.
  *
  * <p>Every wait is bounded, and a child that exits (or is killed) fails pending and later waits at
  * once, with its exit code and log tail, instead of letting them run to their timeout.
@@ -67,12 +66,6 @@ public final class ChildJvm implements AutoCloseable {
     private static final int LOG_TAIL_LINES = 30;
     private static final int STDOUT_TAIL_LINES = 10;
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
-    private static final Set<ProcessHandle> LIVE = ConcurrentHashMap.newKeySet();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(ProcessHandle::destroyForcibly),
-                "distkit-child-jvm-reaper"));
-    }
 
     private final String name;
     private final Process process;
@@ -233,7 +226,7 @@ public final class ChildJvm implements AutoCloseable {
             throw new IllegalStateException("interrupted while killing " + name, e);
         }
         paused = false;
-        LIVE.remove(process.toHandle());
+        ServerProcess.cancelKillAtExit(process.toHandle());
     }
 
     /**
@@ -245,7 +238,7 @@ public final class ChildJvm implements AutoCloseable {
         Objects.requireNonNull(timeout, "timeout");
         try {
             if (process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-                LIVE.remove(process.toHandle());
+                ServerProcess.cancelKillAtExit(process.toHandle());
                 return OptionalInt.of(process.exitValue());
             }
             return OptionalInt.empty();
@@ -282,12 +275,7 @@ public final class ChildJvm implements AutoCloseable {
 
     /** The last {@code count} lines of the child's stderr log. */
     public String logTail(int count) {
-        try {
-            List<String> all = Files.readAllLines(logFile, StandardCharsets.UTF_8);
-            return String.join("\n", all.subList(Math.max(0, all.size() - count), all.size()));
-        } catch (IOException | UncheckedIOException e) {
-            return "(no log: " + e + ")";
-        }
+        return ServerProcess.tailOf(logFile, count);
     }
 
     /** The name given to the builder, for messages. */
@@ -439,7 +427,7 @@ public final class ChildJvm implements AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start " + childName + ": " + String.join(" ", command), e);
             }
-            LIVE.add(process.toHandle());
+            ServerProcess.killAtExit(process.toHandle());
             return new ChildJvm(childName, process, log);
         }
 

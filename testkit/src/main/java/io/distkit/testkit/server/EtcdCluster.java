@@ -46,7 +46,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>etcd is a Go binary: the clock-shift preload library ({@link FakeTime}) does nothing to it.
  */
-public final class EtcdCluster implements TestServer {
+public final class EtcdCluster extends ClusterFixture {
 
     /** Raft heartbeat: short so that a dead leader is replaced quickly, long enough for a loaded 2-core box. */
     public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofMillis(100);
@@ -70,7 +70,6 @@ public final class EtcdCluster implements TestServer {
 
     private static final AtomicInteger CONTROL_THREADS = new AtomicInteger();
 
-    private final Path dir;
     private final List<Member> members;
     private final String clusterToken;
     private final Duration heartbeatInterval;
@@ -78,10 +77,9 @@ public final class EtcdCluster implements TestServer {
     private final List<String> extraArgs;
     // volatile, not guarded: members start on their own threads while start() holds this lock
     private volatile @Nullable Path binary;
-    private boolean started;
 
     private EtcdCluster(Builder b, Path dir) {
-        this.dir = dir;
+        super(dir);
         this.clusterToken = "distkit-" + UUID.randomUUID();
         this.heartbeatInterval = b.heartbeatInterval;
         this.electionTimeout = b.electionTimeout;
@@ -100,13 +98,10 @@ public final class EtcdCluster implements TestServer {
     /**
      * Finds the binary (failing or skipping the test if it is missing), starts every member and
      * waits until each reports healthy. Members start concurrently: a new member of a 3-member
-     * cluster cannot become healthy before a quorum of its peers is up. Idempotent.
+     * cluster cannot become healthy before a quorum of its peers is up.
      */
     @Override
-    public synchronized void start() {
-        if (started) {
-            return;
-        }
+    void startMembers() {
         if (binary == null) {
             binary = Servers.requireBinary("etcd", "DISTKIT_ETCD_BIN", "etcd-server");
         }
@@ -116,39 +111,26 @@ public final class EtcdCluster implements TestServer {
             members.forEach(Member::kill);
             throw e;
         }
-        started = true;
-    }
-
-    @Override
-    public synchronized boolean isStarted() {
-        return started;
     }
 
     /**
      * Resumes paused members and restarts dead ones (together, since two dead members of three
-     * need each other for a quorum), then waits until every member is healthy. Starts the cluster
-     * if it was not started.
+     * need each other for a quorum), then waits until every member is healthy.
      */
     @Override
-    public synchronized void heal() {
-        if (!started) {
-            start();
-            return;
-        }
+    void healMembers() {
         members.forEach(Member::resumeIfPaused);
         startTogether(members.stream().filter(m -> !m.isRunning()).collect(Collectors.toList()));
         // a resumed member, or one that was up without a quorum, may need a moment too
         members.forEach(m -> m.awaitHealthy(m.startTimeout()));
     }
 
-    /** Kills every member and removes the data directories and logs. Idempotent. */
+    /** Kills every member (their data directories and logs go with the temp directory). */
     @Override
-    public synchronized void close() {
-        started = false;
+    void stopMembers() {
         // SIGKILL, not SIGTERM: a stopping leader first tries to hand leadership to followers that
         // are stopping too and gives up only after seconds; the data is thrown away anyway
         members.forEach(Member::kill);
-        Servers.deleteRecursively(dir);
     }
 
     /** The number of members. */
@@ -214,8 +196,9 @@ public final class EtcdCluster implements TestServer {
     }
 
     /** The directory holding every member's data directory and log. */
+    @Override
     public Path dir() {
-        return dir;
+        return super.dir();
     }
 
     @Override
@@ -335,28 +318,18 @@ public final class EtcdCluster implements TestServer {
             return command;
         }
 
+        /** Waits until {@code /health} reports true (not listening yet, or no leader: the health check itself waits a second). */
         @Override
         protected void awaitReady(Duration timeout) throws Exception {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            String last = "no answer";
-            while (System.nanoTime() - deadline < 0) {
-                if (!isRunning()) {
-                    throw new IllegalStateException("etcd exited");
+            pollUntilReady(timeout, () -> {
+                HttpResponse<String> response = HTTP.send(
+                        HttpRequest.newBuilder(URI.create(endpoint() + "/health")).timeout(PROBE_TIMEOUT).GET().build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200 && response.body().replace(" ", "").contains("\"health\":\"true\"")) {
+                    return true;
                 }
-                try {
-                    HttpResponse<String> response = HTTP.send(
-                            HttpRequest.newBuilder(URI.create(endpoint() + "/health")).timeout(PROBE_TIMEOUT).GET().build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    if (response.statusCode() == 200 && response.body().replace(" ", "").contains("\"health\":\"true\"")) {
-                        return;
-                    }
-                    last = response.statusCode() + " " + response.body().strip();
-                } catch (IOException e) {
-                    last = e.toString(); // not listening yet, or no leader: the health check itself waits a second
-                }
-                pollPause();
-            }
-            throw new IllegalStateException("/health never reported true: " + last);
+                throw new IllegalStateException("/health answered " + response.statusCode() + " " + response.body().strip());
+            });
         }
 
         /**

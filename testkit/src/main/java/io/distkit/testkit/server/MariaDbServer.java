@@ -16,15 +16,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.mariadb.jdbc.MariaDbDataSource;
-import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
-import org.testcontainers.utility.DockerImageName;
 
 /**
  * A private MariaDB server: {@code mariadb-install-db} into a temp directory, then {@code mariadbd}
@@ -46,11 +41,12 @@ import org.testcontainers.utility.DockerImageName;
  * root, {@code mariadbd} runs with {@code --user=root}, which it accepts.
  *
  * <p>{@code mariadbd} is one process with many threads, so the base class's signals (SIGKILL,
- * SIGSTOP, SIGCONT) reach the whole server. When the binary is missing and a Docker engine
- * answers, a Testcontainers container of {@value #CONTAINER_IMAGE} is used instead and every
- * fault throws {@link UnsupportedOperationException}.
+ * SIGSTOP, SIGCONT) reach the whole server; after {@link #kill()} InnoDB recovers from its redo log
+ * on the next start. When the binary is missing and a Docker engine answers, a Testcontainers
+ * container of {@value #CONTAINER_IMAGE} is used instead and every fault throws
+ * {@link UnsupportedOperationException}.
  */
-public final class MariaDbServer extends ServerProcess implements TestServer {
+public final class MariaDbServer extends LocalServer {
 
     /** The {@code mariadbd} binary. */
     public static final String BIN_ENV = "DISTKIT_MARIADB_BIN";
@@ -67,32 +63,25 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
     // the server rebuild the log at every first start
     private static final List<String> SMALL_INNODB = List.of("--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M");
 
-    private final Path dir;
     private final Path dataDir;
     private final int port;
     private final String user;
     private final String password;
     private final String database;
     private final List<String> extraArgs;
-    private final boolean wantsFakeTime;
-    private final boolean asRoot = runningAsRoot();
+    private final boolean asRoot = Servers.runningAsRoot();
     private @Nullable Path binary;
     private @Nullable Path installDb;
-    private @Nullable FakeTime fakeTime;
-    private @Nullable GenericContainer<?> container;
     private boolean userCreated;
-    private boolean started;
 
     private MariaDbServer(Builder b, Path dir) {
-        super("mariadbd", dir.resolve("mariadbd.log"));
-        this.dir = dir;
+        super("mariadbd", dir, "mariadbd.log", b.fakeTime);
         this.dataDir = dir.resolve("data");
         this.port = Servers.freePort();
         this.user = b.user;
         this.password = b.password;
         this.database = b.database;
         this.extraArgs = List.copyOf(b.extraArgs);
-        this.wantsFakeTime = b.fakeTime;
     }
 
     public static Builder builder() {
@@ -102,21 +91,22 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Starts the server and waits until the test user can connect; on the first start also runs
-     * {@code mariadb-install-db} and creates the test user and database. Idempotent.
+     * Finds the binaries, or starts the container when they are missing and Docker answers; on the
+     * first start runs {@code mariadb-install-db}. The server itself creates the test user and
+     * database at its first start (the init file), and the start counts only once that user can connect.
      */
     @Override
-    public synchronized void start() {
-        if (container != null) {
-            started = true;
-            return;
-        }
+    boolean prepareStart() {
         if (binary == null) {
             Optional<Path> found = Servers.findBinary("mariadbd", BIN_ENV);
-            if (found.isEmpty() && dockerAvailable()) {
-                startContainer();
-                started = true;
-                return;
+            if (found.isEmpty() && ContainerFallback.dockerAvailable()) {
+                useContainer(ContainerFallback.start(CONTAINER_IMAGE, 3306, Map.of(
+                                "MARIADB_USER", user,
+                                "MARIADB_PASSWORD", password,
+                                "MARIADB_DATABASE", database,
+                                "MARIADB_RANDOM_ROOT_PASSWORD", "yes"),
+                        ".*ready for connections.*\\s"));
+                return false;
             }
             Path mariadbd = Servers.requireBinary("mariadbd", BIN_ENV, "mariadb-server");
             Path binDir = mariadbd.toAbsolutePath().getParent();
@@ -124,15 +114,15 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
                     binDir, binDir.resolveSibling("bin"), binDir.resolveSibling("scripts"));
             binary = mariadbd;
         }
-        if (wantsFakeTime && fakeTime == null) {
-            fakeTime = FakeTime.in(dir);
-        }
         if (!Files.isDirectory(dataDir.resolve("mysql"))) {
             installDb();
         }
-        super.start();
-        userCreated = true;
-        started = true;
+        return true;
+    }
+
+    @Override
+    void afterStart() {
+        userCreated = true; // by the init file: later starts need not pass it
     }
 
     @Override
@@ -142,9 +132,9 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
                 "--datadir=" + dataDir,
                 "--port=" + port,
                 "--bind-address=127.0.0.1",
-                "--socket=" + dir.resolve("mariadbd.sock"),
-                "--pid-file=" + dir.resolve("mariadbd.pid"),
-                "--tmpdir=" + dir,
+                "--socket=" + dir().resolve("mariadbd.sock"),
+                "--pid-file=" + dir().resolve("mariadbd.pid"),
+                "--tmpdir=" + dir(),
                 "--skip-name-resolve",
                 "--performance-schema=OFF",
                 "--innodb-flush-log-at-trx-commit=1",
@@ -156,130 +146,33 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
             command.add("--user=root");
         }
         if (!userCreated) {
-            command.add("--init-file=" + dir.resolve("create-user.sql"));
+            command.add("--init-file=" + dir().resolve("create-user.sql"));
         }
         command.addAll(extraArgs);
         return command;
     }
 
-    @Override
-    protected Map<String, String> environment() {
-        return fakeTime == null ? Map.of() : fakeTime.environment();
-    }
-
+    /**
+     * Waits until the test user can run a query (a refused connection, or InnoDB still recovering:
+     * not yet). As the test user: it exists once the init file has run, and it is what the tests need.
+     */
     @Override
     protected void awaitReady(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        SQLException last = null;
-        while (System.nanoTime() - deadline < 0) {
-            if (!isRunning()) {
-                throw new IllegalStateException("mariadbd exited");
-            }
-            // as the test user: it exists once the init file has run, and it is what the tests need
+        pollUntilReady(timeout, () -> {
             try (Connection c = connection(timeouts(1000, 5000)); Statement s = c.createStatement()) {
                 s.execute("SELECT 1");
-                return;
-            } catch (SQLException e) {
-                last = e; // refused, or InnoDB still recovering: not yet
+                return true;
             }
-            Thread.sleep(20); // polling a child process that has no readiness signal
-        }
-        throw new IllegalStateException("no connection" + (last == null ? "" : ": " + last.getMessage()));
-    }
-
-    /** Resumes a paused server, restarts a killed one, and puts its clock back. */
-    @Override
-    public synchronized void heal() {
-        if (container != null) {
-            return;
-        }
-        resumeIfPaused();
-        if (!isRunning()) {
-            start();
-        }
-        if (fakeTime != null) {
-            fakeTime.shift(Duration.ZERO);
-        }
+        });
     }
 
     @Override
-    public synchronized boolean isStarted() {
-        return started;
-    }
-
-    /** Stops the server (or the container) and removes the temp directory. */
-    @Override
-    public synchronized void close() {
-        started = false;
-        if (container != null) {
-            container.stop();
-            container = null;
-        }
-        stop();
-        Servers.deleteRecursively(dir);
+    @Nullable String noProcessReason() {
+        return container() == null ? null : "MariaDB at " + jdbcUrl() + " is a Testcontainers container, started because"
+                + " mariadbd is missing; install mariadb-server to inject faults";
     }
 
     // ---------------------------------------------------------------- faults
-
-    /**
-     * SIGKILL: InnoDB recovers from its redo log on the next start.
-     *
-     * @throws UnsupportedOperationException for a container
-     */
-    @Override
-    public synchronized void kill() {
-        requireOwnProcess("kill");
-        super.kill();
-    }
-
-    /**
-     * SIGSTOP to the whole server.
-     *
-     * @throws UnsupportedOperationException for a container
-     */
-    @Override
-    public synchronized void pause() {
-        requireOwnProcess("pause");
-        super.pause();
-    }
-
-    /**
-     * SIGCONT.
-     *
-     * @throws UnsupportedOperationException for a container
-     */
-    @Override
-    public synchronized void resume() {
-        requireOwnProcess("resume");
-        super.resume();
-    }
-
-    /**
-     * Stops (or finds dead) and starts on the same port with the same data.
-     *
-     * @throws UnsupportedOperationException for a container
-     */
-    @Override
-    public synchronized void restart() {
-        requireOwnProcess("restart");
-        super.restart();
-    }
-
-    /**
-     * The pid of {@code mariadbd}.
-     *
-     * @throws UnsupportedOperationException for a container
-     */
-    @Override
-    public synchronized long pid() {
-        requireOwnProcess("pid");
-        return super.pid();
-    }
-
-    @Override
-    public synchronized boolean isRunning() {
-        return container != null ? container.isRunning() : super.isRunning();
-    }
 
     /**
      * Shifts the server's wall clock ({@code NOW()}, {@code UNIX_TIMESTAMP()}); needs {@link Builder#fakeTime()}.
@@ -288,11 +181,7 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
      * @throws UnsupportedOperationException for a container
      */
     public synchronized void shiftClock(Duration offset) {
-        requireOwnProcess("shiftClock");
-        if (fakeTime == null) {
-            throw new IllegalStateException("build the server with fakeTime() and start it to shift its clock");
-        }
-        fakeTime.shift(Objects.requireNonNull(offset, "offset"));
+        shiftFakeClock(offset);
     }
 
     // ---------------------------------------------------------------- connecting
@@ -304,11 +193,11 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
 
     /** Where a TCP proxy for this server should point. */
     public synchronized String host() {
-        return container != null ? container.getHost() : "127.0.0.1";
+        return container() != null ? container().host() : "127.0.0.1";
     }
 
     public synchronized int port() {
-        return container != null ? container.getMappedPort(3306) : port;
+        return container() != null ? container().port() : port;
     }
 
     /** The test user: all privileges on {@link #database()}, none elsewhere. */
@@ -360,17 +249,10 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
 
     @Override
     public String toString() {
-        return "mariadbd " + (container != null ? jdbcUrl() + " (Testcontainers)" : "127.0.0.1:" + port + " (" + dataDir + ")");
+        return "mariadbd " + (container() != null ? jdbcUrl() + " (Testcontainers)" : "127.0.0.1:" + port + " (" + dataDir + ")");
     }
 
     // ---------------------------------------------------------------- internals
-
-    private void requireOwnProcess(String fault) {
-        if (container != null) {
-            throw new UnsupportedOperationException(fault + " is unsupported: MariaDB at " + jdbcUrl() + " is a Testcontainers"
-                    + " container, started because mariadbd is missing; install mariadb-server to inject faults");
-        }
-    }
 
     private static Properties timeouts(int connectMillis, int socketMillis) {
         Properties properties = new Properties();
@@ -380,34 +262,22 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
     }
 
     private void installDb() {
+        List<String> command;
         try {
-            Files.writeString(dir.resolve("create-user.sql"), createUserSql(), StandardCharsets.UTF_8);
-            List<String> command = new ArrayList<>(List.of(installDb.toString(), "--no-defaults",
+            Files.writeString(dir().resolve("create-user.sql"), createUserSql(), StandardCharsets.UTF_8);
+            command = new ArrayList<>(List.of(installDb.toString(), "--no-defaults",
                     // the install prefix, so that a tarball's server finds its own share files
                     "--basedir=" + binary.toRealPath().getParent().getParent(),
                     "--datadir=" + dataDir,
                     "--skip-name-resolve", "--skip-test-db", "--auth-root-authentication-method=socket"));
-            command.addAll(SMALL_INNODB);
-            if (asRoot) {
-                command.add("--user=root");
-            }
-            Process install = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile())).start();
-            if (!install.waitFor(60, TimeUnit.SECONDS)) {
-                install.destroyForcibly();
-                throw new IllegalStateException("mariadb-install-db did not finish within 60 s; log " + logFile()
-                        + ":\n" + logTail(30));
-            }
-            if (install.exitValue() != 0) {
-                throw new IllegalStateException("mariadb-install-db failed (exit " + install.exitValue() + "): "
-                        + String.join(" ", command) + "; log " + logFile() + ":\n" + logTail(30));
-            }
         } catch (IOException e) {
-            throw new UncheckedIOException("could not run mariadb-install-db in " + dataDir, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running mariadb-install-db", e);
+            throw new UncheckedIOException("could not prepare mariadb-install-db in " + dataDir, e);
         }
+        command.addAll(SMALL_INNODB);
+        if (asRoot) {
+            command.add("--user=root");
+        }
+        runSetupProgram("mariadb-install-db", command);
     }
 
     /** Idempotent, so that a first start that failed after running it can simply be repeated. */
@@ -416,35 +286,6 @@ public final class MariaDbServer extends ServerProcess implements TestServer {
         return "CREATE USER IF NOT EXISTS '" + user + "'@'%' IDENTIFIED BY " + literal + ";\n"
                 + "CREATE DATABASE IF NOT EXISTS `" + database + "`;\n"
                 + "GRANT ALL PRIVILEGES ON `" + database + "`.* TO '" + user + "'@'%';\n";
-    }
-
-    private static boolean runningAsRoot() {
-        try {
-            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return "root".equals(System.getProperty("user.name"));
-        }
-    }
-
-    private static boolean dockerAvailable() {
-        try {
-            return DockerClientFactory.instance().isDockerAvailable();
-        } catch (RuntimeException | LinkageError e) {
-            return false;
-        }
-    }
-
-    private void startContainer() {
-        GenericContainer<?> started = new GenericContainer<>(DockerImageName.parse(CONTAINER_IMAGE))
-                .withEnv("MARIADB_USER", user)
-                .withEnv("MARIADB_PASSWORD", password)
-                .withEnv("MARIADB_DATABASE", database)
-                .withEnv("MARIADB_RANDOM_ROOT_PASSWORD", "yes")
-                .withExposedPorts(3306)
-                // the entrypoint runs a temporary server (no networking) for initialisation first
-                .waitingFor(Wait.forLogMessage(".*ready for connections.*\\s", 2).withStartupTimeout(Duration.ofMinutes(2)));
-        started.start();
-        container = started;
     }
 
     /** Configures a {@link MariaDbServer}. */

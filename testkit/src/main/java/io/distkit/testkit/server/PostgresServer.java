@@ -32,10 +32,6 @@ import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.postgresql.ds.PGSimpleDataSource;
-import org.testcontainers.DockerClientFactory;
-import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
-import org.testcontainers.utility.DockerImageName;
 
 /**
  * A private PostgreSQL cluster: {@code initdb} into a temp directory, then {@code postgres} on a free
@@ -67,7 +63,7 @@ import org.testcontainers.utility.DockerImageName;
  * and a Docker engine answers (faults unsupported there too); otherwise the test fails or is skipped
  * as {@link Servers#unavailable} decides.
  */
-public final class PostgresServer extends ServerProcess implements TestServer {
+public final class PostgresServer extends LocalServer {
 
     /** A JDBC URL of an external database to use instead of starting one. */
     public static final String URL_ENV = "DISTKIT_POSTGRES_URL";
@@ -85,35 +81,28 @@ public final class PostgresServer extends ServerProcess implements TestServer {
     private static final Duration ADMIN_SOCKET_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration CHILD_EXIT_TIMEOUT = Duration.ofSeconds(10);
 
-    private final Path dir;
     private final Path dataDir;
     private final int port;
     private final String user;
     private final String password;
     private final String database;
     private final Map<String, String> settings;
-    private final boolean wantsFakeTime;
     private final @Nullable String externalUrl;
     // the bootstrap superuser only creates the test user; random, so no test can lean on it
     private final String superuserPassword = UUID.randomUUID().toString();
-    private final boolean asPostgresUser = runningAsRoot();
+    private final boolean asPostgresUser = Servers.runningAsRoot();
     private @Nullable Path binDir;
     private @Nullable Path setpriv;
-    private @Nullable FakeTime fakeTime;
-    private @Nullable GenericContainer<?> container;
     private boolean userCreated;
-    private boolean started;
 
     private PostgresServer(Builder b, Path dir) {
-        super("postgres", dir.resolve("postgres.log"));
-        this.dir = dir;
+        super("postgres", dir, "postgres.log", b.fakeTime);
         this.dataDir = dir.resolve("data");
         this.port = Servers.freePort();
         this.user = b.user;
         this.password = b.password;
         this.database = b.database;
         this.settings = Map.copyOf(b.settings);
-        this.wantsFakeTime = b.fakeTime;
         this.externalUrl = b.externalUrl;
     }
 
@@ -124,22 +113,24 @@ public final class PostgresServer extends ServerProcess implements TestServer {
     // ---------------------------------------------------------------- lifecycle
 
     /**
-     * Starts the server and waits until it accepts connections; on the first start also runs
-     * {@code initdb} and creates the test user and database. Idempotent. For an external database
-     * this only records that it is in use (the first query tells whether it answers).
+     * Finds the binaries, or starts the container when they are missing and Docker answers; on the
+     * first start runs {@code initdb}. For an external database there is nothing to start (the first
+     * query tells whether it answers).
      */
     @Override
-    public synchronized void start() {
-        if (externalUrl != null || container != null) {
-            started = true;
-            return;
+    boolean prepareStart() {
+        if (externalUrl != null) {
+            return false;
         }
         if (binDir == null) {
             Optional<Path> postgres = findPostgres();
-            if (postgres.isEmpty() && dockerAvailable()) {
-                startContainer();
-                started = true;
-                return;
+            if (postgres.isEmpty() && ContainerFallback.dockerAvailable()) {
+                useContainer(ContainerFallback.start(CONTAINER_IMAGE, 5432, Map.of(
+                                "POSTGRES_USER", user,
+                                "POSTGRES_PASSWORD", password,
+                                "POSTGRES_DB", database),
+                        ".*database system is ready to accept connections.*\\s"));
+                return false;
             }
             Path found = postgres.orElseGet(() -> {
                 Servers.unavailable("postgres not found in " + BIN_ENV + ", on PATH or in /usr/lib/postgresql/*/bin,"
@@ -153,18 +144,19 @@ public final class PostgresServer extends ServerProcess implements TestServer {
             }
             binDir = found.getParent(); // last: set means everything above succeeded
         }
-        if (wantsFakeTime && fakeTime == null) {
-            fakeTime = FakeTime.in(dir);
-        }
         if (!Files.exists(dataDir.resolve("PG_VERSION"))) {
             initdb();
         }
-        super.start();
+        return true;
+    }
+
+    /** Creates the test user and database, once. */
+    @Override
+    void afterStart() {
         if (!userCreated) {
             createUserAndDatabase();
             userCreated = true;
         }
-        started = true;
     }
 
     @Override
@@ -173,7 +165,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         command.addAll(List.of(binDir.resolve("postgres").toString(), "-D", dataDir.toString(),
                 "-p", Integer.toString(port),
                 "-c", "listen_addresses=127.0.0.1",
-                "-c", "unix_socket_directories=" + dir,
+                "-c", "unix_socket_directories=" + dir(),
                 // the defaults, spelled out because the crash tests are meaningless without them
                 "-c", "fsync=on",
                 "-c", "synchronous_commit=on",
@@ -198,62 +190,36 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         if (asPostgresUser) {
             prefix.addAll(List.of(setpriv.toString(), "--reuid=" + OS_USER, "--regid=" + OS_USER, "--init-groups", "--"));
         }
-        prefix.addAll(List.of("env", "-C", dir.toString()));
+        prefix.addAll(List.of("env", "-C", dir().toString()));
+        FakeTime fakeTime = fakeTime();
         if (withClock && fakeTime != null) {
             fakeTime.environment().forEach((name, value) -> prefix.add(name + "=" + value));
         }
         return prefix;
     }
 
+    /** None: the clock's environment goes on the command line instead (see {@code launcher}). */
+    @Override
+    protected Map<String, String> environment() {
+        return Map.of();
+    }
+
+    /** Waits until the bootstrap superuser can run a query (refused, "starting up", crash recovery in progress: not yet). */
     @Override
     protected void awaitReady(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        SQLException last = null;
-        while (System.nanoTime() - deadline < 0) {
-            if (!isRunning()) {
-                throw new IllegalStateException("postgres exited");
-            }
+        pollUntilReady(timeout, () -> {
             try (Connection c = superuserConnection(); Statement s = c.createStatement()) {
                 s.execute("SELECT 1");
-                return;
-            } catch (SQLException e) {
-                last = e; // refused, "starting up", crash recovery in progress: not yet
+                return true;
             }
-            Thread.sleep(20); // polling a child process that has no readiness signal
-        }
-        throw new IllegalStateException("no connection" + (last == null ? "" : ": " + last.getMessage()));
-    }
-
-    /** Resumes a paused server, restarts a killed one, and puts its clock back. */
-    @Override
-    public synchronized void heal() {
-        if (noProcessReason() != null) {
-            return;
-        }
-        resumeIfPaused();
-        if (!isRunning()) {
-            start();
-        }
-        if (fakeTime != null) {
-            fakeTime.shift(Duration.ZERO);
-        }
+        });
     }
 
     @Override
-    public synchronized boolean isStarted() {
-        return started;
-    }
-
-    /** Stops the server (or the container) and removes the temp directory; an external database is left alone. */
-    @Override
-    public synchronized void close() {
-        started = false;
-        if (container != null) {
-            container.stop();
-            container = null;
-        }
-        stop();
-        Servers.deleteRecursively(dir);
+    @Nullable String noProcessReason() {
+        String standIn = standIn();
+        return standIn == null ? null : "PostgreSQL at " + jdbcUrl() + " is " + standIn + ", not a process of this"
+                + " fixture; install postgresql and unset " + URL_ENV + " to inject faults";
     }
 
     // ---------------------------------------------------------------- faults
@@ -265,7 +231,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
      */
     @Override
     public synchronized void stop() {
-        if (noProcessReason() != null) {
+        if (standIn() != null) {
             return;
         }
         List<ProcessHandle> children = List.of();
@@ -306,8 +272,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
      */
     @Override
     public synchronized void pause() {
-        requireOwnProcess("pause");
-        super.pause();
+        super.pause(); // throws first for an external database or a container
         signalAll(children(), "STOP");
     }
 
@@ -323,39 +288,10 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         super.resume();
     }
 
-    /**
-     * Stops (or finds dead) and starts again on the same port with the same data directory; after
-     * {@link #kill()} the server recovers from its WAL first.
-     *
-     * @throws UnsupportedOperationException for an external database or a container
-     */
-    @Override
-    public synchronized void restart() {
-        requireOwnProcess("restart");
-        super.restart();
-    }
-
-    /**
-     * The postmaster's pid (also the first line of {@code postmaster.pid}).
-     *
-     * @throws UnsupportedOperationException for an external database or a container
-     */
-    @Override
-    public synchronized long pid() {
-        requireOwnProcess("pid");
-        return super.pid();
-    }
-
     /** Whether the postmaster is alive; for an external database, whether it is started; for a container, whether it runs. */
     @Override
     public synchronized boolean isRunning() {
-        if (externalUrl != null) {
-            return started;
-        }
-        if (container != null) {
-            return container.isRunning();
-        }
-        return super.isRunning();
+        return externalUrl != null ? isStarted() : super.isRunning();
     }
 
     /**
@@ -366,11 +302,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
      * @throws UnsupportedOperationException for an external database or a container
      */
     public synchronized void shiftClock(Duration offset) {
-        requireOwnProcess("shiftClock");
-        if (fakeTime == null) {
-            throw new IllegalStateException("build the server with fakeTime() and start it to shift its clock");
-        }
-        fakeTime.shift(Objects.requireNonNull(offset, "offset"));
+        shiftFakeClock(offset);
     }
 
     // ---------------------------------------------------------------- connecting
@@ -380,7 +312,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         if (externalUrl != null) {
             return externalUrl;
         }
-        if (container != null) {
+        if (container() != null) {
             return "jdbc:postgresql://" + host() + ":" + port() + "/" + database;
         }
         return "jdbc:postgresql://" + host() + ":" + port + "/" + database;
@@ -391,7 +323,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         if (externalUrl != null) {
             return URI.create(externalUrl.substring("jdbc:".length())).getHost();
         }
-        return container != null ? container.getHost() : "127.0.0.1";
+        return container() != null ? container().host() : "127.0.0.1";
     }
 
     /** The port in {@link #jdbcUrl()} (5432 for an external URL that names none). */
@@ -400,7 +332,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
             int external = URI.create(externalUrl.substring("jdbc:".length())).getPort();
             return external == -1 ? 5432 : external;
         }
-        return container != null ? container.getMappedPort(5432) : port;
+        return container() != null ? container().port() : port;
     }
 
     /**
@@ -452,37 +384,30 @@ public final class PostgresServer extends ServerProcess implements TestServer {
 
     /** Whether this is an external database or a container rather than a process of ours. */
     public synchronized boolean isExternal() {
-        return noProcessReason() != null;
+        return standIn() != null;
     }
 
     @Override
     public String toString() {
-        String reason = noProcessReason();
-        return "postgres " + (reason != null ? jdbcUrl() + " (" + reason + ")" : "127.0.0.1:" + port + " (" + dataDir + ")");
+        String standIn = standIn();
+        return "postgres " + (standIn != null ? jdbcUrl() + " (" + standIn + ")" : "127.0.0.1:" + port + " (" + dataDir + ")");
     }
 
     // ---------------------------------------------------------------- internals
 
-    private @Nullable String noProcessReason() {
+    /** What stands in for a process of ours, or null if none does. */
+    private @Nullable String standIn() {
         if (externalUrl != null) {
             return "an external database from " + URL_ENV;
         }
-        if (container != null) {
+        if (container() != null) {
             return "a Testcontainers container, started because the postgres binary is missing";
         }
         return null;
     }
 
-    private void requireOwnProcess(String fault) {
-        String reason = noProcessReason();
-        if (reason != null) {
-            throw new UnsupportedOperationException(fault + " is unsupported: PostgreSQL at " + jdbcUrl() + " is " + reason
-                    + ", not a process of this fixture; install postgresql and unset " + URL_ENV + " to inject faults");
-        }
-    }
-
     private List<ProcessHandle> children() {
-        return ProcessHandle.of(super.pid()).map(pm -> pm.descendants().toList()).orElse(List.of());
+        return ProcessHandle.of(pid()).map(pm -> pm.descendants().toList()).orElse(List.of());
     }
 
     private static void signalAll(List<ProcessHandle> processes, String signal) {
@@ -524,7 +449,7 @@ public final class PostgresServer extends ServerProcess implements TestServer {
     }
 
     private void initdb() {
-        Path passwordFile = dir.resolve("superuser-password");
+        Path passwordFile = dir().resolve("superuser-password");
         try {
             Files.writeString(passwordFile, superuserPassword + "\n", StandardCharsets.UTF_8);
             List<String> command = launcher(false);
@@ -533,21 +458,9 @@ public final class PostgresServer extends ServerProcess implements TestServer {
                     "--locale=C", "--encoding=UTF8",
                     // initdb's final sync guards only against an OS crash; the tests crash processes
                     "--no-sync"));
-            Process initdb = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile().toFile())).start();
-            if (!initdb.waitFor(60, TimeUnit.SECONDS)) {
-                initdb.destroyForcibly();
-                throw new IllegalStateException("initdb did not finish within 60 s; log " + logFile() + ":\n" + logTail(30));
-            }
-            if (initdb.exitValue() != 0) {
-                throw new IllegalStateException("initdb failed (exit " + initdb.exitValue() + "): " + String.join(" ", command)
-                        + "; log " + logFile() + ":\n" + logTail(30));
-            }
+            runSetupProgram("initdb", command);
         } catch (IOException e) {
-            throw new UncheckedIOException("could not run initdb in " + dataDir, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while running initdb", e);
+            throw new UncheckedIOException("could not write " + passwordFile, e);
         } finally {
             try {
                 Files.deleteIfExists(passwordFile);
@@ -571,14 +484,14 @@ public final class PostgresServer extends ServerProcess implements TestServer {
     private void handOverTo(String osUser) {
         UserPrincipalLookupService users = FileSystems.getDefault().getUserPrincipalLookupService();
         try {
-            PosixFileAttributeView view = Files.getFileAttributeView(dir, PosixFileAttributeView.class);
+            PosixFileAttributeView view = Files.getFileAttributeView(dir(), PosixFileAttributeView.class);
             view.setOwner(users.lookupPrincipalByName(osUser));
             view.setGroup(users.lookupPrincipalByGroupName(osUser));
         } catch (UserPrincipalNotFoundException e) {
             Servers.unavailable("PostgreSQL refuses to run as root and there is no '" + osUser + "' OS user to run it as;"
                     + " installing the postgresql package creates it");
         } catch (IOException e) {
-            throw new UncheckedIOException("could not give " + dir + " to " + osUser, e);
+            throw new UncheckedIOException("could not give " + dir() + " to " + osUser, e);
         }
     }
 
@@ -612,35 +525,6 @@ public final class PostgresServer extends ServerProcess implements TestServer {
         } catch (IOException e) {
             return new Path[0];
         }
-    }
-
-    private static boolean runningAsRoot() {
-        try {
-            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            return "root".equals(System.getProperty("user.name"));
-        }
-    }
-
-    private static boolean dockerAvailable() {
-        try {
-            return DockerClientFactory.instance().isDockerAvailable();
-        } catch (RuntimeException | LinkageError e) {
-            return false;
-        }
-    }
-
-    private void startContainer() {
-        GenericContainer<?> started = new GenericContainer<>(DockerImageName.parse(CONTAINER_IMAGE))
-                .withEnv("POSTGRES_USER", user)
-                .withEnv("POSTGRES_PASSWORD", password)
-                .withEnv("POSTGRES_DB", database)
-                .withExposedPorts(5432)
-                // the image's entrypoint starts a temporary server for its init scripts first
-                .waitingFor(Wait.forLogMessage(".*database system is ready to accept connections.*\\s", 2)
-                        .withStartupTimeout(Duration.ofMinutes(2)));
-        started.start();
-        container = started;
     }
 
     /** Configures a {@link PostgresServer}. */

@@ -28,7 +28,7 @@ import java.util.stream.Collectors;
  * are not fixed: after a failover a former master serves as a replica, so ask {@link #masters()} or
  * {@link #nodeFor(String)}, which query the cluster, rather than assuming an index.
  */
-public final class RedisCluster implements TestServer {
+public final class RedisCluster extends ClusterFixture {
 
     /** The number of hash slots of Redis Cluster. */
     public static final int SLOTS = 16_384;
@@ -40,11 +40,10 @@ public final class RedisCluster implements TestServer {
 
     private final int replicasPerMaster;
     private final List<RedisServer> nodes;
-    private final Path dir;
-    private boolean started;
     private boolean created;
 
     private RedisCluster(Builder b) {
+        super(Servers.tempDir("redis-cluster"));
         this.replicasPerMaster = b.replicasPerMaster;
         List<RedisServer> all = new ArrayList<>();
         for (int i = 0; i < b.masters * (1 + b.replicasPerMaster); i++) {
@@ -53,7 +52,6 @@ public final class RedisCluster implements TestServer {
                     .args("--repl-diskless-sync-delay", "0").build());
         }
         this.nodes = List.copyOf(all);
-        this.dir = Servers.tempDir("redis-cluster");
     }
 
     public static Builder builder() {
@@ -62,13 +60,10 @@ public final class RedisCluster implements TestServer {
 
     /**
      * Starts every node, joins them into a cluster the first time, and waits until it is healthy.
-     * Idempotent. On failure the nodes are stopped and the message carries the tail of redis-cli's output.
+     * On failure the nodes are stopped and the message carries the tail of redis-cli's output.
      */
     @Override
-    public synchronized void start() {
-        if (started) {
-            return;
-        }
+    void startMembers() {
         try {
             nodes.forEach(RedisServer::start);
             if (!created) {
@@ -80,17 +75,11 @@ public final class RedisCluster implements TestServer {
             nodes.forEach(RedisServer::stop);
             throw e;
         }
-        started = true;
-    }
-
-    @Override
-    public synchronized boolean isStarted() {
-        return started;
     }
 
     /** Resumes paused nodes, starts killed ones, and waits until the cluster is healthy again. */
     @Override
-    public synchronized void heal() {
+    void healMembers() {
         for (RedisServer node : nodes) {
             node.resumeIfPaused();
             if (!node.isRunning()) {
@@ -100,12 +89,10 @@ public final class RedisCluster implements TestServer {
         awaitHealthy(SETTLE_TIMEOUT);
     }
 
-    /** Stops every node and removes all directories. Idempotent; the cluster cannot be started again. */
+    /** Closes every node, which removes its directory; the cluster cannot be started again. */
     @Override
-    public synchronized void close() {
-        started = false;
+    void stopMembers() {
         nodes.forEach(RedisServer::close);
-        Servers.deleteRecursively(dir);
     }
 
     /** SIGKILLs node {@code index} (see {@link #node(int)}). */
@@ -224,7 +211,7 @@ public final class RedisCluster implements TestServer {
         List<String> command = new ArrayList<>(List.of(cli.toString(), "--cluster", "create"));
         nodes.forEach(node -> command.add(node.host() + ":" + node.port()));
         command.addAll(List.of("--cluster-replicas", Integer.toString(replicasPerMaster), "--cluster-yes"));
-        Path log = dir.resolve("redis-cli-create.log");
+        Path log = dir().resolve("redis-cli-create.log");
         try {
             // to a file rather than a pipe, so that a redis-cli that hangs cannot block the wait below
             Process process = new ProcessBuilder(command).redirectErrorStream(true)

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -19,7 +18,7 @@ import org.jspecify.annotations.Nullable;
  * ... redis.uri() ... redis.kill(); redis.restart(); redis.call("DEL", key);
  * }</pre>
  */
-public final class RedisServer extends ServerProcess implements TestServer {
+public final class RedisServer extends LocalServer {
 
     /** What survives a restart. */
     public enum Persistence {
@@ -34,7 +33,6 @@ public final class RedisServer extends ServerProcess implements TestServer {
     private static final Duration CALL_TIMEOUT = Duration.ofSeconds(5);
 
     private @Nullable Path binary;
-    private final Path dir;
     private final int port;
     /** The cluster bus port, 0 for a standalone server. */
     private final int busPort;
@@ -42,13 +40,9 @@ public final class RedisServer extends ServerProcess implements TestServer {
     private final @Nullable RedisServer master;
     private final boolean cluster;
     private final List<String> extraArgs;
-    private final boolean wantsFakeTime;
-    private @Nullable FakeTime fakeTime;
-    private boolean started;
 
     private RedisServer(Builder b, Path dir) {
-        super("redis-server", dir.resolve("redis.log"));
-        this.dir = dir;
+        super("redis-server", dir, "redis.log", b.fakeTime);
         this.port = Servers.freePort();
         // Set explicitly because the default bus port, port + 10000, is above 65535 for ports past 55535
         // (a fifth of Linux's ephemeral range, which freePort draws from: redis-server then refuses to start)
@@ -58,7 +52,6 @@ public final class RedisServer extends ServerProcess implements TestServer {
         this.master = b.master;
         this.cluster = b.cluster;
         this.extraArgs = List.copyOf(b.extraArgs);
-        this.wantsFakeTime = b.fakeTime;
     }
 
     public static Builder builder() {
@@ -69,7 +62,7 @@ public final class RedisServer extends ServerProcess implements TestServer {
     protected List<String> command() {
         List<String> command = new ArrayList<>(List.of(binary.toString(),
                 "--port", Integer.toString(port), "--bind", "127.0.0.1", "--protected-mode", "no",
-                "--dir", dir.toString(), "--save", "", "--daemonize", "no", "--loglevel", "notice"));
+                "--dir", dir().toString(), "--save", "", "--daemonize", "no", "--loglevel", "notice"));
         if (persistence == Persistence.NONE) {
             command.addAll(List.of("--appendonly", "no"));
         } else {
@@ -87,69 +80,23 @@ public final class RedisServer extends ServerProcess implements TestServer {
         return command;
     }
 
-    @Override
-    protected Map<String, String> environment() {
-        return fakeTime == null ? Map.of() : fakeTime.environment();
-    }
-
+    /** Waits for PONG (an error such as LOADING or a refused connection means not yet) and, for a replica, its master link. */
     @Override
     protected void awaitReady(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Exception last = null;
-        while (System.nanoTime() - deadline < 0) {
-            if (!isRunning()) {
-                throw new IllegalStateException("redis-server exited");
-            }
-            try {
-                if ("PONG".equals(call("PING")) && replicaReady()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                last = e; // LOADING, connection refused: not up yet
-            }
-            Thread.sleep(20); // polling a child process that has no readiness signal
-        }
-        throw new IllegalStateException("no PONG" + (last == null ? "" : ": " + last.getMessage()));
+        pollUntilReady(timeout, () -> "PONG".equals(call("PING")) && replicaReady());
     }
 
     private boolean replicaReady() {
         return master == null || String.valueOf(call("INFO", "replication")).contains("master_link_status:up");
     }
 
-    /** Finds the binary (failing or skipping the test if it is missing), starts, waits for PONG. */
+    /** Finds the binary, failing or skipping the test if it is missing. */
     @Override
-    public synchronized void start() {
+    boolean prepareStart() {
         if (binary == null) {
             binary = Servers.requireBinary("redis-server", "DISTKIT_REDIS_BIN", "redis-server");
         }
-        if (wantsFakeTime && fakeTime == null) {
-            fakeTime = FakeTime.in(dir);
-        }
-        super.start();
-        started = true;
-    }
-
-    @Override
-    public synchronized boolean isStarted() {
-        return started;
-    }
-
-    @Override
-    public synchronized void heal() {
-        resumeIfPaused();
-        if (!isRunning()) {
-            start();
-        }
-        if (fakeTime != null) {
-            fakeTime.shift(Duration.ZERO);
-        }
-    }
-
-    @Override
-    public synchronized void close() {
-        started = false;
-        stop();
-        Servers.deleteRecursively(dir);
+        return true;
     }
 
     /** Runs one command on this server with a fresh connection; see {@link Resp#call}. */
@@ -157,12 +104,13 @@ public final class RedisServer extends ServerProcess implements TestServer {
         return Resp.call(host(), port, CALL_TIMEOUT, args);
     }
 
-    /** Shifts this server's wall clock; needs {@link Builder#fakeTime()}. */
+    /**
+     * Shifts this server's wall clock; needs {@link Builder#fakeTime()}.
+     *
+     * @throws IllegalStateException if built without fakeTime() or not started
+     */
     public void shiftClock(Duration offset) {
-        if (fakeTime == null) {
-            throw new IllegalStateException("build the server with fakeTime() and start it to shift its clock");
-        }
-        fakeTime.shift(offset);
+        shiftFakeClock(offset);
     }
 
     public String host() {
@@ -183,8 +131,9 @@ public final class RedisServer extends ServerProcess implements TestServer {
     }
 
     /** The directory holding the AOF, the log and, for cluster nodes, {@code nodes.conf}. */
+    @Override
     public Path dir() {
-        return dir;
+        return super.dir();
     }
 
     @Override
@@ -220,7 +169,7 @@ public final class RedisServer extends ServerProcess implements TestServer {
             return this;
         }
 
-        /** Runs the server under libfaketime so that {@link RedisServer#shiftClock} works. */
+        /** Runs the server with the clock-shift preload library ({@link FakeTime}) so that {@link RedisServer#shiftClock} works. */
         public Builder fakeTime() {
             this.fakeTime = true;
             return this;

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -21,9 +22,13 @@ import java.util.concurrent.TimeUnit;
  * start.
  *
  * <p>Every process started is also registered with a JVM shutdown hook, so a crashed test run
- * leaves no server behind.
+ * leaves no server behind. The static helpers ({@link #killAtExit}, {@link #sendSignal},
+ * {@link #tailOf}) serve every child process of the tests, not only servers.
  */
 public abstract class ServerProcess implements AutoCloseable {
+
+    /** How often {@link #pollUntilReady} asks. */
+    private static final Duration POLL_INTERVAL = Duration.ofMillis(20);
 
     private static final Set<ProcessHandle> LIVE = ConcurrentHashMap.newKeySet();
 
@@ -31,7 +36,7 @@ public abstract class ServerProcess implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(p -> {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-        }), "distkit-server-reaper"));
+        }), "distkit-child-process-reaper"));
     }
 
     private final String name;
@@ -52,8 +57,42 @@ public abstract class ServerProcess implements AutoCloseable {
         return Map.of();
     }
 
-    /** Blocks until the server answers, or throws if it does not within {@code timeout}. */
+    /**
+     * Blocks until the server answers, or throws if it does not within {@code timeout}; usually
+     * {@link #pollUntilReady} with a probe of the server's protocol.
+     */
     protected abstract void awaitReady(Duration timeout) throws Exception;
+
+    /**
+     * Calls {@code probe} every 20 ms until it returns true: the way to wait for a child process that
+     * gives no readiness signal. An exception from the probe (connection refused, "starting up")
+     * counts as not ready yet; the last one is quoted if time runs out.
+     *
+     * @throws IllegalStateException if the process exits meanwhile, or the probe has not returned
+     *     true within {@code timeout}
+     * @throws InterruptedException if interrupted while waiting
+     */
+    protected final void pollUntilReady(Duration timeout, Callable<Boolean> probe) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        while (System.nanoTime() - deadline < 0) {
+            if (!isRunning()) {
+                throw new IllegalStateException(name + " exited");
+            }
+            try {
+                if (probe.call()) {
+                    return;
+                }
+                last = null; // it answered, just not "ready"
+            } catch (InterruptedException e) {
+                throw e;
+            } catch (Exception e) {
+                last = e;
+            }
+            Thread.sleep(POLL_INTERVAL.toMillis());
+        }
+        throw new IllegalStateException("not ready" + (last == null ? "" : ": " + last.getMessage()), last);
+    }
 
     /** How long the server may take to become ready. */
     protected Duration startTimeout() {
@@ -74,7 +113,7 @@ public abstract class ServerProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("could not start " + name + ": " + String.join(" ", command()), e);
         }
-        LIVE.add(process.toHandle());
+        killAtExit(process.toHandle());
         paused = false;
         try {
             awaitReady(startTimeout());
@@ -100,7 +139,7 @@ public abstract class ServerProcess implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        LIVE.remove(process.toHandle());
+        cancelKillAtExit(process.toHandle());
     }
 
     /** SIGKILL: a crash, no chance to flush or clean up. Waits until the process is gone. */
@@ -115,7 +154,7 @@ public abstract class ServerProcess implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         paused = false;
-        LIVE.remove(process.toHandle());
+        cancelKillAtExit(process.toHandle());
     }
 
     /** SIGSTOP: the server stops answering but keeps its connections and state. */
@@ -165,13 +204,32 @@ public abstract class ServerProcess implements AutoCloseable {
         return logFile;
     }
 
+    /** The last {@code lines} lines of the server's log, for failure messages. */
     protected String logTail(int lines) {
+        return tailOf(logFile, lines);
+    }
+
+    /** The last {@code lines} lines of a child process's log file, or why there are none; never throws. */
+    public static String tailOf(Path logFile, int lines) {
         try {
             List<String> all = Files.readAllLines(logFile, StandardCharsets.UTF_8);
             return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
         } catch (IOException | UncheckedIOException e) {
             return "(no log: " + e + ")";
         }
+    }
+
+    /**
+     * Has a JVM shutdown hook SIGKILL {@code process} and its descendants if it is still alive when
+     * the JVM exits, so that a crashed test run leaves no child process behind.
+     */
+    public static void killAtExit(ProcessHandle process) {
+        LIVE.add(process);
+    }
+
+    /** Undoes {@link #killAtExit} for a process that is gone. */
+    public static void cancelKillAtExit(ProcessHandle process) {
+        LIVE.remove(process);
     }
 
     private void signal(String signal) {

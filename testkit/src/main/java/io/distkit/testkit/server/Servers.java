@@ -74,6 +74,15 @@ public final class Servers {
         Assumptions.abort(message + " [skipped; set " + REQUIRE_SERVERS + "=true to fail instead]");
     }
 
+    /** Whether this JVM runs as root, which some servers refuse or need to be told. */
+    static boolean runningAsRoot() {
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return "root".equals(System.getProperty("user.name"));
+        }
+    }
+
     /** A TCP port free on the loopback interface at the time of the call. */
     public static int freePort() {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

@@ -57,7 +57,7 @@ import org.jspecify.annotations.Nullable;
  * tick explicitly ({@link Builder#tickTime}), which also bounds the session timeouts a client can
  * negotiate: from one tick to twenty.
  */
-public final class ZooKeeperCluster implements TestServer {
+public final class ZooKeeperCluster extends ClusterFixture {
 
     /** Server tick: sessions may be as short as one tick; followers are dropped after five unanswered ticks. */
     public static final Duration DEFAULT_TICK_TIME = Duration.ofMillis(500);
@@ -66,7 +66,6 @@ public final class ZooKeeperCluster implements TestServer {
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     private static final Pattern MODE = Pattern.compile("(?m)^Mode: (\\w+)");
 
-    private final Path dir;
     private final int size;
     private final Duration tickTime;
     private final Map<String, String> properties;
@@ -74,10 +73,9 @@ public final class ZooKeeperCluster implements TestServer {
     private final boolean[] down;
     private @Nullable TestingServer server;
     private @Nullable TestingCluster cluster;
-    private boolean started;
 
     private ZooKeeperCluster(Builder b, Path dir) {
-        this.dir = dir;
+        super(dir);
         this.size = b.members;
         this.tickTime = b.tickTime;
         this.properties = Map.copyOf(b.properties);
@@ -88,12 +86,9 @@ public final class ZooKeeperCluster implements TestServer {
         return new Builder();
     }
 
-    /** Starts every member and waits until each serves clients. Idempotent. */
+    /** Starts every member and waits until each serves clients; on failure shuts them down again. */
     @Override
-    public synchronized void start() {
-        if (started) {
-            return;
-        }
+    void startMembers() {
         specs.clear();
         for (int i = 0; i < size; i++) {
             specs.add(spec(i));
@@ -110,12 +105,16 @@ public final class ZooKeeperCluster implements TestServer {
             throw new IllegalStateException("ZooKeeper (" + size + " members) did not start", e);
         }
         Arrays.fill(down, false);
-        started = true;
-        awaitServing(IntStream.range(0, size).toArray());
+        try {
+            awaitServing(IntStream.range(0, size).toArray());
+        } catch (RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
     }
 
     private InstanceSpec spec(int index) {
-        Path memberDir = dir.resolve("zk" + index);
+        Path memberDir = dir().resolve("zk" + index);
         Path dataDir = memberDir.resolve("data");
         try {
             // the embedded server writes a config file next to the data directory on every start,
@@ -134,18 +133,9 @@ public final class ZooKeeperCluster implements TestServer {
                 true, index + 1, (int) tickTime.toMillis(), -1, custom, "127.0.0.1");
     }
 
+    /** Restarts killed members, then waits until every member serves. */
     @Override
-    public synchronized boolean isStarted() {
-        return started;
-    }
-
-    /** Restarts killed members, then waits until every member serves. Starts the ensemble if it was not started. */
-    @Override
-    public synchronized void heal() {
-        if (!started) {
-            start();
-            return;
-        }
+    void healMembers() {
         for (int i = 0; i < size; i++) {
             if (down[i]) {
                 restart(i);
@@ -154,12 +144,10 @@ public final class ZooKeeperCluster implements TestServer {
         awaitServing(IntStream.range(0, size).toArray());
     }
 
-    /** Shuts every member down and removes the temp directories. Idempotent. */
+    /** Shuts every member down. */
     @Override
-    public synchronized void close() {
-        started = false;
+    void stopMembers() {
         closeQuietly();
-        Servers.deleteRecursively(dir);
     }
 
     private void closeQuietly() {
@@ -242,7 +230,7 @@ public final class ZooKeeperCluster implements TestServer {
 
     /** Whether member {@code index} runs (it may still not serve, for want of a quorum). */
     public synchronized boolean isRunning(int index) {
-        return started && !down[Objects.checkIndex(index, size)];
+        return isStarted() && !down[Objects.checkIndex(index, size)];
     }
 
     private int runningCount() {
@@ -371,8 +359,9 @@ public final class ZooKeeperCluster implements TestServer {
     }
 
     /** The directory holding every member's data. */
+    @Override
     public Path dir() {
-        return dir;
+        return super.dir();
     }
 
     @Override
@@ -388,7 +377,7 @@ public final class ZooKeeperCluster implements TestServer {
     }
 
     private void requireStarted() {
-        if (!started) {
+        if (!isStarted()) {
             throw new IllegalStateException("ZooKeeper not started");
         }
     }
