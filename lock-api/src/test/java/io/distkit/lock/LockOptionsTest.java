@@ -45,6 +45,17 @@ class LockOptionsTest {
             assertThat(options.toBuilder().leaseTime(Duration.ofMinutes(1)).build().renewInterval())
                     .isEqualTo(Duration.ofSeconds(4));
         }
+
+        @Test
+        void anExplicitRenewIntervalEqualToTheDefaultIsKeptByToBuilderAndADefaultOneFollowsANewLease() {
+            LockOptions explicit = LockOptions.builder().renewInterval(Duration.ofSeconds(10)).build(); // = 30 s / 3
+            LockOptions byDefault = LockOptions.builder().leaseTime(Duration.ofSeconds(9)).build();
+
+            assertThat(explicit.toBuilder().leaseTime(Duration.ofMinutes(1)).build().renewInterval())
+                    .isEqualTo(Duration.ofSeconds(10));
+            assertThat(byDefault.toBuilder().leaseTime(Duration.ofMinutes(1)).build().renewInterval())
+                    .isEqualTo(Duration.ofSeconds(20));
+        }
     }
 
     @Nested
@@ -63,6 +74,20 @@ class LockOptionsTest {
             Duration lease = Duration.ofNanos(nanos);
             assertThatIllegalArgumentException().isThrownBy(() -> LockOptions.builder().leaseTime(lease))
                     .withMessageContaining("leaseTime must be at least 10 ms").withMessageContaining("was " + lease);
+        }
+
+        @Test
+        void overThirtyDaysIsRefusedWithTheReason() {
+            Duration lease = Duration.ofDays(30).plusNanos(1);
+            assertThatIllegalArgumentException().isThrownBy(() -> LockOptions.builder().leaseTime(lease))
+                    .withMessageContaining("leaseTime must be at most PT720H").withMessageContaining("was " + lease)
+                    .withMessageContaining("not a hold time");
+        }
+
+        @Test
+        void thirtyDaysIsAccepted() {
+            assertThat(LockOptions.builder().leaseTime(Duration.ofDays(30)).build().leaseTime())
+                    .isEqualTo(Duration.ofDays(30));
         }
 
         @Test

@@ -10,9 +10,10 @@ import org.jspecify.annotations.Nullable;
 /**
  * One acquire call: attempt, and while busy wait for the backend's wake-up or a retry timer, until
  * the caller's deadline. The result completes with the hold, with null when the wait ran out, or
- * exceptionally on backend failure. The deadline is kept even while an attempt is in flight; what
- * that attempt brings back afterwards is released, and the backend's waiting state is cleaned up
- * in the background ({@link Acquisition#finish}), never holding up the caller.
+ * exceptionally on backend failure. The deadline is kept even while an attempt is in flight (a zero
+ * wait is one attempt, whose answer is awaited); what that attempt brings back afterwards is
+ * released, and the backend's waiting state is cleaned up in the background ({@link
+ * Acquisition#finish}), never holding up the caller.
  *
  * <p>Invariants, kept under this object's monitor: at most one attempt in flight; {@code finish}
  * called exactly once; every lease an attempt brings back is either handed to the caller or
@@ -31,12 +32,14 @@ final class AcquireOp<S> {
     private final @Nullable ReentrancyKey key;
     private final Acquisition<S> acquisition;
     private final boolean bounded;
+    private final boolean oneAttempt; // a zero wait: the answer of its one attempt is awaited
     private final long deadline;
 
     // guarded by this
     private boolean inFlight;
     private boolean finished;
     private boolean waiting; // between a busy answer and the wake-up that ends it
+    private boolean signalMissed; // a wake-up fired while an attempt was in flight
     private int round;
     private Scheduler.@Nullable Cancellable retryTimer;
     private Scheduler.@Nullable Cancellable deadlineTimer;
@@ -49,6 +52,7 @@ final class AcquireOp<S> {
         this.key = key;
         this.acquisition = client.backend.newAcquisition(request);
         this.bounded = waitNanos != EngineLock.FOREVER;
+        this.oneAttempt = waitNanos == 0;
         this.deadline = client.ticker.read() + (bounded ? waitNanos : 0);
     }
 
@@ -63,7 +67,7 @@ final class AcquireOp<S> {
             if (finished) {
                 return; // the common case: answered at once
             }
-            if (bounded) {
+            if (bounded && !oneAttempt) {
                 deadlineTimer = client.scheduler.schedule(() -> result.complete(null),
                         deadline - client.ticker.read());
             }
@@ -83,6 +87,7 @@ final class AcquireOp<S> {
                 return;
             }
             inFlight = true;
+            signalMissed = false;
         }
         long sentAt = client.ticker.read();
         long lossEpoch = client.lossEpoch();
@@ -156,6 +161,10 @@ final class AcquireOp<S> {
         long delay = busy.retryAfter() == null ? leaseNanos : saturatedNanos(busy.retryAfter());
         delay = Math.max(MIN_RETRY_NANOS, Math.min(delay, leaseNanos));
         delay += ThreadLocalRandom.current().nextLong(delay / 10 + 1);
+        if (signalMissed) {
+            signalMissed = false;
+            delay = 0; // the busy answer may predate a wake-up that fired meanwhile: try again now
+        }
         retryTimer = client.scheduler.schedule(() -> wake(myRound), delay);
         CompletionStage<?> wakeUp = busy.wakeUp();
         if (wakeUp != null && wakeUp != lastWakeUp) {
@@ -168,6 +177,7 @@ final class AcquireOp<S> {
     private void wake(int forRound) {
         synchronized (this) {
             if (finished || !waiting || (forRound != -1 && round != forRound)) {
+                signalMissed |= forRound == -1 && inFlight;
                 return; // a stale timer, or a second signal for a round already woken
             }
             waiting = false;

@@ -112,7 +112,11 @@ final class Renewer<S> {
         java.util.concurrent.CompletionStage<List<Boolean>> stage;
         try {
             stage = client.backend.renewAll(backendLeases, leaseTimes);
-        } catch (RuntimeException e) {
+            if (stage == null) {
+                throw new IllegalStateException(client.backend.describe() + " returned no renewal stage");
+            }
+        } catch (RuntimeException | Error e) {
+            // even an Error: the batch must come out of "renewing", or it is never renewed again
             stage = java.util.concurrent.CompletableFuture.failedFuture(e);
         }
         stage.whenComplete((results, failure) -> onRenewed(batch, sentAt, results, failure));

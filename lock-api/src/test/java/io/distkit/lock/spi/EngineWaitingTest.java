@@ -88,16 +88,19 @@ class EngineWaitingTest extends EngineTestSupport {
         }
 
         @Test
-        void aWakeUpAfterTheTimerFiredIsIgnored() {
+        void aSignalOfAnEarlierRoundStillWakesTheCurrentOneOnce() {
             backend.retryAfter(seconds(5));
             client.lock("a").acquireAsync(Duration.ofMinutes(1));
             CompletableFuture<Void> firstWakeUp = backend.lastWakeUp();
-            time.advanceTo(seconds(5));
+            time.advanceTo(Duration.ofMillis(5_500)); // the first round ended by its timer (5 s + jitter)
+            assertThat(attemptTimes()).hasSize(2);
 
-            firstWakeUp.complete(null); // a late notification of the round the timer already ended
+            firstWakeUp.complete(null); // a release is news whenever it arrives: the waiter tries again
             time.runPending();
+            time.advanceTo(seconds(10).minus(NANO));
 
-            assertThat(attemptTimes()).containsExactly(Duration.ZERO, seconds(5));
+            assertThat(attemptTimes()).hasSize(3);
+            assertThat(attemptTimes().get(2)).isEqualTo(Duration.ofMillis(5_500));
         }
 
         @Test

@@ -25,10 +25,13 @@ import org.jspecify.annotations.Nullable;
  * Leases never expire here: the engine's local deadline is what is under test.
  *
  * <p><b>Script.</b> By default every call is answered at once from the state. A test can instead make
- * the next attempt wait for a gate it opens ({@link #holdNextAttempt()}) or fail; make renewals fail
- * once or until further notice, answer "not held", or stay pending on a future the test completes
- * ({@link #holdNextRenewal()}, a late reply); make the next release fail; and report leases lost
- * through the engine's {@link LeaseEvents} ({@link #reportLost}).
+ * the next attempt wait for a gate it opens ({@link #holdNextAttempt()}), answer with an outcome the
+ * test chooses ({@link #holdNextAttemptReply()}, {@link #answerNextAttempt}) or fail; run a step of
+ * its own inside the next {@code finish} ({@link #duringNextFinish}); make renewals fail, throw,
+ * answer "not held" or a malformed list, once or until further notice, or stay pending on a future
+ * the test completes ({@link #holdNextRenewal()}, a late reply); make the next release fail or wait
+ * for a gate ({@link #holdNextRelease()}); and report leases lost through the engine's
+ * {@link LeaseEvents} ({@link #reportLost}).
  *
  * <p><b>Record.</b> Every call is logged with the ticker time it was made: attempts, {@code finish}
  * calls, renewal batches, releases. Thread-safe; futures are completed outside the monitor.
@@ -63,11 +66,14 @@ public final class ScriptedBackend implements LockBackend<String> {
     private final Deque<Function<LockRequest, CompletionStage<Attempt<String>>>> attemptScript = new ArrayDeque<>();
     private final Deque<Function<List<String>, CompletionStage<List<Boolean>>>> renewScript = new ArrayDeque<>();
     private final Deque<RuntimeException> releaseFailures = new ArrayDeque<>();
+    private final Deque<CompletableFuture<Void>> releaseGates = new ArrayDeque<>();
+    private final Deque<Runnable> finishSteps = new ArrayDeque<>();
     private final List<AttemptCall> attempts = new ArrayList<>();
     private final List<FinishCall> finishes = new ArrayList<>();
     private final List<RenewCall> renewals = new ArrayList<>();
     private final List<ReleaseCall> releases = new ArrayList<>();
     private @Nullable RuntimeException renewFailure;
+    private @Nullable List<Boolean> renewAnswer;
     private @Nullable Duration retryAfter;
     private @Nullable LeaseEvents<String> events;
     private int closes;
@@ -106,8 +112,15 @@ public final class ScriptedBackend implements LockBackend<String> {
             @Override
             public CompletionStage<Void> finish(boolean acquired) {
                 boolean freed;
+                Runnable step;
                 synchronized (ScriptedBackend.this) {
                     finishes.add(new FinishCall(request.owner(), acquired));
+                    step = finishSteps.poll();
+                }
+                if (step != null) {
+                    step.run();
+                }
+                synchronized (ScriptedBackend.this) {
                     // as the contract asks: a call that gives up removes a lock it may have taken
                     freed = !acquired && request.owner().equals(holders.get(request.name()));
                 }
@@ -133,6 +146,9 @@ public final class ScriptedBackend implements LockBackend<String> {
             if (scripted == null && renewFailure != null) {
                 return CompletableFuture.failedFuture(renewFailure);
             }
+            if (scripted == null && renewAnswer != null) {
+                return CompletableFuture.completedFuture(renewAnswer);
+            }
             if (scripted == null) {
                 return CompletableFuture.completedFuture(
                         leases.stream().map(lease -> lease.equals(holders.get(nameOf.get(lease)))).toList());
@@ -143,20 +159,29 @@ public final class ScriptedBackend implements LockBackend<String> {
 
     @Override
     public CompletionStage<Boolean> release(String lease) {
-        String name;
+        CompletableFuture<Void> gate;
         synchronized (this) {
             releases.add(new ReleaseCall(lease, ticker.read()));
             RuntimeException failure = releaseFailures.poll();
             if (failure != null) {
                 return CompletableFuture.failedFuture(failure);
             }
+            gate = releaseGates.poll();
+        }
+        return gate != null ? gate.thenApply(open -> drop(lease)) : CompletableFuture.completedFuture(drop(lease));
+    }
+
+    /** Frees the lock of {@code lease} if it still holds it; whether it did. */
+    private boolean drop(String lease) {
+        String name;
+        synchronized (this) {
             name = nameOf.get(lease);
             if (name == null || !lease.equals(holders.get(name))) {
-                return CompletableFuture.completedFuture(false);
+                return false;
             }
         }
         free(name, true);
-        return CompletableFuture.completedFuture(true);
+        return true;
     }
 
     @Override
@@ -212,6 +237,29 @@ public final class ScriptedBackend implements LockBackend<String> {
         return gate;
     }
 
+    /**
+     * The next attempt is answered, without looking at or changing the state, with whatever the test
+     * completes the returned future with: an attempt in flight whose outcome the test decides.
+     */
+    public synchronized CompletableFuture<Attempt<String>> holdNextAttemptReply() {
+        CompletableFuture<Attempt<String>> reply = new CompletableFuture<>();
+        attemptScript.add(request -> reply);
+        return reply;
+    }
+
+    /** The next attempt is answered at once with {@code answer}, whatever the state. */
+    public void answerNextAttempt(Attempt<String> answer) {
+        holdNextAttemptReply().complete(answer);
+    }
+
+    /**
+     * The next {@code finish} runs {@code step} on the engine's thread, after recording the call and
+     * before acting on it: a window between the engine's registering a lease and handing it over.
+     */
+    public synchronized void duringNextFinish(Runnable step) {
+        finishSteps.add(step);
+    }
+
     /** The next attempt fails with {@code failure}. */
     public synchronized void failNextAttempt(RuntimeException failure) {
         attemptScript.add(request -> CompletableFuture.failedFuture(failure));
@@ -230,6 +278,24 @@ public final class ScriptedBackend implements LockBackend<String> {
     /** Renewals are answered from the state again. */
     public synchronized void healRenewals() {
         renewFailure = null;
+        renewAnswer = null;
+    }
+
+    /** The next renewal batch throws {@code error} from {@code renewAll} itself, instead of failing a stage. */
+    public synchronized void throwOnNextRenewal(Error error) {
+        renewScript.add(leases -> {
+            throw error;
+        });
+    }
+
+    /** The next renewal batch answers exactly {@code answer}, whatever its size: a malformed reply. */
+    public synchronized void answerNextRenewal(List<Boolean> answer) {
+        renewScript.add(leases -> CompletableFuture.completedFuture(answer));
+    }
+
+    /** Every renewal batch answers exactly {@code answer} until {@link #healRenewals()}. */
+    public synchronized void answerRenewals(List<Boolean> answer) {
+        renewAnswer = List.copyOf(answer);
     }
 
     /** The next renewal batch answers {@code answer} for every lease in it, whatever the state. */
@@ -247,6 +313,13 @@ public final class ScriptedBackend implements LockBackend<String> {
     /** The next release fails with {@code failure} (and leaves the lock in place). */
     public synchronized void failNextRelease(RuntimeException failure) {
         releaseFailures.add(failure);
+    }
+
+    /** The next release is answered (from the state at that moment) only when the returned gate completes. */
+    public synchronized CompletableFuture<Void> holdNextRelease() {
+        CompletableFuture<Void> gate = new CompletableFuture<>();
+        releaseGates.add(gate);
+        return gate;
     }
 
     /** Someone outside the client under test takes {@code name}; returns its token. */
