@@ -8,6 +8,10 @@
  * implements only {@link io.distkit.lock.spi.LockBackend}: one acquisition attempt, renew, release.
  *
  * <p>Types here are public because backend modules need them; they are not for application code.
+ *
+ * <p>The engine logs through {@link java.lang.System.Logger}, so that lock-api depends on the JDK
+ * alone; {@code org.slf4j:slf4j-jdk-platform-logging} routes it to SLF4J. Backends log through the
+ * SLF4J API.
  */
 @NullMarked
 package io.distkit.lock.spi;
