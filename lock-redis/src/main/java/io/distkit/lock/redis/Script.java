@@ -1,0 +1,94 @@
+package io.distkit.lock.redis;
+
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Lua script of this backend, read once from the classpath. Run by {@code EVALSHA}; when the server
+ * answers {@code NOSCRIPT} (its script cache was flushed, or it restarted) the same call is made once
+ * with {@code EVAL}, which also puts the script back into the cache. A {@code NOSCRIPT} reply means the
+ * script did not run, so the fallback can never apply it twice.
+ */
+final class Script {
+
+    static final Script ACQUIRE = load("acquire.lua", ScriptOutputType.MULTI);
+    static final Script RELEASE = load("release.lua", ScriptOutputType.INTEGER);
+    static final Script RENEW = load("renew.lua", ScriptOutputType.MULTI);
+
+    final String name;
+    final byte[] body;
+    final String sha;
+    private final ScriptOutputType output;
+
+    private Script(String name, byte[] body, ScriptOutputType output) {
+        this.name = name;
+        this.body = body;
+        this.sha = sha1(body);
+        this.output = output;
+    }
+
+    /**
+     * Runs the script. The stage completes as the server answers, exceptionally on an error reply or
+     * after {@code timeout} per command. A timed-out command is completed in Lettuce too, so a command
+     * still queued (not yet written) is never sent later, and none is re-sent after a reconnect.
+     */
+    <T> CompletableFuture<T> run(RedisScriptingAsyncCommands<String, String> commands, Duration timeout,
+            String[] keys, String... args) {
+        CompletableFuture<T> sha = bounded(commands.<T>evalsha(this.sha, output, keys, args), timeout);
+        return sha.exceptionallyCompose(failure -> isNoScript(failure)
+                ? bounded(commands.<T>eval(body, output, keys, args), timeout)
+                : CompletableFuture.failedFuture(failure));
+    }
+
+    /**
+     * The command's own future, completed with a {@link java.util.concurrent.TimeoutException} after
+     * {@code timeout} unless answered. Lettuce skips a completed command when it writes or re-sends.
+     */
+    static <T> CompletableFuture<T> bounded(RedisFuture<T> command, Duration timeout) {
+        return command.toCompletableFuture().orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    static boolean isNoScript(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        return cause instanceof RedisNoScriptException
+                || (cause.getMessage() != null && cause.getMessage().startsWith("NOSCRIPT"));
+    }
+
+    private static Script load(String resource, ScriptOutputType output) {
+        try (InputStream in = Script.class.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource io/distkit/lock/redis/" + resource
+                        + " in the distkit-lock-redis jar");
+            }
+            return new Script(resource, in.readAllBytes(), output);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read io/distkit/lock/redis/" + resource, e);
+        }
+    }
+
+    private static String sha1(byte[] body) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(body));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-1", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + " (" + sha + ")";
+    }
+}
