@@ -27,6 +27,8 @@ final class AcquireOp<S> {
     private static final long MIN_RETRY_NANOS = 1_000_000L;
 
     final CompletableFuture<Hold<S>> result = new CompletableFuture<>();
+    /** Completes when the call is over and the backend's cleanup of it is done: what close() waits for. */
+    final CompletableFuture<Void> settled = new CompletableFuture<>();
     private final EngineClient<S> client;
     private final EngineLock<S> lock;
     private final @Nullable ReentrancyKey key;
@@ -142,7 +144,7 @@ final class AcquireOp<S> {
             inFlight = false;
             finishLocked();
         }
-        finishBackend(true);
+        CompletableFuture<Void> cleanup = finishBackendStage(true);
         if (client.isClosed()) {
             result.completeExceptionally(client.closedWhileWaiting());
         }
@@ -151,6 +153,8 @@ final class AcquireOp<S> {
             // meantime by the same thread keeps the lease
             lease.dropHoldQuietly();
         }
+        // settled only now, so that close() sees the release a failed hand-over started
+        cleanup.whenComplete((ignored, failure) -> settled.complete(null));
     }
 
     // guarded by this
@@ -237,7 +241,13 @@ final class AcquireOp<S> {
         }
     }
 
+    /** Ends the backend's acquisition; {@link #settled} completes when that cleanup is done. */
     private void finishBackend(boolean acquired) {
+        finishBackendStage(acquired).whenComplete((ignored, failure) -> settled.complete(null));
+    }
+
+    /** The backend's cleanup of this call, as a stage that never fails (failures are logged). */
+    private CompletableFuture<Void> finishBackendStage(boolean acquired) {
         CompletionStage<Void> done;
         try {
             done = acquisition.finish(acquired);
@@ -245,12 +255,13 @@ final class AcquireOp<S> {
             done = CompletableFuture.failedFuture(e);
         }
         if (done instanceof CompletableFuture<Void> future && future.isDone() && !future.isCompletedExceptionally()) {
-            return; // the common case (nothing to clean up): no callbacks on the hot path
+            return future; // the common case (nothing to clean up): no callbacks on the hot path
         }
-        done.whenComplete((ignored, failure) -> {
+        return done.toCompletableFuture().handle((ignored, failure) -> {
             if (failure != null) {
                 client.logCleanupFailure(lock.name(), failure);
             }
+            return null;
         });
     }
 }

@@ -47,6 +47,7 @@ class EngineClient<S> implements LockClient {
     private final ConcurrentHashMap<ReentrancyKey, Lease<S>> reentrant = new ConcurrentHashMap<>();
     private final Set<Lease<S>> held = ConcurrentHashMap.newKeySet();
     final Set<AcquireOp<S>> pending = ConcurrentHashMap.newKeySet();
+    private final Set<CompletableFuture<?>> backgroundWork = ConcurrentHashMap.newKeySet();
     private final Renewer<S> renewer = new Renewer<>(this, held);
 
     EngineClient(LockEngine.Builder<S> b) {
@@ -99,7 +100,7 @@ class EngineClient<S> implements LockClient {
             }
         }
         LockRequest request = new LockRequest(lock.name(), lock.mode, lock.options().leaseTime(),
-                clientId + ":" + sequence.incrementAndGet());
+                clientId + ":" + sequence.incrementAndGet(), waitNanos != 0);
         AcquireOp<S> op = new AcquireOp<>(this, lock, key, request, waitNanos);
         op.start();
         return op.result;
@@ -186,19 +187,33 @@ class EngineClient<S> implements LockClient {
         }
     }
 
-    /** Releases a backend lease in the background; failures are logged (the lease then runs out). */
+    /**
+     * Releases a backend lease in the background; failures are logged (the lease then runs out).
+     * {@link #close()} waits for these before it closes the backend.
+     */
     void releaseBackendLease(String lockName, S backendLease) {
-        CompletionStage<Boolean> stage;
+        CompletableFuture<Boolean> started;
         try {
-            stage = backend.release(backendLease);
+            started = backend.release(backendLease).toCompletableFuture();
         } catch (RuntimeException e) {
-            stage = CompletableFuture.failedFuture(e);
+            started = CompletableFuture.failedFuture(e);
         }
+        CompletableFuture<Boolean> stage = started;
+        backgroundWork.add(stage);
         stage.whenComplete((ignored, failure) -> {
+            backgroundWork.remove(stage);
             if (failure != null) {
                 logCleanupFailure(lockName, failure);
             }
         });
+    }
+
+    /** Background work that close() must let finish before the backend goes: releases, acquisition cleanups. */
+    void trackBackgroundWork(CompletableFuture<?> work) {
+        if (!work.isDone()) {
+            backgroundWork.add(work);
+            work.whenComplete((ignored, failure) -> backgroundWork.remove(work));
+        }
     }
 
     /** The backend's release as a stage, also when the backend throws instead of failing the stage. */
@@ -317,28 +332,33 @@ class EngineClient<S> implements LockClient {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        // 1. waiters give up; attempts in flight settle (a late grant is given back by its op)
         LockException closing = closedWhileWaiting();
+        List<CompletableFuture<Void>> settling = new ArrayList<>();
         for (AcquireOp<S> op : pending) {
             op.result.completeExceptionally(closing);
+            settling.add(op.settled);
         }
-        List<CompletableFuture<Boolean>> releases = new ArrayList<>();
-        for (Lease<S> lease : held) {
-            if (lease.markReleased()) {
-                releases.add(backendRelease(lease).toCompletableFuture());
-            }
-        }
-        renewer.stop();
+        long end = ticker.read() + operationTimeout.toNanos();
         try {
-            CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new))
-                    .get(operationTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            awaitAll(settling, end);
+            // 2. every lock still held is released; 3. background releases and cleanups finish
+            for (Lease<S> lease : held) {
+                if (lease.markReleased()) {
+                    releaseBackendLease(lease.name, lease.backendLease);
+                }
+            }
+            renewer.stop();
+            awaitAll(new ArrayList<>(backgroundWork), end);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException | CancellationException e) {
             LOG.log(Level.WARNING, () -> "not every lock could be released on close of " + backend.describe()
                     + "; their server-side leases will run out by themselves", e);
         } finally {
+            renewer.stop();
             try {
-                backend.close();
+                backend.close(); // 4. only now: nothing of ours is in flight any more (or the timeout passed)
             } finally {
                 if (ownsScheduler) {
                     scheduler.shutdown();
@@ -352,6 +372,12 @@ class EngineClient<S> implements LockClient {
         byte[] bytes = new byte[16];
         new java.security.SecureRandom().nextBytes(bytes);
         return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    private void awaitAll(List<? extends CompletableFuture<?>> work, long end)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        CompletableFuture.allOf(work.toArray(CompletableFuture[]::new))
+                .get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
     }
 
     /** A loss the backend reported, kept briefly for acquisitions whose reply was in flight. */

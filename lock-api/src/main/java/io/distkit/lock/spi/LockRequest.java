@@ -11,5 +11,7 @@ import java.time.Duration;
  * @param leaseTime how long the backend should keep the lock without a renewal
  * @param owner unique among all acquisitions of all clients (a random client id and a sequence
  *     number); store it so that release and renew can prove ownership
+ * @param willWait whether the caller waits when the lock is busy (false for {@code tryAcquire()}
+ *     and zero waits): a backend may prepare its wake-up (subscribe, watch) only when it will be used
  */
-public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner) {}
+public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner, boolean willWait) {}
