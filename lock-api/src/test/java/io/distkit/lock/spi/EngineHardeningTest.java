@@ -398,4 +398,30 @@ class EngineHardeningTest extends EngineTestSupport {
             assertThat(handle.isHeld()).isFalse();
         }
     }
+
+    @Nested
+    @DisplayName("close drains")
+    class CloseDrains {
+
+        @Test
+        void closeWaitsForAnAttemptInFlightAndGivesBackItsLateGrantBeforeClosingTheBackend() throws Exception {
+            CompletableFuture<Attempt<String>> reply = backend.holdNextAttemptReply();
+            CompletableFuture<LockHandle> pending = client.lock("a").acquireAsync(Duration.ofMinutes(1));
+            java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                java.util.concurrent.Future<?> closing = closer.submit(client::close);
+                assertThat(pending).failsWithin(BOUND);
+                assertThat(closing).as("close waits for the attempt in flight").isNotDone();
+                assertThat(backend.closes()).isZero();
+
+                reply.complete(Attempt.acquired(7, lastOwner()));
+
+                closing.get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(backend.releases()).extracting(ScriptedBackend.ReleaseCall::owner).contains(lastOwner());
+                assertThat(backend.closes()).isEqualTo(1);
+            } finally {
+                closer.shutdownNow();
+            }
+        }
+    }
 }
