@@ -47,6 +47,9 @@ final class AcquireOp<S> {
     private Scheduler.@Nullable Cancellable deadlineTimer;
     private @Nullable CompletionStage<?> lastWakeUp;
 
+    /** Cheap hash for the client's concurrent sets: identity hash codes cost a header inflation per object. */
+    private final int hash = java.util.concurrent.ThreadLocalRandom.current().nextInt();
+
     AcquireOp(EngineClient<S> client, EngineLock<S> lock, @Nullable ReentrancyKey key, LockRequest request,
             long waitNanos) {
         this.client = client;
@@ -263,5 +266,15 @@ final class AcquireOp<S> {
             }
             return null;
         });
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public boolean equals(@Nullable Object other) {
+        return this == other;
     }
 }

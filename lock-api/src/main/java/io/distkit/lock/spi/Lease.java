@@ -40,6 +40,9 @@ final class Lease<S> {
     volatile long nextRenewAt;
     volatile boolean renewing;
 
+    /** Cheap hash for the client's concurrent sets: identity hash codes cost a header inflation per object. */
+    private final int hash = java.util.concurrent.ThreadLocalRandom.current().nextInt();
+
     Lease(EngineClient<S> client, EngineLock<S> lock, @Nullable ReentrancyKey key, long token, S backendLease,
             long sentAt) {
         this.client = client;
@@ -218,5 +221,15 @@ final class Lease<S> {
     @Override
     public String toString() {
         return "Lease[" + name + " " + mode + " token=" + token + " " + state.get() + "]";
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public boolean equals(@Nullable Object other) {
+        return this == other;
     }
 }
