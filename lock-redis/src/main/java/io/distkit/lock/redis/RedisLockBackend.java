@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -31,9 +32,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Algorithm.</b> A lock is the key {@code <prefix>{<name>}} holding the owner value of the
  * acquisition that holds it, with the lease as its TTL. Acquire runs one script: {@code SET key owner NX
- * PX lease}; on success it increments the lock's fence counter (seeded from the server clock in
- * microseconds when missing, so a restarted server without persistence still issues larger tokens) and
- * returns it as the fencing token; otherwise it returns the holder's remaining TTL. Release and renew are
+ * PX lease}; on success it advances the lock's fence counter to {@code max(fence + 1, server TIME in
+ * microseconds)} and returns it as the fencing token (the floor keeps tokens increasing when the fence lost
+ * its latest increments: a restart without persistence, a failover to a replica that missed them);
+ * otherwise it returns the holder's remaining TTL. Release and renew are
  * compare-and-delete and compare-and-{@code PEXPIRE} on the owner value, so they never touch another
  * holder's lock; release also publishes on the lock's release channel. The owner value is unique to one
  * acquisition, which makes acquire idempotent (a re-sent acquire that finds its own owner value returns
@@ -58,10 +60,15 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
     static final int MAX_KEYS_PER_CALL = 1000;
 
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+    /** How many times an acquisition sends its give-back when the connection drops under it. */
+    private static final int GIVE_BACK_ATTEMPTS = 3;
+    /** The pause before sending it again: Lettuce has then seen the connection go and holds it for the reconnect. */
+    private static final long GIVE_BACK_RETRY_MILLIS = 100;
 
     private final RedisTopology topology;
     private final String prefix;
     private final Duration timeout;
+    private final CommandTimer timer;
     private final int replicas;
     private final Duration replicaTimeout;
     private final ReleaseSignals signals;
@@ -78,6 +85,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         this.topology = topology;
         this.prefix = prefix;
         this.timeout = timeout;
+        this.timer = new CommandTimer(topology.resources(), timeout);
         this.replicas = replicas;
         this.replicaTimeout = replicaTimeout;
         this.signals = new ReleaseSignals(topology::connectPubSub, timeout, topology.describe());
@@ -141,7 +149,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
                     args[2 * j] = leases.get(i).owner();
                     args[2 * j + 1] = Long.toString(leaseMillis(leaseTimes.get(i)));
                 }
-                calls.add(Script.RENEW.<List<Object>>run(topology.scripting(), timeout, groupKeys, args)
+                calls.add(Script.RENEW.<List<Object>>run(topology.scripting(), timer, groupKeys, args)
                         .thenAccept(reply -> {
                             if (reply == null || reply.size() != group.size()) {
                                 throw new IllegalStateException("the renew script answered " + group.size()
@@ -199,8 +207,34 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
     }
 
     private CompletableFuture<Boolean> releaseByOwner(String name, String key, String channel, String owner) {
-        return mapFailure(Script.RELEASE.<Long>run(topology.scripting(), timeout, new String[] {key, channel}, owner)
+        return mapFailure(Script.RELEASE.<Long>run(topology.scripting(), timer, new String[] {key, channel}, owner)
                 .thenApply(deleted -> Long.valueOf(1).equals(deleted)), name, "release");
+    }
+
+    /**
+     * Releases by owner value what an acquisition whose answer was lost may hold. A lost answer usually
+     * means a reset connection, and a release written while Lettuce tears that connection down fails
+     * with it (a reset fails the commands in flight); sent again a moment later, it waits for the
+     * reconnect instead. Repeating it is safe: it is a compare-and-delete on this acquisition's owner value.
+     */
+    private CompletableFuture<Boolean> giveBack(String name, String key, String channel, String owner, int attemptsLeft) {
+        return releaseByOwner(name, key, channel, owner).exceptionallyCompose(failure -> {
+            if (attemptsLeft <= 1 || closed || !connectionLost(failure)) {
+                return CompletableFuture.failedFuture(failure);
+            }
+            return CompletableFuture.runAsync(() -> {},
+                            CompletableFuture.delayedExecutor(GIVE_BACK_RETRY_MILLIS, TimeUnit.MILLISECONDS))
+                    .thenCompose(ignored -> giveBack(name, key, channel, owner, attemptsLeft - 1));
+        });
+    }
+
+    private static boolean connectionLost(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause() == cause ? null : cause.getCause()) {
+            if (isConnectionProblem(cause)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Runs an operation counted as in flight until its stage completes, so that close() can wait for it. */
@@ -320,7 +354,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
             }
             CompletableFuture<Attempt<RedisLease>> attempt;
             if (replicas == 0) {
-                attempt = Script.ACQUIRE.<List<Object>>run(topology.scripting(), timeout, scriptKeys,
+                attempt = Script.ACQUIRE.<List<Object>>run(topology.scripting(), timer, scriptKeys,
                         request.owner(), leaseMillis).thenApply(this::interpret);
             } else {
                 attempt = topology.connectionFor(keys.lock()).toCompletableFuture().thenCompose(this::acquireReplicated);
@@ -346,13 +380,13 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         private CompletableFuture<Attempt<RedisLease>> acquireReplicated(StatefulRedisConnection<String, String> connection) {
             long epoch = epochs.of(connection);
             RedisScriptingAsyncCommands<String, String> commands = connection.async();
-            return Script.ACQUIRE.<List<Object>>run(commands, timeout, scriptKeys, request.owner(), leaseMillis)
+            return Script.ACQUIRE.<List<Object>>run(commands, timer, scriptKeys, request.owner(), leaseMillis)
                     .thenApply(this::interpret)
                     .thenCompose(attempt -> {
                         if (!(attempt instanceof Attempt.Acquired)) {
                             return CompletableFuture.completedFuture(attempt);
                         }
-                        return Script.bounded(connection.async().waitForReplication(replicas, replicaTimeout.toMillis()),
+                        return timer.bound(connection.async().waitForReplication(replicas, replicaTimeout.toMillis()),
                                 replicaTimeout.plus(timeout)).handle((acks, failure) -> {
                                     String why = null;
                                     if (failure != null) {
@@ -406,7 +440,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
                 return DONE;
             }
             // an attempt whose answer was lost may have taken the lock: remove it if it is this acquisition's
-            return track(() -> releaseByOwner(request.name(), keys.lock(), keys.channel(), request.owner())
+            return track(() -> giveBack(request.name(), keys.lock(), keys.channel(), request.owner(), GIVE_BACK_ATTEMPTS)
                     .thenApply(ignored -> (Void) null));
         }
     }

@@ -3,6 +3,7 @@ package io.distkit.lock.redis;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -14,6 +15,9 @@ interface RedisTopology {
 
     /** {@code redis <host:port>}, {@code redis cluster <seeds>}, ...: for messages and logs. */
     String describe();
+
+    /** The Lettuce client's resources: its timer bounds every command ({@link CommandTimer}). */
+    ClientResources resources();
 
     /** Script commands; in a cluster each call is routed to the master of its first key's slot. */
     RedisScriptingAsyncCommands<String, String> scripting();

@@ -1,6 +1,5 @@
 package io.distkit.lock.redis;
 
-import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
@@ -9,11 +8,9 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One Lua script of this backend, read once from the classpath. Run by {@code EVALSHA}; when the server
@@ -41,23 +38,16 @@ final class Script {
 
     /**
      * Runs the script. The stage completes as the server answers, exceptionally on an error reply or
-     * after {@code timeout} per command. A timed-out command is completed in Lettuce too, so a command
-     * still queued (not yet written) is never sent later, and none is re-sent after a reconnect.
+     * after the command timeout of {@code timer} per command. A timed-out command is completed in Lettuce
+     * too, so a command still queued (not yet written) is never sent later, and none is re-sent after a
+     * reconnect.
      */
-    <T> CompletableFuture<T> run(RedisScriptingAsyncCommands<String, String> commands, Duration timeout,
+    <T> CompletableFuture<T> run(RedisScriptingAsyncCommands<String, String> commands, CommandTimer timer,
             String[] keys, String... args) {
-        CompletableFuture<T> sha = bounded(commands.<T>evalsha(this.sha, output, keys, args), timeout);
+        CompletableFuture<T> sha = timer.bound(commands.<T>evalsha(this.sha, output, keys, args));
         return sha.exceptionallyCompose(failure -> isNoScript(failure)
-                ? bounded(commands.<T>eval(body, output, keys, args), timeout)
+                ? timer.bound(commands.<T>eval(body, output, keys, args))
                 : CompletableFuture.failedFuture(failure));
-    }
-
-    /**
-     * The command's own future, completed with a {@link java.util.concurrent.TimeoutException} after
-     * {@code timeout} unless answered. Lettuce skips a completed command when it writes or re-sends.
-     */
-    static <T> CompletableFuture<T> bounded(RedisFuture<T> command, Duration timeout) {
-        return command.toCompletableFuture().orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     static boolean isNoScript(Throwable failure) {

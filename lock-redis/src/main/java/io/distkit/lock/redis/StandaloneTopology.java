@@ -3,6 +3,7 @@ package io.distkit.lock.redis;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -33,6 +34,11 @@ final class StandaloneTopology implements RedisTopology {
     @Override
     public String describe() {
         return description;
+    }
+
+    @Override
+    public ClientResources resources() {
+        return connection.getResources();
     }
 
     @Override

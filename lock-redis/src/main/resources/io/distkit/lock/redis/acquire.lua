@@ -5,18 +5,24 @@
 -- Idempotent per owner value: the owner value is unique to one acquisition, so finding it in the lock
 -- means this acquisition already holds the lock (a request re-sent after a reconnect): the lease is
 -- refreshed and the token issued then is returned again, never a second one.
--- The fence counter only grows. When missing (first use, or a restarted Redis without persistence) it is
--- seeded from the server clock in microseconds, so tokens still exceed every token issued before.
+-- The fence counter only grows, and a new token is never below the server clock in microseconds: it is
+-- max(fence + 1, TIME). So tokens still exceed every token issued before when the fence lost its latest
+-- increments: after a restart without persistence (the fence is gone) and after a failover to a replica
+-- that missed them (the fence is behind); either way as long as the serving clock is not behind the clock
+-- that issued those tokens.
 if redis.replicate_commands then
   redis.replicate_commands() -- Redis < 5: replicate effects, TIME is not deterministic (a no-op since 5)
 end
 
 local function next_token()
-  if redis.call('EXISTS', KEYS[2]) == 0 then
-    local now = redis.call('TIME')
-    redis.call('SET', KEYS[2], now[1] .. string.format('%06d', tonumber(now[2])))
+  local now = redis.call('TIME')
+  local floor = now[1] .. string.format('%06d', tonumber(now[2]))
+  local token = redis.call('INCR', KEYS[2])
+  if token < tonumber(floor) then
+    redis.call('SET', KEYS[2], floor)
+    return tonumber(floor)
   end
-  return redis.call('INCR', KEYS[2])
+  return token
 end
 
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
