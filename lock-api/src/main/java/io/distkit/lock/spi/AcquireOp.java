@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * released. The first attempt runs on the caller's thread; later ones are handed to the scheduler,
  * so a backend callback thread never runs a chain of retries. Timed retries are capped at the
  * lease time (a lost notification delays a waiter by at most one lease), floored at 1 ms and
- * jittered by up to 10%, so waiters told the same expiry do not retry in lockstep.
+ * jittered by up to 10%, so waiters told the same expiry do not retry in lockstep; an explicit zero
+ * retries at once.
  */
 final class AcquireOp<S> {
 
@@ -166,8 +167,10 @@ final class AcquireOp<S> {
         int myRound = ++round;
         long leaseNanos = lock.options().leaseTime().toNanos();
         long delay = busy.retryAfter() == null ? leaseNanos : saturatedNanos(busy.retryAfter());
-        delay = Math.max(MIN_RETRY_NANOS, Math.min(delay, leaseNanos));
-        delay += ThreadLocalRandom.current().nextLong(delay / 10 + 1);
+        if (delay > 0) { // an explicit zero is the backend's "at once" (it just prepared its wake-up)
+            delay = Math.max(MIN_RETRY_NANOS, Math.min(delay, leaseNanos));
+            delay += ThreadLocalRandom.current().nextLong(delay / 10 + 1);
+        }
         if (signalMissed) {
             signalMissed = false;
             delay = 0; // the busy answer may predate a wake-up that fired meanwhile: try again now

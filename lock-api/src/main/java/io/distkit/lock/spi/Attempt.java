@@ -22,7 +22,9 @@ public sealed interface Attempt<S> {
      * notification, a watch event) or after {@code retryAfter} (the holder's remaining lease: a
      * crashed holder notifies nobody), whichever comes first, within the caller's wait.
      *
-     * @param retryAfter when to try again without a notification; null for "only when woken"
+     * @param retryAfter when to try again without a notification; null for "only when woken" (the
+     *     engine still retries once per lease, in case a notification was lost); zero for "at once"
+     *     (say, after preparing a wake-up), which a backend must not answer twice in a row
      * @param wakeUp completes when another attempt is worth making; null if the backend cannot notify
      * @throws IllegalArgumentException if both are null: the waiter would never try again
      */

@@ -62,6 +62,18 @@ class EngineWaitingTest extends EngineTestSupport {
         }
 
         @Test
+        void anExplicitZeroRetryAfterRetriesAtOnceOnTheScheduler() {
+            backend.retryAfter(Duration.ZERO);
+            client.lock("a").acquireAsync(Duration.ofMinutes(1));
+            assertThat(backend.attempts()).as("not on the caller's stack").hasSize(1);
+            backend.retryAfter(seconds(5)); // a backend answers zero once (it has just prepared its wake-up)
+
+            time.runPending(); // no time passes: the retry is due at once, not after the 1 ms floor
+
+            assertThat(attemptTimes()).containsExactly(Duration.ZERO, Duration.ZERO);
+        }
+
+        @Test
         void withoutAWakeUpTheWaiterRetriesAfterRetryAfterPlusAtMostTenPercentJitter() {
             backend.retryAfter(seconds(5));
             client.lock("a").acquireAsync(Duration.ofMinutes(1));
