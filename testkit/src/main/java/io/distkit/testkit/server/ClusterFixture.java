@@ -67,4 +67,12 @@ abstract class ClusterFixture implements TestServer {
     Path dir() {
         return dir;
     }
+
+    /** The member counts the cluster fixtures support: 1, or 3 (a quorum that survives one failure). */
+    static int checkMembers(int members) {
+        if (members != 1 && members != 3) {
+            throw new IllegalArgumentException("members must be 1 or 3, was " + members);
+        }
+        return members;
+    }
 }

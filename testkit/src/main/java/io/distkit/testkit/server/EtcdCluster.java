@@ -442,10 +442,7 @@ public final class EtcdCluster extends ClusterFixture {
 
         /** 1 (no quorum faults) or 3 (one member may fail) members; default 1. */
         public Builder members(int members) {
-            if (members != 1 && members != 3) {
-                throw new IllegalArgumentException("members must be 1 or 3, was " + members);
-            }
-            this.members = members;
+            this.members = ClusterFixture.checkMembers(members);
             return this;
         }
 

@@ -545,11 +545,7 @@ public final class PostgresServer extends LocalServer {
         }
 
         public Builder password(String password) {
-            Objects.requireNonNull(password, "password");
-            if (password.isEmpty()) {
-                throw new IllegalArgumentException("password must not be empty");
-            }
-            this.password = password;
+            this.password = Servers.checkPassword(password);
             return this;
         }
 

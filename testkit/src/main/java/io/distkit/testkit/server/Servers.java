@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Comparator;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -118,5 +119,14 @@ public final class Servers {
         } catch (IOException | UncheckedIOException ignored) {
             // best effort: temp dirs are cleaned by the OS eventually
         }
+    }
+
+    /** A database fixture's password: not null, not empty. */
+    static String checkPassword(String password) {
+        Objects.requireNonNull(password, "password");
+        if (password.isEmpty()) {
+            throw new IllegalArgumentException("password must not be empty");
+        }
+        return password;
     }
 }

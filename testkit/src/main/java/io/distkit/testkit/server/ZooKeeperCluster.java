@@ -392,10 +392,7 @@ public final class ZooKeeperCluster extends ClusterFixture {
 
         /** 1 (a standalone server) or 3 (an ensemble that survives one failure) members; default 1. */
         public Builder members(int members) {
-            if (members != 1 && members != 3) {
-                throw new IllegalArgumentException("members must be 1 or 3, was " + members);
-            }
-            this.members = members;
+            this.members = ClusterFixture.checkMembers(members);
             return this;
         }
 
