@@ -14,6 +14,7 @@ import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.EpollProvider;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -62,7 +63,9 @@ import org.redisson.config.TransportMode;
  *
  * <p><b>acquireRelease</b>: one thread, one lock name, no contention; average time of one acquire plus
  * its release. {@code DISTKIT} = {@code lock.acquire()} / {@code handle.release()} on a client built by
- * {@code RedisLockClient.builder(uri).build()} (default options: 30 s lease, auto-renew, reentrant);
+ * {@code RedisLockClient.builder(uri).build()} (default options: 30 s lease, auto-renew, reentrant; blocking
+ * calls spin up to 100 µs for the reply before parking, see {@code LockEngine.Builder.spinWait});
+ * {@code DISTKIT_PARKED} = the same with {@code spinWait(Duration.ZERO)}, parking at once like the others;
  * {@code REDISSON} = {@code RLock.lock(30, SECONDS)} / {@code unlock()} with Redisson's default
  * single-server config, on epoll like Lettuce (Redisson's default NIO measured the same within the noise);
  * {@code LETTUCE_RAW} = a bare {@code SET key owner NX PX 30000} plus an
@@ -123,24 +126,14 @@ public class RedisLockBenchmark {
         DISTKIT {
             @Override
             Locker open(RedisServer server, String name, boolean wakeWaiters) {
-                LockClient client = RedisLockClient.builder(server.uri()).build();
-                DistributedLock lock = client.lock(name);
-                return new Locker() {
-                    @Override
-                    public Object acquire() throws InterruptedException {
-                        return lock.acquire();
-                    }
-
-                    @Override
-                    public void release(Object held) {
-                        ((LockHandle) held).release();
-                    }
-
-                    @Override
-                    public void close() {
-                        client.close();
-                    }
-                };
+                return distkit(RedisLockClient.builder(server.uri()).build(), name);
+            }
+        },
+        /** distkit with {@code spinWait(ZERO)}: every blocking call parks its thread at once, as the others do. */
+        DISTKIT_PARKED {
+            @Override
+            Locker open(RedisServer server, String name, boolean wakeWaiters) {
+                return distkit(RedisLockClient.builder(server.uri()).spinWait(Duration.ZERO).build(), name);
             }
         },
         REDISSON {
@@ -187,6 +180,26 @@ public class RedisLockBenchmark {
          * release and subscribes for waiting).
          */
         abstract Locker open(RedisServer server, String name, boolean wakeWaiters);
+
+        private static Locker distkit(LockClient client, String name) {
+            DistributedLock lock = client.lock(name);
+            return new Locker() {
+                @Override
+                public Object acquire() throws InterruptedException {
+                    return lock.acquire();
+                }
+
+                @Override
+                public void release(Object held) {
+                    ((LockHandle) held).release();
+                }
+
+                @Override
+                public void close() {
+                    client.close();
+                }
+            };
+        }
     }
 
     /**
@@ -263,7 +276,7 @@ public class RedisLockBenchmark {
         }
     }
 
-    @Param({"DISTKIT", "REDISSON", "LETTUCE_RAW"})
+    @Param({"DISTKIT", "DISTKIT_PARKED", "REDISSON", "LETTUCE_RAW"})
     public Impl impl;
 
     private RedisServer server;

@@ -38,6 +38,8 @@ class EngineClient<S> implements LockClient {
     private final boolean ownsScheduler;
     private final LockOptions defaults;
     private final Duration operationTimeout;
+    private final SpinWait acquireSpin;
+    private final SpinWait releaseSpin;
     private final AtomicLong lossEpoch = new AtomicLong();
     private final java.util.ArrayDeque<ReportedLoss<S>> recentLosses = new java.util.ArrayDeque<>();
     private static final int MAX_RECENT_LOSSES = 64;
@@ -58,6 +60,8 @@ class EngineClient<S> implements LockClient {
         this.scheduler = b.scheduler != null ? b.scheduler : Scheduler.daemon("lock");
         this.defaults = b.defaultOptions;
         this.operationTimeout = b.operationTimeout;
+        this.acquireSpin = new SpinWait(b.spinWait.toNanos());
+        this.releaseSpin = new SpinWait(b.spinWait.toNanos());
         backend.validate(defaults);
         backend.start(this::lostWhere);
     }
@@ -256,7 +260,10 @@ class EngineClient<S> implements LockClient {
     /** The sync view of an acquisition: waits, and on interrupt gives up without leaving anything held. */
     @Nullable Hold<S> waitFor(CompletableFuture<Hold<S>> op) throws InterruptedException {
         try {
-            return op.get();
+            long start = acquireSpin.spin(op);
+            Hold<S> hold = op.get();
+            acquireSpin.answered(start);
+            return hold;
         } catch (InterruptedException e) {
             if (!op.cancel(false) && op.isDone() && !op.isCompletedExceptionally()) {
                 Hold<S> got = op.getNow(null);
@@ -277,12 +284,15 @@ class EngineClient<S> implements LockClient {
      */
     boolean awaitRelease(Lease<S> lease) {
         CompletableFuture<Boolean> stage = backendRelease(lease).toCompletableFuture();
+        long start = releaseSpin.spin(stage);
         boolean interrupted = false;
         long end = ticker.read() + operationTimeout.toNanos();
         try {
             while (true) {
                 try {
-                    return stage.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
+                    boolean wasOurs = stage.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
+                    releaseSpin.answered(start);
+                    return wasOurs;
                 } catch (InterruptedException e) {
                     interrupted = true;
                 } catch (TimeoutException e) {

@@ -92,6 +92,12 @@ class EngineArgumentsTest extends EngineTestSupport {
             assertThatNullPointerException().isThrownBy(() -> builder.scheduler(null)).withMessage("scheduler");
             assertThatIllegalArgumentException().isThrownBy(() -> builder.operationTimeout(Duration.ofSeconds(-1)))
                     .withMessageContaining("operationTimeout must not be negative").withMessageContaining("PT-1S");
+            assertThatNullPointerException().isThrownBy(() -> builder.spinWait(null)).withMessage("spinWait");
+            assertThatIllegalArgumentException().isThrownBy(() -> builder.spinWait(Duration.ofNanos(-1)))
+                    .withMessageContaining("spinWait must be between 0 and 10 ms").withMessageContaining("PT-0.000000001S");
+            assertThatIllegalArgumentException().isThrownBy(() -> builder.spinWait(Duration.ofMillis(11)))
+                    .withMessageContaining("spinWait must be between 0 and 10 ms").withMessageContaining("PT0.011S");
+            assertThat(builder.spinWait(Duration.ZERO)).isSameAs(builder);
         }
     }
 }
