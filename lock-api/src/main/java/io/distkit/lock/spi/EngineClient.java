@@ -260,10 +260,8 @@ class EngineClient<S> implements LockClient {
     /** The sync view of an acquisition: waits, and on interrupt gives up without leaving anything held. */
     @Nullable Hold<S> waitFor(CompletableFuture<Hold<S>> op) throws InterruptedException {
         try {
-            long start = acquireSpin.spin(op);
-            Hold<S> hold = op.get();
-            acquireSpin.answered(start);
-            return hold;
+            acquireSpin.spin(op);
+            return op.get();
         } catch (InterruptedException e) {
             if (!op.cancel(false) && op.isDone() && !op.isCompletedExceptionally()) {
                 Hold<S> got = op.getNow(null);
@@ -284,15 +282,13 @@ class EngineClient<S> implements LockClient {
      */
     boolean awaitRelease(Lease<S> lease) {
         CompletableFuture<Boolean> stage = backendRelease(lease).toCompletableFuture();
-        long start = releaseSpin.spin(stage);
+        releaseSpin.spin(stage);
         boolean interrupted = false;
         long end = ticker.read() + operationTimeout.toNanos();
         try {
             while (true) {
                 try {
-                    boolean wasOurs = stage.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
-                    releaseSpin.answered(start);
-                    return wasOurs;
+                    return stage.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
                 } catch (InterruptedException e) {
                     interrupted = true;
                 } catch (TimeoutException e) {

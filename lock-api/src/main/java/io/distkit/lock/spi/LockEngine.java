@@ -110,8 +110,9 @@ public final class LockEngine {
          * thread. Parking and waking a thread costs tens of microseconds on a virtual machine, as much
          * as a round trip to a nearby server; the spin saves that when answers come fast, and stops
          * by itself where they do not (see the engine's {@code SpinWait}: at most half the
-         * processors spin at once, and a call site whose answers keep missing the budget spins only
-         * once in 64 calls). {@link Duration#ZERO} turns spinning off. Default 100 µs.
+         * processors spin at once, and a call site where most spins miss parks at once for 16, 32,
+         * ... up to 1024 calls before it tries again). {@link Duration#ZERO} turns spinning off.
+         * Default 100 µs.
          */
         public Builder<S> spinWait(Duration budget) {
             this.spinWait = checkSpinWait(budget);

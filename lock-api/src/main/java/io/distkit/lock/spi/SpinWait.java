@@ -17,14 +17,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>a spin lasts at most the budget, after which the caller parks as usual;
  *   <li>at most half the processors of the JVM spin at once (none on one processor); the others park
  *       at once;
- *   <li>each call site keeps a moving average of how long its answers took, spinning or parked (each
- *       sample capped at ten budgets), and spins only while that average is within the budget. A far
- *       server or a contended lock stops the spinning after a few calls, and it resumes by itself
- *       when answers get fast again (measured while parked, so no spin is wasted to find out).
+ *   <li>each call site judges its spins in windows of {@value #WINDOW}: when fewer than half of a
+ *       window's spins saw the answer arrive, the site parks at once for the next {@value #WINDOW}
+ *       calls, then 32, 64... up to {@value #MAX_PARKED} calls, and tries a window again. A far
+ *       server or a contended lock thus wastes at most one window of spins in {@value #MAX_PARKED}
+ *       calls; a good window resets the parking to its shortest.
  * </ul>
  *
- * Whether a site spins must not be judged by its spins alone: a spin tried now and then from the
- * parked regime meets cold vCPUs and misses even where steady spinning would hit nearly always.
+ * A site is judged by a window, never by one spin: a spin tried from the parked regime meets cold
+ * vCPUs and often misses where steady spinning hits nearly always.
  *
  * <p>The spin only watches a future; it changes nothing about what is waited for or for how long.
  */
@@ -32,47 +33,65 @@ final class SpinWait {
 
     private static final int MAX_SPINNERS = Runtime.getRuntime().availableProcessors() / 2;
     private static final AtomicInteger SPINNERS = new AtomicInteger();
-    private static final int SAMPLE_CAP_BUDGETS = 10;
-    private static final int AVERAGE_SHIFT = 3; // each answer weighs 1/8
+    static final int WINDOW = 16;
+    static final int MAX_PARKED = 1024;
 
     private final long budgetNanos;
     // Racy on purpose: a lost update only shifts when the next spin is tried.
-    private long typicalNanos;
+    private int spins;
+    private int hits;
+    private int parkedLeft;
+    private int nextParking = WINDOW;
 
     SpinWait(long budgetNanos) {
         this.budgetNanos = budgetNanos;
     }
 
-    /**
-     * Spins until {@code answer} completes or the spin is given up; the caller then waits as usual and
-     * reports the answer with {@link #answered}.
-     *
-     * @return the start of the wait, for {@link #answered}
-     */
-    long spin(CompletableFuture<?> answer) {
-        long start = System.nanoTime();
-        if (!wouldSpin() || answer.isDone()) {
-            return start;
+    /** Spins until {@code answer} completes or the spin is given up; the caller then waits as usual. */
+    void spin(CompletableFuture<?> answer) {
+        if (budgetNanos <= 0 || answer.isDone()) {
+            return;
         }
-        if (SPINNERS.incrementAndGet() <= MAX_SPINNERS) {
-            while (!answer.isDone() && System.nanoTime() - start < budgetNanos) {
+        if (parkedLeft > 0) {
+            parkedLeft--;
+            return;
+        }
+        if (SPINNERS.incrementAndGet() > MAX_SPINNERS) {
+            SPINNERS.decrementAndGet();
+            return;
+        }
+        boolean answered;
+        try {
+            long start = System.nanoTime();
+            while (!(answered = answer.isDone()) && System.nanoTime() - start < budgetNanos) {
                 Thread.onSpinWait();
             }
+        } finally {
+            SPINNERS.decrementAndGet();
         }
-        SPINNERS.decrementAndGet();
-        return start;
+        judge(answered);
     }
 
-    /** Records that the answer waited for since {@code start} (from {@link #spin}) has come. */
-    void answered(long start) {
-        if (budgetNanos > 0) {
-            long took = Math.min(System.nanoTime() - start, SAMPLE_CAP_BUDGETS * budgetNanos);
-            typicalNanos += (took - typicalNanos) >> AVERAGE_SHIFT;
+    private void judge(boolean answered) {
+        spins++;
+        if (answered) {
+            hits++;
         }
+        if (spins < WINDOW) {
+            return;
+        }
+        if (hits * 2 >= spins) {
+            nextParking = WINDOW;
+        } else {
+            parkedLeft = nextParking;
+            nextParking = Math.min(MAX_PARKED, nextParking * 2);
+        }
+        spins = 0;
+        hits = 0;
     }
 
     /** Whether the next call would spin (other threads' spins aside). */
     boolean wouldSpin() {
-        return budgetNanos > 0 && typicalNanos <= budgetNanos;
+        return budgetNanos > 0 && parkedLeft == 0;
     }
 }

@@ -1,0 +1,258 @@
+package io.distkit.lock.jdbc;
+
+import io.distkit.lock.spi.Acquisition;
+import io.distkit.lock.spi.Attempt;
+import io.distkit.lock.spi.LockBackend;
+import io.distkit.lock.spi.LockRequest;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.BatchPreparedStatementSetter;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.ResultSetExtractor;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The lock primitive on one table row per lock name: a row whose {@code owner} is null or whose
+ * {@code expires_at} (database clock) has passed is free. Taking it sets the owner value, bumps
+ * {@code fencing_token} and sets the expiry, in one statement (PostgreSQL) or one transaction;
+ * renew and release are conditional on the owner value. Rows are never deleted, so tokens only
+ * grow; a row created anew (first use, or after an operator deleted it) starts at the database
+ * clock in microseconds, above any token the clock could have handed out before.
+ *
+ * <p>JDBC blocks, the engine's SPI does not: statements run on this backend's own threads, each
+ * bounded by the query timeout. Waiting is polling (a database cannot notify portably): jittered
+ * exponential backoff from {@value #MIN_BACKOFF_MILLIS} ms, capped by the holder's remaining lease
+ * and by {@value #MAX_BACKOFF_MILLIS} ms.
+ */
+final class JdbcLockBackend implements LockBackend<JdbcLease> {
+
+    static final long MIN_BACKOFF_MILLIS = 5;
+    static final long MAX_BACKOFF_MILLIS = 250;
+
+    private final JdbcTemplate jdbc;
+    private final TransactionTemplate transactions;
+    private final JdbcDialect dialect;
+    private final String table;
+    private final String description;
+    private final ExecutorService executor;
+    private final Duration commandTimeout;
+    private final @Nullable AutoCloseable closeWithClient;
+
+    private final @Nullable String acquireInOne;
+    private final String takeSql;
+    private final String insertSql;
+    private final String tokenSql;
+    private final String remainingSql;
+    private final String releaseSql;
+    private final String renewSql;
+
+    JdbcLockBackend(JdbcTemplate jdbc, TransactionTemplate transactions, JdbcDialect dialect, String table,
+            String description, int threads, Duration commandTimeout, @Nullable AutoCloseable closeWithClient) {
+        this.jdbc = jdbc;
+        this.transactions = transactions;
+        this.dialect = dialect;
+        this.table = table;
+        this.description = description;
+        this.commandTimeout = commandTimeout;
+        this.closeWithClient = closeWithClient;
+        AtomicInteger threadNumber = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), task -> {
+                    Thread thread = new Thread(task, "distkit-jdbc-" + threadNumber.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.executor = pool;
+
+        this.acquireInOne = dialect.acquireInOneStatement(table);
+        this.takeSql = "UPDATE " + table + " SET owner = ?, fencing_token = fencing_token + 1, expires_at = "
+                + dialect.nowPlusMillis() + " WHERE lock_name = ? AND (owner IS NULL OR expires_at <= "
+                + dialect.now() + ")";
+        this.insertSql = "INSERT INTO " + table + " (lock_name, owner, fencing_token, expires_at) VALUES (?, ?, "
+                + dialect.epochMicros() + ", " + dialect.nowPlusMillis() + ")";
+        this.tokenSql = "SELECT fencing_token FROM " + table + " WHERE lock_name = ? AND owner = ?";
+        this.remainingSql = "SELECT " + dialect.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?";
+        this.releaseSql = dialect.durable("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
+                + dialect.durableWhere());
+        this.renewSql = dialect.durable("UPDATE " + table + " SET expires_at = " + dialect.nowPlusMillis()
+                + " WHERE lock_name = ? AND owner = ? AND expires_at > " + dialect.now() + dialect.durableWhere());
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public Acquisition<JdbcLease> newAcquisition(LockRequest request) {
+        return new TableAcquisition(request);
+    }
+
+    @Override
+    public CompletionStage<Boolean> renew(JdbcLease lease, Duration leaseTime) {
+        return renewAll(List.of(lease), List.of(leaseTime)).thenApply(results -> results.get(0));
+    }
+
+    /** One JDBC batch for all: one round trip where the driver pipelines batches (PostgreSQL, H2). */
+    @Override
+    public CompletionStage<List<Boolean>> renewAll(List<JdbcLease> leases, List<Duration> leaseTimes) {
+        return run(() -> {
+            int[] counts = jdbc.batchUpdate(renewSql, new BatchPreparedStatementSetter() {
+                @Override
+                public void setValues(PreparedStatement statement, int i) throws SQLException {
+                    statement.setLong(1, leaseTimes.get(i).toMillis());
+                    statement.setString(2, leases.get(i).name());
+                    statement.setString(3, leases.get(i).owner());
+                }
+
+                @Override
+                public int getBatchSize() {
+                    return leases.size();
+                }
+            });
+            List<Boolean> renewed = new ArrayList<>(counts.length);
+            for (int i = 0; i < counts.length; i++) {
+                int count = counts[i] == Statement.SUCCESS_NO_INFO // a driver that does not say: ask once more
+                        ? jdbc.update(renewSql, leaseTimes.get(i).toMillis(), leases.get(i).name(),
+                                leases.get(i).owner())
+                        : counts[i];
+                renewed.add(count > 0);
+            }
+            return renewed;
+        });
+    }
+
+    @Override
+    public CompletionStage<Boolean> release(JdbcLease lease) {
+        return run(() -> jdbc.update(releaseSql, lease.name(), lease.owner()) > 0);
+    }
+
+    @Override
+    public void close() {
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(commandTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            executor.shutdownNow();
+            Thread.currentThread().interrupt();
+        } finally {
+            if (closeWithClient != null) {
+                try {
+                    closeWithClient.close();
+                } catch (Exception e) {
+                    System.getLogger(JdbcLockBackend.class.getName())
+                            .log(System.Logger.Level.WARNING, "closing the connection pool of " + description, e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Runs blocking JDBC work on the backend's threads. The stage also fails after the command
+     * timeout plus a second, in case a driver ignores its query timeout (a black-holed socket):
+     * the engine must get an answer, and the owner-checked statements make a late effect harmless.
+     */
+    private <T> CompletableFuture<T> run(Supplier<T> work) {
+        return CompletableFuture.supplyAsync(work, executor)
+                .orTimeout(commandTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    }
+
+    private final class TableAcquisition implements Acquisition<JdbcLease> {
+        private final LockRequest request;
+        private final JdbcLease lease;
+        private int busyAttempts;
+        private volatile boolean uncertain; // an attempt failed: it may have taken the lock all the same
+
+        TableAcquisition(LockRequest request) {
+            this.request = request;
+            this.lease = new JdbcLease(request.name(), request.owner());
+        }
+
+        @Override
+        public CompletionStage<Attempt<JdbcLease>> attempt() {
+            long leaseMillis = request.leaseTime().toMillis();
+            return run(() -> acquireInOne != null ? inOneStatement(leaseMillis) : inTransaction(leaseMillis))
+                    .whenComplete((attempt, failure) -> {
+                        if (failure != null) {
+                            uncertain = true;
+                        }
+                    });
+        }
+
+        private Attempt<JdbcLease> inOneStatement(long leaseMillis) {
+            return jdbc.query(acquireInOne, (ResultSetExtractor<Attempt<JdbcLease>>) row -> {
+                row.next();
+                long token = row.getLong(1);
+                if (!row.wasNull()) {
+                    return Attempt.acquired(token, lease);
+                }
+                long remaining = row.getLong(2);
+                return busy(row.wasNull() ? null : remaining);
+            }, request.name(), request.owner(), leaseMillis, request.name());
+        }
+
+        private Attempt<JdbcLease> inTransaction(long leaseMillis) {
+            return transactions.execute(status -> {
+                boolean taken = jdbc.update(takeSql, request.owner(), leaseMillis, request.name()) > 0;
+                if (!taken) {
+                    try {
+                        taken = jdbc.update(insertSql, request.name(), request.owner(), leaseMillis) > 0;
+                    } catch (DuplicateKeyException held) {
+                        // the row exists and is held (or a concurrent insert just won): busy
+                    }
+                }
+                if (taken) {
+                    Long token = jdbc.queryForObject(tokenSql, Long.class, request.name(), request.owner());
+                    return Attempt.acquired(token, lease);
+                }
+                List<Long> remaining = jdbc.queryForList(remainingSql, Long.class, request.name());
+                return busy(remaining.isEmpty() ? null : remaining.get(0));
+            });
+        }
+
+        /**
+         * Busy: try again after a jittered exponential backoff (5 ms doubling to 250 ms, the upper half of
+         * each step drawn at random), never later than the holder's remaining lease.
+         */
+        private Attempt<JdbcLease> busy(@Nullable Long holderRemainingMillis) {
+            long step = Math.min(MAX_BACKOFF_MILLIS, MIN_BACKOFF_MILLIS << Math.min(busyAttempts++, 16));
+            long wait = step / 2 + ThreadLocalRandom.current().nextLong(step / 2 + 1);
+            if (holderRemainingMillis != null) {
+                wait = Math.min(wait, Math.max(0, holderRemainingMillis + 1));
+            }
+            return Attempt.busy(Duration.ofMillis(Math.max(1, wait)), null);
+        }
+
+        /** An attempt that failed may have taken the lock before its reply was lost: give back what this owner value holds. */
+        @Override
+        public CompletionStage<Void> finish(boolean acquired) {
+            if (acquired || !uncertain) {
+                return CompletableFuture.completedFuture(null);
+            }
+            return run(() -> jdbc.update(releaseSql, lease.name(), lease.owner())).thenApply(ignored -> null);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "JdbcLockBackend[" + description + ", table " + table + ", " + dialect + "]";
+    }
+}

@@ -1,0 +1,65 @@
+package io.distkit.lock.jdbc;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.lock.LockClient;
+import io.distkit.lock.spi.LockClientProvider;
+import java.net.URI;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Makes databases reachable through {@link io.distkit.lock.LockClients#connect(URI)} for {@code jdbc:}
+ * URLs, e.g. {@code jdbc:postgresql://db:5432/app?user=app&password=secret}: a small HikariCP pool of
+ * its own (closed with the client) and the defaults of {@link JdbcLockClient#builder}; the table
+ * {@value JdbcLockClient#DEFAULT_TABLE} must exist. The driver of the database must be on the class path,
+ * and so must HikariCP (an optional dependency of this module). Registered in
+ * {@code META-INF/services/io.distkit.lock.spi.LockClientProvider}; not for direct use.
+ */
+public final class JdbcLockClientProvider implements LockClientProvider {
+
+    /** For {@link java.util.ServiceLoader}. */
+    public JdbcLockClientProvider() {}
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("jdbc");
+    }
+
+    /**
+     * @throws IllegalStateException if HikariCP is not on the class path
+     * @throws io.distkit.lock.LockBackendException if the database cannot be reached or the table is missing
+     */
+    @Override
+    public LockClient connect(URI uri) {
+        Objects.requireNonNull(uri, "uri");
+        try {
+            Class.forName("com.zaxxer.hikari.HikariDataSource", false, JdbcLockClientProvider.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("connecting to a jdbc: URL needs HikariCP on the class path"
+                    + " (com.zaxxer:HikariCP); or build the client from your own DataSource with"
+                    + " JdbcLockClient.builder(dataSource)", e);
+        }
+        return Pool.connect(uri.toString());
+    }
+
+    /** Kept apart so that the provider loads without HikariCP. */
+    private static final class Pool {
+        static LockClient connect(String url) {
+            HikariConfig config = new HikariConfig();
+            config.setJdbcUrl(url);
+            config.setPoolName("distkit-jdbc-locks");
+            config.setMaximumPoolSize(5); // the client's 4 statement threads, plus one
+            config.setMinimumIdle(1);
+            config.setConnectionTimeout(5_000);
+            config.setInitializationFailTimeout(-1); // the builder's first contact reports failures, in its words
+            HikariDataSource pool = new HikariDataSource(config);
+            try {
+                return JdbcLockClient.builder(pool, pool).build();
+            } catch (RuntimeException | Error e) {
+                pool.close();
+                throw e;
+            }
+        }
+    }
+}

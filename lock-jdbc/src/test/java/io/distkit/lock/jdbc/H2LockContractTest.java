@@ -1,0 +1,17 @@
+package io.distkit.lock.jdbc;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.testkit.server.H2Database;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The lock contract on an in-memory H2 database. */
+class H2LockContractTest extends JdbcLockContractSupport {
+
+    @RegisterExtension
+    static H2Database h2 = H2Database.builder().build();
+
+    @Override
+    HikariDataSource newPool() {
+        return TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password());
+    }
+}

@@ -1,0 +1,17 @@
+package io.distkit.lock.jdbc;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.testkit.server.MariaDbServer;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The lock contract on a real MariaDB server (the MySQL dialect). */
+class MariaDbLockContractTest extends JdbcLockContractSupport {
+
+    @RegisterExtension
+    static MariaDbServer mariadb = MariaDbServer.builder().build();
+
+    @Override
+    HikariDataSource newPool() {
+        return TestPools.pool(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
+    }
+}

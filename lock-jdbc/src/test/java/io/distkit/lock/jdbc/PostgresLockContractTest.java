@@ -1,0 +1,17 @@
+package io.distkit.lock.jdbc;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.testkit.server.PostgresServer;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The lock contract on a real PostgreSQL server. */
+class PostgresLockContractTest extends JdbcLockContractSupport {
+
+    @RegisterExtension
+    static PostgresServer postgres = PostgresServer.builder().build();
+
+    @Override
+    HikariDataSource newPool() {
+        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+    }
+}
