@@ -186,7 +186,7 @@ public final class JdbcLockClient {
             transactions.setIsolationLevel(TransactionDefinition.ISOLATION_READ_COMMITTED);
             transactions.setTimeout(jdbc.getQueryTimeout());
             JdbcLockBackend backend = new JdbcLockBackend(jdbc, transactions, dialect, table,
-                    "jdbc " + where + " table " + table, threads, commandTimeout, closeWithClient);
+                    where + " table " + table, threads, commandTimeout, closeWithClient);
             return LockEngine.builder(backend)
                     .defaultOptions(defaultOptions)
                     .operationTimeout(commandTimeout.multipliedBy(2).plusSeconds(1))

@@ -1,0 +1,183 @@
+package io.distkit.lock.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatNullPointerException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.LockClient;
+import io.distkit.lock.LockClients;
+import io.distkit.lock.LockHandle;
+import io.distkit.testkit.server.H2Database;
+import io.distkit.testkit.server.PostgresServer;
+import io.distkit.testkit.server.Servers;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.postgresql.ds.PGSimpleDataSource;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** The builder, the table checks and bad input: each gets a clear error and leaves nothing behind. */
+class JdbcLockClientTest {
+
+    @RegisterExtension
+    static PostgresServer postgres = PostgresServer.builder().build();
+
+    @RegisterExtension
+    final H2Database h2 = H2Database.builder().build();
+
+    private final List<AutoCloseable> toClose = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = toClose.size() - 1; i >= 0; i--) {
+            toClose.get(i).close();
+        }
+    }
+
+    @Test
+    void aMissingTableIsAnErrorThatCarriesTheDdlAndCreatesNothing() {
+        HikariDataSource pool = h2Pool();
+        assertThatThrownBy(() -> JdbcLockClient.builder(pool).tableName("my_locks").build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("the lock table my_locks does not exist")
+                .hasMessageContaining("CREATE TABLE my_locks (")
+                .hasMessageContaining("fencing_token BIGINT")
+                .hasMessageContaining("createTableIfMissing()");
+        assertThat(tables(pool)).as("nothing half-made").doesNotContain("MY_LOCKS");
+    }
+
+    @Test
+    void createTableIfMissingCreatesTheTableOnceAndTheNextClientUsesIt() throws Exception {
+        HikariDataSource pool = h2Pool();
+        LockClient first = closeLater(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
+        LockClient second = closeLater(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
+        LockHandle held = first.lock("job").tryAcquire().orElseThrow();
+        assertThat(second.lock("job").tryAcquire()).isEmpty();
+        held.release();
+        assertThat(tables(pool)).contains("APP_LOCKS");
+    }
+
+    @Test
+    void aTableWithoutDistkitsColumnsIsRefusedWithTheExpectedDdl() {
+        HikariDataSource pool = h2Pool();
+        new JdbcTemplate(pool).execute("CREATE TABLE distkit_lock (lock_name VARCHAR(200) PRIMARY KEY, holder VARCHAR(64))");
+        assertThatThrownBy(() -> JdbcLockClient.builder(pool).createTableIfMissing().build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("the lock table distkit_lock")
+                .hasMessageContaining("cannot be used")
+                .hasMessageContaining("distkit expects");
+    }
+
+    @Test
+    void tableNamesMustBePlainSqlIdentifiers() {
+        JdbcLockClient.Builder builder = JdbcLockClient.builder(h2Pool());
+        assertThatNullPointerException().isThrownBy(() -> builder.tableName(null)).withMessage("tableName");
+        for (String bad : List.of("", " ", "1locks", "locks;DROP TABLE x", "a.b.c", "\"quoted\"", "lock-table",
+                "x".repeat(64), "schema.")) {
+            assertThatIllegalArgumentException().as(bad).isThrownBy(() -> builder.tableName(bad))
+                    .withMessageContaining("tableName must be an unquoted SQL identifier")
+                    .withMessageContaining("'" + bad + "'");
+        }
+        assertThat(builder.tableName("locks.distkit_lock")).isSameAs(builder);
+        assertThat(builder.tableName("_x" + "y".repeat(61))).isSameAs(builder);
+    }
+
+    @Test
+    void otherBuilderArgumentsAreChecked() {
+        assertThatNullPointerException().isThrownBy(() -> JdbcLockClient.builder(null)).withMessage("dataSource");
+        JdbcLockClient.Builder builder = JdbcLockClient.builder(h2Pool());
+        assertThatIllegalArgumentException().isThrownBy(() -> builder.commandTimeout(Duration.ZERO))
+                .withMessageContaining("commandTimeout must be positive");
+        assertThatIllegalArgumentException().isThrownBy(() -> builder.maxConcurrentStatements(0))
+                .withMessageContaining("maxConcurrentStatements must be between 1 and 256, was 0");
+        assertThatNullPointerException().isThrownBy(() -> builder.dialect(null)).withMessage("dialect");
+        assertThatIllegalArgumentException().isThrownBy(() -> JdbcDialect.of("Oracle"))
+                .withMessageContaining("no lock SQL for the database 'Oracle'").withMessageContaining("PostgreSQL");
+    }
+
+    @Test
+    void anUnreachableDatabaseIsALockBackendExceptionWithTheCause() {
+        PGSimpleDataSource nowhere = new PGSimpleDataSource();
+        nowhere.setURL("jdbc:postgresql://127.0.0.1:" + Servers.freePort() + "/distkit");
+        nowhere.setUser("distkit");
+        nowhere.setPassword("distkit");
+        nowhere.setConnectTimeout(2);
+        assertThatThrownBy(() -> JdbcLockClient.builder(nowhere).build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("cannot connect")
+                .hasMessageContaining("check the URL, the credentials and that the database runs")
+                .hasCauseInstanceOf(java.sql.SQLException.class);
+    }
+
+    @Test
+    void wrongCredentialsAreALockBackendExceptionWithTheCause() {
+        PGSimpleDataSource wrong = new PGSimpleDataSource();
+        wrong.setURL(postgres.jdbcUrl());
+        wrong.setUser(postgres.user());
+        wrong.setPassword("not-the-password");
+        assertThatThrownBy(() -> JdbcLockClient.builder(wrong).build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("cannot connect")
+                .hasMessageContaining("password")
+                .hasCauseInstanceOf(java.sql.SQLException.class);
+    }
+
+    @Test
+    void anUnloggedTableIsRefusedOnPostgres() throws Exception {
+        HikariDataSource pool = closeLater(TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        JdbcTemplate jdbc = new JdbcTemplate(pool);
+        jdbc.execute(JdbcDialect.POSTGRESQL.createTable("unlogged_locks").replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
+        assertThatThrownBy(() -> JdbcLockClient.builder(pool).tableName("unlogged_locks").build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("unlogged_locks")
+                .hasMessageContaining("UNLOGGED")
+                .hasMessageContaining("ALTER TABLE unlogged_locks SET LOGGED");
+        jdbc.execute("ALTER TABLE unlogged_locks SET LOGGED");
+        closeLater(JdbcLockClient.builder(pool).tableName("unlogged_locks").build()).lock("x").tryAcquire().orElseThrow()
+                .release();
+    }
+
+    @Test
+    void jdbcUrlsConnectThroughLockClients() throws Exception {
+        HikariDataSource pool = closeLater(TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        closeLater(JdbcLockClient.builder(pool).createTableIfMissing().build()).close();
+        String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=" + postgres.password();
+        try (LockClient client = LockClients.connect(URI.create(url))) {
+            LockHandle handle = client.lock("via-url").tryAcquire().orElseThrow();
+            assertThat(handle.fencingToken()).isPositive();
+            assertThat(client.toString()).contains("jdbc:postgresql://").contains("password=***")
+                    .doesNotContain("password=" + postgres.password());
+            handle.release();
+        }
+    }
+
+    @Test
+    void aJdbcUrlWithWrongCredentialsFailsClearlyAndClosesItsPool() {
+        String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=wrong";
+        assertThatThrownBy(() -> LockClients.connect(URI.create(url))).isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("cannot connect");
+        assertThat(Thread.getAllStackTraces().keySet()).as("no pool threads left behind")
+                .noneMatch(t -> t.getName().startsWith("distkit-jdbc-locks"));
+    }
+
+    private HikariDataSource h2Pool() {
+        return closeLater(TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password()));
+    }
+
+    private static List<String> tables(HikariDataSource pool) {
+        return new JdbcTemplate(pool).queryForList(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'PUBLIC'", String.class);
+    }
+
+    private <T extends AutoCloseable> T closeLater(T closeable) {
+        toClose.add(closeable);
+        return closeable;
+    }
+}
