@@ -104,7 +104,7 @@ class EngineClient<S> implements LockClient {
             }
         }
         LockRequest request = new LockRequest(lock.name(), lock.mode, lock.options().leaseTime(),
-                clientId + ":" + sequence.incrementAndGet(), waitNanos != 0);
+                clientId + ":" + sequence.incrementAndGet(), waitNanos != 0, blocking);
         AcquireOp<S> op = new AcquireOp<>(this, lock, key, request, waitNanos);
         op.start();
         return op.result;
@@ -221,9 +221,10 @@ class EngineClient<S> implements LockClient {
     }
 
     /** The backend's release as a stage, also when the backend throws instead of failing the stage. */
-    CompletionStage<Boolean> backendRelease(Lease<S> lease) {
+    /** The release of a user's {@code release()}: the caller's thread waits for it. */
+    private CompletionStage<Boolean> releaseForCaller(Lease<S> lease) {
         try {
-            return backend.release(lease.backendLease);
+            return backend.releaseOnCallerThread(lease.backendLease);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -281,7 +282,7 @@ class EngineClient<S> implements LockClient {
      * (the interrupt status is kept). Failures become {@link LockBackendException}.
      */
     boolean awaitRelease(Lease<S> lease) {
-        CompletableFuture<Boolean> stage = backendRelease(lease).toCompletableFuture();
+        CompletableFuture<Boolean> stage = releaseForCaller(lease).toCompletableFuture();
         releaseSpin.spin(stage);
         boolean interrupted = false;
         long end = ticker.read() + operationTimeout.toNanos();

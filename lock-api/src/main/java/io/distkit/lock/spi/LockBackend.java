@@ -69,6 +69,16 @@ public interface LockBackend<S> {
      */
     CompletionStage<Boolean> release(S lease);
 
+    /**
+     * {@link #release} for a caller whose thread waits for the answer anyway (a user's {@code
+     * release()}): a backend whose I/O blocks (JDBC) may do the work right here instead of handing it
+     * to a thread of its own, which saves two thread wake-ups. Its own timeouts must then bound the
+     * call. Default: {@link #release}.
+     */
+    default CompletionStage<Boolean> releaseOnCallerThread(S lease) {
+        return release(lease);
+    }
+
     /** Called once when the client closes, after its leases were released. Closes what the backend opened. */
     default void close() {}
 

@@ -13,5 +13,11 @@ import java.time.Duration;
  *     number); store it so that release and renew can prove ownership
  * @param willWait whether the caller waits when the lock is busy (false for {@code tryAcquire()}
  *     and zero waits): a backend may prepare its wake-up (subscribe, watch) only when it will be used
+ * @param callerBlocks whether the calling thread is blocked until the acquisition is answered
+ *     ({@code acquire}, {@code tryAcquire}; false for {@code acquireAsync}). The engine makes the
+ *     first {@link Acquisition#attempt()} on that thread: a backend whose I/O blocks anyway (JDBC)
+ *     may run that attempt right there instead of handing it to a thread of its own. Later attempts
+ *     come from the engine's timer threads and must not block.
  */
-public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner, boolean willWait) {}
+public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner, boolean willWait,
+        boolean callerBlocks) {}

@@ -48,6 +48,26 @@ class EngineReleaseAndCloseTest extends EngineTestSupport {
         }
 
         @Test
+        void aUsersReleaseIsMarkedForTheCallersThreadAndTheEnginesOwnAreNot() throws Exception {
+            LockHandle byUser = acquire("a");
+            byUser.release();
+            acquire("b");
+            client.close(); // the engine releases "b" itself
+
+            assertThat(backend.releases()).extracting(ReleaseCall::forCaller).containsExactly(true, false);
+        }
+
+        @Test
+        void onlyBlockingAcquisitionsSayTheCallerBlocks() throws Exception {
+            acquire("a");
+            client.lock("b").tryAcquire().orElseThrow();
+            client.lock("c").acquireAsync(Duration.ZERO).get(BOUND.toSeconds(), TimeUnit.SECONDS);
+
+            assertThat(backend.attempts()).extracting(call -> call.request().callerBlocks())
+                    .containsExactly(true, true, false);
+        }
+
+        @Test
         void releaseIsIdempotent() {
             LockHandle handle = acquire("a");
             handle.release();

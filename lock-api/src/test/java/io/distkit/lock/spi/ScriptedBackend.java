@@ -54,8 +54,11 @@ public final class ScriptedBackend implements LockBackend<String> {
         }
     }
 
-    /** One {@code release} of the lease with this owner, at ticker time {@code at}. */
-    public record ReleaseCall(String owner, long at) {}
+    /**
+     * One {@code release} of the lease with this owner, at ticker time {@code at}; {@code forCaller} when
+     * through {@code releaseOnCallerThread} (a user's release) rather than {@code release} (the engine's own).
+     */
+    public record ReleaseCall(String owner, long at, boolean forCaller) {}
 
     private final Ticker ticker;
     private final Map<String, String> holders = new HashMap<>();
@@ -159,9 +162,18 @@ public final class ScriptedBackend implements LockBackend<String> {
 
     @Override
     public CompletionStage<Boolean> release(String lease) {
+        return release(lease, false);
+    }
+
+    @Override
+    public CompletionStage<Boolean> releaseOnCallerThread(String lease) {
+        return release(lease, true);
+    }
+
+    private CompletionStage<Boolean> release(String lease, boolean forCaller) {
         CompletableFuture<Void> gate;
         synchronized (this) {
-            releases.add(new ReleaseCall(lease, ticker.read()));
+            releases.add(new ReleaseCall(lease, ticker.read(), forCaller));
             RuntimeException failure = releaseFailures.poll();
             if (failure != null) {
                 return CompletableFuture.failedFuture(failure);

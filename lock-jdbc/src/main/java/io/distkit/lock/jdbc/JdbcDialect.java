@@ -46,19 +46,24 @@ public enum JdbcDialect {
         @Override
         String durable(String statement) {
             // local to the statement's own transaction; evaluated before the write commits
-            return "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS setting) " + statement;
+            return "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'on', true) AS setting) " + statement;
+        }
+
+        @Override
+        String unhurried(String statement) {
+            return "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS setting) " + statement;
         }
 
         @Override
         String durableWhere() {
-            return " AND (SELECT setting FROM durable) IS NOT NULL";
+            return " AND (SELECT setting FROM commit_mode) IS NOT NULL";
         }
 
         @Override
         String acquireInOneStatement(String table) {
-            return "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS setting),"
+            return "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'on', true) AS setting),"
                     + " taken AS (INSERT INTO " + table + " AS l (lock_name, owner, fencing_token, expires_at)"
-                    + " SELECT ?, ?, " + epochMicros() + ", " + nowPlusMillis() + " FROM durable"
+                    + " SELECT ?, ?, " + epochMicros() + ", " + nowPlusMillis() + " FROM commit_mode"
                     + " ON CONFLICT (lock_name) DO UPDATE SET owner = EXCLUDED.owner,"
                     + " fencing_token = l.fencing_token + 1, expires_at = EXCLUDED.expires_at"
                     + " WHERE l.owner IS NULL OR l.expires_at <= clock_timestamp()"
@@ -187,7 +192,18 @@ public enum JdbcDialect {
         return statement;
     }
 
-    /** A condition to append to a WHERE of a {@link #durable} statement, so that its setting is evaluated. */
+    /**
+     * {@code statement} committed without waiting for the disk, where the database allows it: for
+     * releases only. A release lost in a crash leaves the row held until its expiry, which is what a
+     * crashed holder does anyway; it can never let two holders in. (The next durable commit on the
+     * server flushes it too: the log is written in order.) Acquires and renewals stay {@link #durable}:
+     * losing one of those would let a second holder in while the first still trusts its lease.
+     */
+    String unhurried(String statement) {
+        return statement;
+    }
+
+    /** A condition to append to a WHERE of a {@link #durable} or {@link #unhurried} statement, so that its setting is evaluated. */
     String durableWhere() {
         return "";
     }

@@ -34,8 +34,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * grow; a row created anew (first use, or after an operator deleted it) starts at the database
  * clock in microseconds, above any token the clock could have handed out before.
  *
- * <p>JDBC blocks, the engine's SPI does not: statements run on this backend's own threads, each
- * bounded by the query timeout. Waiting is polling (a database cannot notify portably): jittered
+ * <p>JDBC blocks, the engine's SPI does not: a blocking caller's first attempt and its release run
+ * on the caller's thread (it waits for them anyway), everything else (retries, renewals, async
+ * calls, clean-up) on this backend's own threads; each statement is bounded by the query timeout. Waiting is polling (a database cannot notify portably): jittered
  * exponential backoff from {@value #MIN_BACKOFF_MILLIS} ms, capped by the holder's remaining lease
  * and by {@value #MAX_BACKOFF_MILLIS} ms.
  */
@@ -88,7 +89,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 + dialect.epochMicros() + ", " + dialect.nowPlusMillis() + ")";
         this.tokenSql = "SELECT fencing_token FROM " + table + " WHERE lock_name = ? AND owner = ?";
         this.remainingSql = "SELECT " + dialect.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?";
-        this.releaseSql = dialect.durable("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
+        this.releaseSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
                 + dialect.durableWhere());
         this.renewSql = dialect.durable("UPDATE " + table + " SET expires_at = " + dialect.nowPlusMillis()
                 + " WHERE lock_name = ? AND owner = ? AND expires_at > " + dialect.now() + dialect.durableWhere());
@@ -140,7 +141,17 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
 
     @Override
     public CompletionStage<Boolean> release(JdbcLease lease) {
-        return run(() -> jdbc.update(releaseSql, lease.name(), lease.owner()) > 0);
+        return run(() -> releaseNow(lease));
+    }
+
+    /** A user's release: the caller waits anyway, so the statement runs on its thread. */
+    @Override
+    public CompletionStage<Boolean> releaseOnCallerThread(JdbcLease lease) {
+        return runHere(() -> releaseNow(lease));
+    }
+
+    private boolean releaseNow(JdbcLease lease) {
+        return jdbc.update(releaseSql, lease.name(), lease.owner()) > 0;
     }
 
     @Override
@@ -175,10 +186,24 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 .orTimeout(commandTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * Runs blocking JDBC work on the calling thread, for a caller that waits for it anyway: no hand-over
+     * to a backend thread and back (two thread wake-ups, a third of an uncontended cycle on H2). Bounded
+     * by the query timeout, and by the driver's socket timeout when the connection goes silent.
+     */
+    private static <T> CompletableFuture<T> runHere(Supplier<T> work) {
+        try {
+            return CompletableFuture.completedFuture(work.get());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
     private final class TableAcquisition implements Acquisition<JdbcLease> {
         private final LockRequest request;
         private final JdbcLease lease;
         private int busyAttempts;
+        private boolean attempted;
         private volatile boolean uncertain; // an attempt failed: it may have taken the lock all the same
 
         TableAcquisition(LockRequest request) {
@@ -189,7 +214,12 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
         @Override
         public CompletionStage<Attempt<JdbcLease>> attempt() {
             long leaseMillis = request.leaseTime().toMillis();
-            return run(() -> acquireInOne != null ? inOneStatement(leaseMillis) : inTransaction(leaseMillis))
+            Supplier<Attempt<JdbcLease>> work =
+                    () -> acquireInOne != null ? inOneStatement(leaseMillis) : inTransaction(leaseMillis);
+            // the engine makes the first attempt on the caller's thread; later ones from its timers
+            boolean first = !attempted;
+            attempted = true;
+            return (first && request.callerBlocks() ? runHere(work) : run(work))
                     .whenComplete((attempt, failure) -> {
                         if (failure != null) {
                             uncertain = true;

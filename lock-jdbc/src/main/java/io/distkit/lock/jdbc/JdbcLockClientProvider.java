@@ -11,7 +11,8 @@ import java.util.Set;
 /**
  * Makes databases reachable through {@link io.distkit.lock.LockClients#connect(URI)} for {@code jdbc:}
  * URLs, e.g. {@code jdbc:postgresql://db:5432/app?user=app&password=secret}: a small HikariCP pool of
- * its own (closed with the client) and the defaults of {@link JdbcLockClient#builder}; the table
+ * its own (closed with the client; a 30 s socket timeout unless the URL sets one) and the defaults of
+ * {@link JdbcLockClient#builder}; the table
  * {@value JdbcLockClient#DEFAULT_TABLE} must exist. The driver of the database must be on the class path,
  * and so must HikariCP (an optional dependency of this module). Registered in
  * {@code META-INF/services/io.distkit.lock.spi.LockClientProvider}; not for direct use.
@@ -53,6 +54,12 @@ public final class JdbcLockClientProvider implements LockClientProvider {
             config.setMinimumIdle(1);
             config.setConnectionTimeout(5_000);
             config.setInitializationFailTimeout(-1); // the builder's first contact reports failures, in its words
+            // a connection gone silent must fail, not hang (a URL parameter still wins)
+            if (url.startsWith("jdbc:postgresql:")) {
+                config.addDataSourceProperty("socketTimeout", "30"); // seconds
+            } else if (url.startsWith("jdbc:mariadb:") || url.startsWith("jdbc:mysql:")) {
+                config.addDataSourceProperty("socketTimeout", "30000"); // milliseconds
+            }
             HikariDataSource pool = new HikariDataSource(config);
             try {
                 return JdbcLockClient.builder(pool, pool).build();

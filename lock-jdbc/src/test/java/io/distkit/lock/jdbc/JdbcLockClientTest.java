@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.lock.LockBackendException;
@@ -163,8 +164,8 @@ class JdbcLockClientTest {
         String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=wrong";
         assertThatThrownBy(() -> LockClients.connect(URI.create(url))).isInstanceOf(LockBackendException.class)
                 .hasMessageContaining("cannot connect");
-        assertThat(Thread.getAllStackTraces().keySet()).as("no pool threads left behind")
-                .noneMatch(t -> t.getName().startsWith("distkit-jdbc-locks"));
+        await("no pool threads left behind").atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces()
+                .keySet().stream().noneMatch(t -> t.isAlive() && t.getName().startsWith("distkit-jdbc-locks")));
     }
 
     private HikariDataSource h2Pool() {
