@@ -111,29 +111,20 @@ public class RedisLockBenchmark {
     /** The lease every implementation asks for, in milliseconds. */
     static final long LEASE_MILLIS = 30_000;
 
-    /** One client's view of one lock name: what each implementation provides. */
-    interface Locker {
-        /** Blocks until this client holds the lock; returns what {@link #release} needs. */
-        Object acquire() throws InterruptedException;
-
-        void release(Object held);
-
-        void close();
-    }
 
     /** The implementations compared, behind one facade. */
     public enum Impl {
         DISTKIT {
             @Override
             Locker open(RedisServer server, String name, boolean wakeWaiters) {
-                return distkit(RedisLockClient.builder(server.uri()).build(), name);
+                return Locker.distkit(RedisLockClient.builder(server.uri()).build(), name);
             }
         },
         /** distkit with {@code spinWait(ZERO)}: every blocking call parks its thread at once, as the others do. */
         DISTKIT_PARKED {
             @Override
             Locker open(RedisServer server, String name, boolean wakeWaiters) {
-                return distkit(RedisLockClient.builder(server.uri()).spinWait(Duration.ZERO).build(), name);
+                return Locker.distkit(RedisLockClient.builder(server.uri()).spinWait(Duration.ZERO).build(), name);
             }
         },
         REDISSON {
@@ -180,26 +171,6 @@ public class RedisLockBenchmark {
          * release and subscribes for waiting).
          */
         abstract Locker open(RedisServer server, String name, boolean wakeWaiters);
-
-        private static Locker distkit(LockClient client, String name) {
-            DistributedLock lock = client.lock(name);
-            return new Locker() {
-                @Override
-                public Object acquire() throws InterruptedException {
-                    return lock.acquire();
-                }
-
-                @Override
-                public void release(Object held) {
-                    ((LockHandle) held).release();
-                }
-
-                @Override
-                public void close() {
-                    client.close();
-                }
-            };
-        }
     }
 
     /**

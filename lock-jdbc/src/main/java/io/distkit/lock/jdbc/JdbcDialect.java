@@ -13,9 +13,10 @@ import java.util.Objects;
  *
  * <p>PostgreSQL acquires in one statement: an {@code INSERT ... ON CONFLICT DO UPDATE ... WHERE}
  * that takes a free or expired row (or creates it) and returns the new token, and, in the same
- * statement, reads the holder's remaining lease for the retry. It also sets {@code
- * synchronous_commit = on} for the statement's own transaction, so an acknowledged acquire, renewal
- * or release survives a crash whatever the server or role default. The other databases acquire
+ * statement, reads the holder's remaining lease for the retry. Acquires and renewals set {@code
+ * synchronous_commit = on} for their own transaction, so an acknowledged one survives a crash
+ * whatever the server or role default; releases set it off ({@link #unhurried} says why). The other
+ * databases acquire
  * with a conditional {@code UPDATE}, an {@code INSERT} when the row is missing (the primary key
  * turns a concurrent insert into "busy"), and a read of the token, in one transaction.
  */

@@ -13,7 +13,9 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -365,6 +367,7 @@ public final class ChildJvm implements AutoCloseable {
         private final String mainClass;
         private final List<String> jvmArgs = new ArrayList<>();
         private final List<String> args = new ArrayList<>();
+        private final Map<String, String> environment = new LinkedHashMap<>();
         private @Nullable String name;
 
         private Builder(String mainClass) {
@@ -398,6 +401,41 @@ public final class ChildJvm implements AutoCloseable {
         }
 
         /**
+         * Environment variables for the child, on top of this JVM's environment (which the child
+         * otherwise inherits unchanged): a variable named here replaces the inherited one. For
+         * example {@link io.distkit.testkit.server.FakeTime#environment()} runs the child on a shifted
+         * wall clock. Calls add up; for a name given twice the later value wins.
+         *
+         * @throws NullPointerException if the map, a name or a value is null
+         * @throws IllegalArgumentException if a name is empty or contains {@code '='} or a NUL
+         *     character, or a value contains a NUL character (none of which an environment can hold)
+         */
+        public Builder environment(Map<String, String> environment) {
+            Objects.requireNonNull(environment, "environment");
+            Map<String, String> checked = new LinkedHashMap<>();
+            environment.forEach((variable, value) -> checked.put(checkVariable(variable), checkValue(variable, value)));
+            this.environment.putAll(checked);
+            return this;
+        }
+
+        private static String checkVariable(String variable) {
+            Objects.requireNonNull(variable, "environment variable name");
+            if (variable.isEmpty() || variable.indexOf('=') >= 0 || variable.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("an environment variable name must be non-empty without '=' or NUL,"
+                        + " was '" + variable.replace("\0", "\\0") + "'");
+            }
+            return variable;
+        }
+
+        private static String checkValue(String variable, String value) {
+            Objects.requireNonNull(value, () -> "value of environment variable " + variable);
+            if (value.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("the value of environment variable " + variable + " contains NUL");
+            }
+            return value;
+        }
+
+        /**
          * Starts the child. Returns at once: wait for a line the main prints when it is ready.
          *
          * @throws UncheckedIOException if the process cannot be started
@@ -421,9 +459,10 @@ public final class ChildJvm implements AutoCloseable {
             }
             Process process;
             try {
-                process = new ProcessBuilder(command)
-                        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
-                        .start();
+                ProcessBuilder builder = new ProcessBuilder(command)
+                        .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+                builder.environment().putAll(environment);
+                process = builder.start();
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start " + childName + ": " + String.join(" ", command), e);
             }

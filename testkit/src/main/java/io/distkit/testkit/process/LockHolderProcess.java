@@ -7,7 +7,9 @@ import io.distkit.testkit.history.Op;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -304,6 +306,7 @@ public final class LockHolderProcess implements AutoCloseable {
         private @Nullable Boolean autoRenew;
         private @Nullable String processName;
         private final List<String> jvmArgs = new ArrayList<>();
+        private final Map<String, String> environment = new LinkedHashMap<>();
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private Duration replyTimeout = DEFAULT_REPLY_TIMEOUT;
 
@@ -353,6 +356,21 @@ public final class LockHolderProcess implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Environment variables for the child JVM on top of this JVM's, e.g.
+         * {@link io.distkit.testkit.server.FakeTime#environment()} for a holder whose wall clock is
+         * wrong (F18). See {@link ChildJvm.Builder#environment(Map)}; calls add up, later values win.
+         *
+         * @throws NullPointerException if the map, a name or a value is null
+         * @throws IllegalArgumentException if a name or value cannot be in an environment
+         */
+        public Builder environment(Map<String, String> environment) {
+            Map<String, String> copy = new LinkedHashMap<>(Objects.requireNonNull(environment, "environment"));
+            ChildJvm.builder(LockHolderMain.class).environment(copy); // checks now rather than at start()
+            this.environment.putAll(copy);
+            return this;
+        }
+
         /** How long {@link #start()} waits for the holder to be connected; default 60 s. */
         public Builder startTimeout(Duration startTimeout) {
             this.startTimeout = positive(startTimeout, "startTimeout");
@@ -385,6 +403,7 @@ public final class LockHolderProcess implements AutoCloseable {
             ChildJvm jvm = ChildJvm.builder(LockHolderMain.class)
                     .name(processName != null ? processName : "holder")
                     .jvmArgs(jvmArgs.toArray(String[]::new))
+                    .environment(environment)
                     .args(args.toArray(String[]::new))
                     .start();
             try {
