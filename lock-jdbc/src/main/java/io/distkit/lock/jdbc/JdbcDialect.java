@@ -78,6 +78,16 @@ public enum JdbcDialect {
         boolean isMissingTable(String sqlState, int errorCode) {
             return "42P01".equals(sqlState);
         }
+
+        /**
+         * pgjdbc cancels a timed-out statement over a new connection and then waits for that cancel (up to
+         * its cancelSignalTimeout, 10 s) before the statement returns: against a silent server the query
+         * timeout stretches the call it should bound. The network timeout alone bounds it.
+         */
+        @Override
+        boolean queryTimeoutIsSafe() {
+            return false;
+        }
     },
 
     /** MySQL 8 and MariaDB 10.5 or later, InnoDB. */
@@ -216,6 +226,11 @@ public enum JdbcDialect {
      */
     String acquireInOneStatement(String table) {
         return null;
+    }
+
+    /** Whether the JDBC query timeout ends a statement promptly (else only the network timeout bounds it). */
+    boolean queryTimeoutIsSafe() {
+        return true;
     }
 
     /** Whether an error says the table does not exist. */

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import org.springframework.dao.DuplicateKeyException;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.BatchPreparedStatementSetter;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.ResultSetExtractor;
@@ -245,8 +245,9 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 if (!taken) {
                     try {
                         taken = jdbc.update(insertSql, request.name(), request.owner(), leaseMillis) > 0;
-                    } catch (DuplicateKeyException held) {
-                        // the row exists and is held (or a concurrent insert just won): busy
+                    } catch (DataIntegrityViolationException held) {
+                        // the primary key (every other column is ours): the row exists and is held, or a
+                        // concurrent insert just won; busy either way
                     }
                 }
                 if (taken) {

@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.support.SQLExceptionSubclassTranslator;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -136,8 +137,9 @@ public final class JdbcLockClient {
         /**
          * How long one statement may take (JDBC query timeout); default 5 s. A statement that times out
          * counts as failed; an acquire that failed so is resolved by owner value (given back if it took the
-         * lock). Set the driver's socket timeout too (PostgreSQL {@code socketTimeout}, MariaDB
-         * {@code socketTimeout}): a query timeout cannot interrupt a connection that went silent.
+         * lock). It is enforced as a network timeout of this plus a second on each connection while distkit
+         * uses it (the connection's own setting is put back afterwards), which also ends a statement whose
+         * server went silent; MariaDB/MySQL and H2 also get it as their query timeout.
          *
          * @throws IllegalArgumentException if not positive
          */
@@ -178,15 +180,27 @@ public final class JdbcLockClient {
          * @throws IllegalArgumentException if the database is not one distkit has SQL for
          */
         public LockClient build() {
-            JdbcTemplate jdbc = new JdbcTemplate(dataSource);
-            jdbc.setQueryTimeout((int) Math.max(1, (commandTimeout.toMillis() + 999) / 1000));
-            String[] database = probe(); // product name, URL
+            // every connection distkit borrows gets a network timeout: the bound that holds even when the
+            // server goes silent (a query timeout's cancel cannot reach a paused or cut-off server)
+            int networkBound = (int) Math.min(Integer.MAX_VALUE, commandTimeout.toMillis() + 1000);
+            DataSource bounded = new NetworkBoundedDataSource(dataSource, networkBound);
+            JdbcTemplate jdbc = new JdbcTemplate(bounded);
+            // by JDBC exception class and SQL state: Spring's default translator reads error codes from a new
+            // connection on the first failure, which is the worst moment (the database may be unreachable)
+            jdbc.setExceptionTranslator(new SQLExceptionSubclassTranslator());
+            String[] database = probe(bounded); // product name, URL
             JdbcDialect dialect = this.dialect != null ? this.dialect : JdbcDialect.of(database[0]);
+            int queryTimeoutSeconds = (int) Math.max(1, (commandTimeout.toMillis() + 999) / 1000);
+            if (dialect.queryTimeoutIsSafe()) {
+                jdbc.setQueryTimeout(queryTimeoutSeconds);
+            }
             String where = database[1];
             LockTable.check(jdbc, dialect, table, createTableIfMissing, where);
-            TransactionTemplate transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+            TransactionTemplate transactions = new TransactionTemplate(new DataSourceTransactionManager(bounded));
             transactions.setIsolationLevel(TransactionDefinition.ISOLATION_READ_COMMITTED);
-            transactions.setTimeout(jdbc.getQueryTimeout());
+            if (dialect.queryTimeoutIsSafe()) {
+                transactions.setTimeout(queryTimeoutSeconds);
+            }
             JdbcLockBackend backend = new JdbcLockBackend(jdbc, transactions, dialect, table,
                     where + " table " + table, threads, commandTimeout, closeWithClient);
             return LockEngine.builder(backend)
@@ -197,8 +211,8 @@ public final class JdbcLockClient {
         }
 
         /** The database product name and URL, from one connection: the first contact, with the clearest error. */
-        private String[] probe() {
-            try (Connection connection = dataSource.getConnection()) {
+        private String[] probe(DataSource bounded) {
+            try (Connection connection = bounded.getConnection()) {
                 DatabaseMetaData meta = connection.getMetaData();
                 String url = meta.getURL() != null ? meta.getURL().replaceAll("(?i)(password=)[^&;]*", "$1***") : "?";
                 return new String[] {meta.getDatabaseProductName(), url};

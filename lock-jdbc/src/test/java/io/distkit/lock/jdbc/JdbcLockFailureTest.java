@@ -182,6 +182,31 @@ class JdbcLockFailureTest {
         next.release();
     }
 
+    @Test
+    @DisplayName("F4/F13: a connection gone silent ends a blocking acquire and a release within the network bound, though the pool sets no socket timeout")
+    void silentConnectionEndsBlockingCallsInBoundedTime() throws Exception {
+        String name = "silent-" + UUID.randomUUID();
+        HikariDataSource pool = closeLater(TestPools.pool(
+                "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + postgres.database(),
+                postgres.user(), postgres.password())); // no socketTimeout: the driver would wait for TCP
+        LockClient client = closeLater(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(1))
+                .defaultOptions(lease(Duration.ofSeconds(30), false)).build());
+        LockHandle held = client.lock(name).tryAcquire().orElseThrow();
+        Duration bound = Duration.ofSeconds(1 + 1).plusSeconds(2); // the network bound, plus slack
+
+        proxy.blackHole();
+        long start = System.nanoTime();
+        assertThatThrownBy(held::release).isInstanceOf(LockBackendException.class).hasMessageContaining(name)
+                .hasRootCauseInstanceOf(java.net.SocketTimeoutException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(bound);
+
+        start = System.nanoTime();
+        assertThatThrownBy(() -> client.lock(name + "-other").tryAcquire(Duration.ofMillis(200)))
+                .isInstanceOf(LockBackendException.class);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("Hikari's own borrow timeout (5 s) may come first")
+                .isLessThan(bound.plusSeconds(5));
+    }
+
     // ---- F14 ---------------------------------------------------------------------------------------------
 
     @Test
