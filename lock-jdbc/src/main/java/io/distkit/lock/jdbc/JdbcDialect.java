@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The SQL of one database family. Every time in these statements is the database's clock; the
@@ -224,7 +225,7 @@ public enum JdbcDialect {
      * row of (new token or null, the holder's remaining millis or null). Null where the dialect
      * acquires in a transaction instead.
      */
-    String acquireInOneStatement(String table) {
+    @Nullable String acquireInOneStatement(String table) {
         return null;
     }
 

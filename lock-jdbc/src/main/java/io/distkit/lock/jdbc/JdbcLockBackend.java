@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.BatchPreparedStatementSetter;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -41,6 +43,8 @@ import org.springframework.transaction.support.TransactionTemplate;
  * and by {@value #MAX_BACKOFF_MILLIS} ms.
  */
 final class JdbcLockBackend implements LockBackend<JdbcLease> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(JdbcLockBackend.class);
 
     static final long MIN_BACKOFF_MILLIS = 5;
     static final long MAX_BACKOFF_MILLIS = 250;
@@ -169,8 +173,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 try {
                     closeWithClient.close();
                 } catch (Exception e) {
-                    System.getLogger(JdbcLockBackend.class.getName())
-                            .log(System.Logger.Level.WARNING, "closing the connection pool of " + description, e);
+                    LOG.warn("closing the connection pool of {} failed", description, e);
                 }
             }
         }

@@ -3,6 +3,7 @@ package io.distkit.lock.jdbc;
 import io.distkit.lock.LockBackendException;
 import java.sql.SQLException;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -40,7 +41,7 @@ final class LockTable {
         }
     }
 
-    private static DataAccessException probe(JdbcTemplate jdbc, String table) {
+    private static @Nullable DataAccessException probe(JdbcTemplate jdbc, String table) {
         try {
             jdbc.queryForList("SELECT lock_name, owner, fencing_token, expires_at FROM " + table + " WHERE 1 = 0");
             return null;
