@@ -73,12 +73,13 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  * <ul>
  *   <li>{@code DISTKIT} = {@code lock.acquire()} / {@code handle.release()} on a client built by
  *       {@code JdbcLockClient.builder(pool).createTableIfMissing().build()} (default options: 30 s lease,
- *       auto-renew, reentrant; blocking calls spin up to 100 µs for the reply before parking). Its
- *       statements run on the client's own threads. On PostgreSQL the acquire is one statement
- *       ({@code INSERT ... ON CONFLICT DO UPDATE ... WHERE free RETURNING fencing_token}, plus the holder's
- *       remaining lease in the same round trip) and the release one owner-checked {@code UPDATE}, each its
- *       own auto-commit transaction; on H2 the acquire is a transaction of {@code UPDATE}, {@code INSERT} if
- *       the row is missing, and a {@code SELECT} of the token.</li>
+ *       auto-renew, reentrant). A blocking caller's acquire and release run on the caller's thread. On
+ *       PostgreSQL the acquire is one statement ({@code INSERT ... ON CONFLICT DO UPDATE ... WHERE free
+ *       RETURNING fencing_token}, plus the holder's remaining lease in the same round trip) committed with
+ *       {@code synchronous_commit = on}, and the release one owner-checked {@code UPDATE} committed with it
+ *       off (a release lost in a crash only leaves the row until its expiry), each its own auto-commit
+ *       transaction; on H2 the acquire is a transaction of {@code UPDATE}, {@code INSERT} if the row is
+ *       missing, and a {@code SELECT} of the token.</li>
  *   <li>{@code SPRING_INTEGRATION} = {@code registry.obtain(name).lock()} / {@code unlock()} on a
  *       {@code JdbcLockRegistry} (time-to-live 30 s) over a {@code DefaultLockRepository} (region
  *       {@code DEFAULT}, table {@code INT_LOCK} from the {@code schema-*.sql} in its jar), given a
@@ -101,9 +102,9 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
  * <p>Per cycle on PostgreSQL (seen with {@code log_statement = all}): {@code DISTKIT} 2 round trips and 2
  * commits; {@code SHEDLOCK} 4 round trips ({@code BEGIN} goes with the first statement, {@code COMMIT} is one
  * more) and 2 commits; {@code SPRING_INTEGRATION} 6 round trips and 3 commits, one of them the read-only
- * {@code SHOW}. Every implementation's two writing commits each wait for a WAL flush ({@code fsync} and
- * {@code synchronous_commit} on): a floor none of them avoids, and on a disk with a slow flush the larger
- * part of a cycle.
+ * {@code SHOW}. The peers' two writing commits each wait for a WAL flush ({@code fsync} and
+ * {@code synchronous_commit} on), on a disk with a slow flush the larger part of a cycle; distkit's
+ * release does not wait for one, which is most of its lead.
  *
  * <p>On PostgreSQL, the end of each trial prints the transactions the database committed per operation
  * during the measurement iterations ({@code pg_stat_database.xact_commit} of the benchmark database). A
