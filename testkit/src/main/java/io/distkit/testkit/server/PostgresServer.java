@@ -360,6 +360,21 @@ public final class PostgresServer extends LocalServer {
         return dataSource;
     }
 
+    /**
+     * Whether WAL has been inserted that is not yet written out to the operating system, read on a
+     * connection of its own. A SIGKILL ({@link #kill()}) loses exactly that WAL (written WAL sits in the
+     * page cache, which outlives the processes); the WAL writer writes asynchronous commits whenever
+     * one completes a page, so a test that wants a crash to lose an acknowledged asynchronous commit
+     * must check this just before the kill, and repeat the run when it is false.
+     */
+    public boolean hasUnwrittenWal() throws SQLException {
+        try (Connection c = connection(); Statement s = c.createStatement();
+                java.sql.ResultSet lsn = s.executeQuery("SELECT pg_current_wal_insert_lsn() > pg_current_wal_lsn()")) {
+            lsn.next();
+            return lsn.getBoolean(1);
+        }
+    }
+
     /** A new connection as the test user. */
     public Connection connection() throws SQLException {
         return connection(new Properties());
