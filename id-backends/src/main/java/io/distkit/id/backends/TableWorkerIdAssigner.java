@@ -1,0 +1,451 @@
+package io.distkit.id.backends;
+
+import io.distkit.id.IdGenerationException;
+import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.WorkerIdAssigner;
+import io.distkit.id.WorkerLease;
+import java.nio.ByteBuffer;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.ConcurrencyFailureException;
+import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.jdbc.core.BatchPreparedStatementSetter;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.core.ResultSetExtractor;
+
+/**
+ * The worker-id assigner on one table; see {@link JdbcWorkerIdAssigner} for the user's view.
+ *
+ * <p><b>Claim.</b> One query finds, by the database clock, the lowest id in {@code [0, max)} whose
+ * row is free (owner null or expired) and the lowest id that has no row yet. The lower of the two is
+ * claimed: a free row by {@code UPDATE ... WHERE worker_id = ? AND (owner IS NULL OR expires_at <=
+ * now)}, which the database evaluates again on the latest row version after waiting for the row lock,
+ * so of two claimers of one row exactly one updates it; a missing id by {@code INSERT}, where the
+ * primary key lets exactly one of two inserters in. A claimer that gets no row lost a race to one that
+ * did, and looks again ({@value #MAX_CLAIM_ATTEMPTS} times at most; every lost race is someone else's
+ * success). The invariant: a row's owner changes only from null or from an expired owner, in one
+ * statement, so no two unexpired owners ever hold one id; and every lease's local deadline falls before
+ * its row's expiry, so a lease never believes itself valid once its row could have been claimed again.
+ *
+ * <p><b>Threads.</b> Two daemon threads per assigner, both named {@code distkit-worker-lease-<n>}: one
+ * runs the renewal passes and background releases, and may wait on the database; the other only
+ * watches lease deadlines and runs loss listeners, so it declares a lease lost on time even while a
+ * renewal hangs on a dead connection. Claims, saves and closes run on the caller's thread.
+ */
+final class TableWorkerIdAssigner implements WorkerIdAssigner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TableWorkerIdAssigner.class);
+    private static final AtomicInteger THREADS = new AtomicInteger();
+
+    /** Claims per {@link #acquire}: each failed one means another acquirer succeeded meanwhile. */
+    static final int MAX_CLAIM_ATTEMPTS = 64;
+    /** Shortest wait before retrying a failed renewal pass. */
+    private static final long MIN_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+    final JdbcTemplate jdbc;
+    final String table;
+    final String description;
+    final Duration leaseTime;
+    final long leaseNanos;
+    final long driftNanos;
+    final LongSupplier ticker;
+    private final JdbcWorkerDialect dialect;
+    private final long leaseMillis;
+    private final long renewIntervalNanos;
+    private final String ownerPrefix;
+
+    private final ScheduledThreadPoolExecutor io;
+    private final ScheduledThreadPoolExecutor watch;
+    private final Set<TableWorkerLease> leases = ConcurrentHashMap.newKeySet();
+    private final Object registration = new Object();
+    private volatile boolean closed; // written under registration
+
+    private final String candidatesSql;
+    private final @Nullable String claimReturningSql;
+    private final String claimSql;
+    private final String readLastTimestampSql;
+    private final String insertSql;
+    private final String liveSql;
+    private final String renewSql;
+    final String saveSql;
+    private final String releaseSql;
+    private final String releaseByOwnerSql;
+
+    TableWorkerIdAssigner(JdbcTemplate jdbc, JdbcWorkerDialect dialect, String table, String where, Duration leaseTime,
+            Duration renewInterval, String ownerPrefix, LongSupplier ticker, boolean unsafeClaimIgnoringLeases) {
+        this.jdbc = jdbc;
+        this.dialect = dialect;
+        this.table = table;
+        this.description = "table " + table + " of " + where;
+        this.leaseTime = leaseTime;
+        this.leaseMillis = leaseTime.toMillis();
+        this.leaseNanos = leaseTime.toNanos();
+        this.driftNanos = JdbcWorkerIdAssigner.driftNanos(leaseNanos);
+        this.renewIntervalNanos = renewInterval.toNanos();
+        this.ownerPrefix = ownerPrefix;
+        this.ticker = ticker;
+
+        String now = dialect.now();
+        // the negative control of the tests: a claim that takes any row, leased or not
+        String reclaimable = unsafeClaimIgnoringLeases ? "1 = 1" : "owner IS NULL OR expires_at <= " + now;
+        this.candidatesSql = "SELECT"
+                + " (SELECT MIN(worker_id) FROM " + table + " WHERE worker_id >= 0 AND worker_id < ? AND (" + reclaimable + ")),"
+                + " CASE WHEN EXISTS (SELECT 1 FROM " + table + " WHERE worker_id = 0)"
+                + " THEN (SELECT MIN(a.worker_id + 1) FROM " + table + " a WHERE a.worker_id >= 0 AND a.worker_id < ?"
+                + " AND NOT EXISTS (SELECT 1 FROM " + table + " b WHERE b.worker_id = a.worker_id + 1))"
+                + " ELSE 0 END";
+        this.claimReturningSql = dialect.claimReturningLastTimestamp(table, reclaimable);
+        this.claimSql = "UPDATE " + table + " SET owner = ?, expires_at = " + dialect.nowPlusMillis()
+                + " WHERE worker_id = ? AND (" + reclaimable + ")";
+        this.readLastTimestampSql = "SELECT last_timestamp FROM " + table + " WHERE worker_id = ? AND owner = ?";
+        this.insertSql = dialect.insertIfAbsent(table);
+        this.liveSql = "SELECT COUNT(*) FROM " + table + " WHERE worker_id >= 0 AND worker_id < ?"
+                + " AND owner IS NOT NULL AND expires_at > " + now;
+        // a row that expired by the database clock is not revived: it may be claimed by someone else already
+        this.renewSql = dialect.durable("UPDATE " + table + " SET expires_at = " + dialect.nowPlusMillis()
+                + " WHERE worker_id = ? AND owner = ? AND expires_at > " + now + dialect.durableWhere());
+        this.saveSql = dialect.durable("UPDATE " + table + " SET last_timestamp = "
+                + dialect.greatest("last_timestamp", dialect.bigintParameter())
+                + " WHERE worker_id = ? AND owner = ?" + dialect.durableWhere());
+        this.releaseSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
+                + " WHERE worker_id = ? AND owner = ?" + dialect.durableWhere());
+        this.releaseByOwnerSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
+                + " WHERE owner = ?" + dialect.durableWhere());
+
+        this.io = executor();
+        io.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no renewal pass after close
+        this.watch = executor(); // keeps queued listeners at shutdown; close cancels the deadline timers
+        scheduleRenewal(renewIntervalNanos);
+    }
+
+    private static ScheduledThreadPoolExecutor executor() {
+        ThreadFactory threads = task -> {
+            Thread thread = new Thread(task, "distkit-worker-lease-" + THREADS.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, threads);
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
+    // ---------------------------------------------------------------- acquire
+
+    @Override
+    public WorkerLease acquire(int maxWorkerIds) {
+        if (maxWorkerIds < 1) {
+            throw new IllegalArgumentException("maxWorkerIds must be at least 1, was " + maxWorkerIds);
+        }
+        ensureOpen();
+        String owner = newOwner();
+        try {
+            for (int attempt = 1; attempt <= MAX_CLAIM_ATTEMPTS; attempt++) {
+                Integer[] candidates = candidates(maxWorkerIds); // {lowest free row, lowest missing id}
+                Integer free = candidates[0];
+                Integer missing = candidates[1];
+                if (free == null && missing == null) {
+                    throw exhausted(maxWorkerIds);
+                }
+                boolean takeRow = free != null && (missing == null || free < missing);
+                int workerId = takeRow ? free : missing;
+                long sentAt = ticker.getAsLong();
+                Long lastTimestamp = takeRow ? claimRow(workerId, owner) : insertRow(workerId, owner);
+                if (lastTimestamp != null) {
+                    return register(new TableWorkerLease(this, workerId, owner, lastTimestamp, sentAt));
+                }
+                LOG.debug("worker id {} in {} was claimed by another assigner first; looking again", workerId, description);
+            }
+        } catch (DataAccessException e) {
+            giveBackInBackground(owner); // a claim that failed on the way back may have taken effect
+            throw new IdSourceUnavailableException(table, "leasing a worker id in [0, " + maxWorkerIds + ") from "
+                    + description + " failed: " + WorkerTable.rootMessage(e)
+                    + " (a claim that took effect all the same is given back)", e);
+        }
+        throw new IdGenerationException("no worker id in [0, " + maxWorkerIds + ") of " + description + " could be"
+                + " claimed in " + MAX_CLAIM_ATTEMPTS + " attempts: each time another assigner claimed the chosen id"
+                + " first; retry");
+    }
+
+    private Integer[] candidates(int maxWorkerIds) {
+        return jdbc.query(candidatesSql, (ResultSetExtractor<Integer[]>) rs -> {
+            rs.next();
+            int free = rs.getInt(1);
+            Integer freeId = rs.wasNull() ? null : free;
+            int missing = rs.getInt(2);
+            Integer missingId = rs.wasNull() ? null : missing;
+            return new Integer[] {freeId, missingId};
+        }, maxWorkerIds, maxWorkerIds - 1);
+    }
+
+    /** Claims a free row; its last_timestamp, or null if another claimer got it first. */
+    private @Nullable Long claimRow(int workerId, String owner) {
+        try {
+            if (claimReturningSql != null) {
+                List<Long> last = jdbc.queryForList(claimReturningSql, Long.class, owner, leaseMillis, workerId);
+                return last.isEmpty() ? null : last.get(0);
+            }
+            if (jdbc.update(claimSql, owner, leaseMillis, workerId) == 0) {
+                return null;
+            }
+        } catch (ConcurrencyFailureException raced) {
+            return null; // a deadlock or lock timeout between claimers: the other one went first
+        }
+        // only this owner changes last_timestamp from now on, so this read is the value at the claim; an empty
+        // answer means the row expired and was claimed again in between (a lease shorter than a round trip)
+        List<Long> last = jdbc.queryForList(readLastTimestampSql, Long.class, workerId, owner);
+        return last.isEmpty() ? null : last.get(0);
+    }
+
+    /** Inserts the row of an id not yet in the table; 0 (no earlier holder), or null if another inserter got in first. */
+    private @Nullable Long insertRow(int workerId, String owner) {
+        try {
+            return jdbc.update(insertSql, workerId, owner, leaseMillis) == 1 ? 0L : null;
+        } catch (DataIntegrityViolationException | ConcurrencyFailureException raced) {
+            return null; // the primary key: a concurrent insert of the same id won
+        }
+    }
+
+    private IdGenerationException exhausted(int maxWorkerIds) {
+        Long live = jdbc.queryForObject(liveSql, Long.class, maxWorkerIds);
+        return new IdGenerationException("all " + maxWorkerIds + " worker ids in [0, " + maxWorkerIds + ") are leased in "
+                + description + ": " + live + " live lease(s) by the database clock"
+                + (live != null && live < maxWorkerIds ? ", the others being claimed or renewed right now" : "")
+                + "; close generators no longer needed, wait for the leases of crashed processes to expire (lease time "
+                + leaseTime + "), or give the id layout more worker-id bits");
+    }
+
+    private TableWorkerLease register(TableWorkerLease lease) {
+        synchronized (registration) {
+            if (!closed) {
+                leases.add(lease);
+                lease.armDeadline();
+                return lease;
+            }
+        }
+        lease.close();
+        throw closedException();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw closedException();
+        }
+    }
+
+    private IllegalStateException closedException() {
+        return new IllegalStateException("this worker-id assigner on " + description + " is closed");
+    }
+
+    /** A value no other lease ever had: the operator's prefix, '#', 128 random bits in 22 characters. */
+    private String newOwner() {
+        UUID random = UUID.randomUUID();
+        ByteBuffer bits = ByteBuffer.allocate(16).putLong(random.getMostSignificantBits())
+                .putLong(random.getLeastSignificantBits());
+        return ownerPrefix + "#" + Base64.getUrlEncoder().withoutPadding().encodeToString(bits.array());
+    }
+
+    // ---------------------------------------------------------------- renewal
+
+    private void scheduleRenewal(long delayNanos) {
+        try {
+            io.schedule(this::renewalPass, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException afterClose) {
+            // closed: no more passes
+        }
+    }
+
+    /** One pass; re-arms itself whatever happens, so that a failure cannot stop renewals. */
+    private void renewalPass() {
+        long next = renewIntervalNanos;
+        try {
+            next = renewAll();
+        } catch (RuntimeException | Error e) {
+            LOG.error("renewal pass of the worker leases in {} failed; retrying", description, e);
+            next = MIN_RETRY_NANOS;
+        } finally {
+            if (!closed) {
+                scheduleRenewal(next);
+            }
+        }
+    }
+
+    /** Renews every valid lease in one JDBC batch; the delay until the next pass. */
+    private long renewAll() {
+        long now = ticker.getAsLong();
+        List<TableWorkerLease> batch = new ArrayList<>();
+        long earliestDeadline = Long.MAX_VALUE;
+        for (TableWorkerLease lease : leases) {
+            if (lease.checkDeadline(now)) {
+                batch.add(lease);
+                earliestDeadline = Math.min(earliestDeadline, lease.deadline() - now);
+            }
+        }
+        if (batch.isEmpty()) {
+            return renewIntervalNanos;
+        }
+        long sentAt = ticker.getAsLong();
+        int[] counts;
+        try {
+            counts = jdbc.batchUpdate(renewSql, new BatchPreparedStatementSetter() {
+                @Override
+                public void setValues(PreparedStatement statement, int i) throws SQLException {
+                    statement.setLong(1, leaseMillis);
+                    statement.setInt(2, batch.get(i).workerId());
+                    statement.setString(3, batch.get(i).owner());
+                }
+
+                @Override
+                public int getBatchSize() {
+                    return batch.size();
+                }
+            });
+        } catch (DataAccessException e) {
+            // unknown outcome: keep the deadlines, try again in time for another go before the earliest one
+            long retry = Math.max(MIN_RETRY_NANOS, Math.min(renewIntervalNanos, earliestDeadline / 2));
+            LOG.warn("renewing {} worker lease(s) in {} failed: {}; retrying in {} ms, before the lease deadline",
+                    batch.size(), description, WorkerTable.rootMessage(e), TimeUnit.NANOSECONDS.toMillis(retry));
+            return retry;
+        }
+        long repliedAt = ticker.getAsLong();
+        for (int i = 0; i < batch.size(); i++) {
+            TableWorkerLease lease = batch.get(i);
+            int count = counts[i] == Statement.SUCCESS_NO_INFO // a driver that does not say: ask once more
+                    ? jdbc.update(renewSql, leaseMillis, lease.workerId(), lease.owner())
+                    : counts[i];
+            lease.renewed(count > 0, sentAt, repliedAt);
+        }
+        return renewIntervalNanos;
+    }
+
+    // ---------------------------------------------------------------- release and close
+
+    void forget(TableWorkerLease lease) {
+        leases.remove(lease);
+    }
+
+    /** Releases on the caller's thread; never throws: a release that fails leaves the rows to expire. */
+    void releaseQuietly(List<TableWorkerLease> toRelease) {
+        if (toRelease.isEmpty()) {
+            return;
+        }
+        try {
+            jdbc.batchUpdate(releaseSql, new BatchPreparedStatementSetter() {
+                @Override
+                public void setValues(PreparedStatement statement, int i) throws SQLException {
+                    statement.setInt(1, toRelease.get(i).workerId());
+                    statement.setString(2, toRelease.get(i).owner());
+                }
+
+                @Override
+                public int getBatchSize() {
+                    return toRelease.size();
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("releasing {} worker lease(s) in {} failed: {}; the row(s) expire by themselves within {}",
+                    toRelease.size(), description, WorkerTable.rootMessage(e), leaseTime);
+        }
+    }
+
+    /** Gives back a lost lease's row if it is still ours (a late renewal extended it), off the caller's thread. */
+    void releaseInBackground(TableWorkerLease lease) {
+        inBackground(() -> releaseQuietly(List.of(lease)));
+    }
+
+    private void giveBackInBackground(String owner) {
+        inBackground(() -> {
+            try {
+                jdbc.update(releaseByOwnerSql, owner);
+            } catch (RuntimeException e) {
+                LOG.debug("giving back a claim of owner {} in {} failed; it expires within {}", owner, description,
+                        leaseTime, e);
+            }
+        });
+    }
+
+    private void inBackground(Runnable task) {
+        try {
+            io.execute(task);
+        } catch (RejectedExecutionException afterClose) {
+            // closed: the rows expire by themselves
+        }
+    }
+
+    /** Arms a lease's deadline check on the watch thread; null once the assigner is closed. */
+    @Nullable ScheduledFuture<?> scheduleDeadline(Runnable check, long delayNanos) {
+        try {
+            return watch.schedule(check, Math.max(TimeUnit.MILLISECONDS.toNanos(1), delayNanos), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException afterClose) {
+            return null;
+        }
+    }
+
+    /** Runs loss listeners on a library thread, each guarded, so that one that throws does not stop the others. */
+    void runListeners(List<Runnable> listeners, TableWorkerLease lease) {
+        Runnable all = () -> {
+            for (Runnable listener : listeners) {
+                try {
+                    listener.run();
+                } catch (RuntimeException | Error e) {
+                    LOG.error("a loss listener of {} threw", lease, e);
+                }
+            }
+        };
+        try {
+            watch.execute(all);
+        } catch (RejectedExecutionException afterClose) {
+            Thread thread = new Thread(all, "distkit-worker-lease-" + THREADS.incrementAndGet());
+            thread.setDaemon(true);
+            thread.start();
+        }
+    }
+
+    /**
+     * Closes every open lease (they turn invalid, their listeners do not run), releases their rows in one
+     * batch, and stops the threads. Idempotent; never throws because the database is unreachable.
+     */
+    @Override
+    public void close() {
+        synchronized (registration) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        io.shutdown();
+        List<TableWorkerLease> toRelease = new ArrayList<>();
+        for (TableWorkerLease lease : List.copyOf(leases)) {
+            if (lease.closeLocally()) {
+                toRelease.add(lease);
+            }
+        }
+        leases.clear();
+        releaseQuietly(toRelease);
+        watch.shutdown();
+    }
+
+    @Override
+    public String toString() {
+        return "JdbcWorkerIdAssigner[" + description + ", " + dialect + ", lease " + leaseTime + ", "
+                + leases.size() + " open lease(s)" + (closed ? ", closed" : "") + "]";
+    }
+}

@@ -1,0 +1,43 @@
+package io.distkit.id.backends;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.id.IdGenerationException;
+import io.distkit.testkit.server.PostgresServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.jdbc.core.JdbcTemplate;
+
+/** The worker-id assigner on a real PostgreSQL server, and the table checks only PostgreSQL needs. */
+class PostgresWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractSupport {
+
+    @RegisterExtension
+    static PostgresServer postgres = PostgresServer.builder().build();
+
+    @Override
+    HikariDataSource newPool() {
+        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+    }
+
+    @Override
+    JdbcWorkerDialect dialect() {
+        return JdbcWorkerDialect.POSTGRESQL;
+    }
+
+    @Test
+    void anUnloggedTableIsRefused() {
+        HikariDataSource pool = closeLater(newPool());
+        JdbcTemplate jdbc = new JdbcTemplate(pool);
+        jdbc.execute(JdbcWorkerDialect.POSTGRESQL.createTable(table).replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
+        assertThatThrownBy(() -> JdbcWorkerIdAssigner.builder(pool).tableName(table).build())
+                .isExactlyInstanceOf(IdGenerationException.class)
+                .hasMessageContaining(table)
+                .hasMessageContaining("UNLOGGED")
+                .hasMessageContaining("ALTER TABLE " + table + " SET LOGGED");
+        jdbc.execute("ALTER TABLE " + table + " SET LOGGED");
+        assertThat(closeLater(JdbcWorkerIdAssigner.builder(pool).tableName(table).build()).acquire(1).workerId())
+                .isZero();
+    }
+}
