@@ -199,7 +199,7 @@ public final class ChildJvm implements AutoCloseable {
     /** SIGSTOP: the child stops wherever it is, its sockets stay open and its timers stand still. */
     public synchronized void pause() {
         requireAlive("pause");
-        ServerProcess.sendSignal(process.toHandle(), "STOP");
+        ServerProcess.sigstop(process.toHandle()); // returns once every thread has stopped
         paused = true;
     }
 

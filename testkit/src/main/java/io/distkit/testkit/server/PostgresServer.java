@@ -428,7 +428,11 @@ public final class PostgresServer extends LocalServer {
     private static void signalAll(List<ProcessHandle> processes, String signal) {
         for (ProcessHandle process : processes) {
             try {
-                sendSignal(process, signal);
+                if (signal.equals("STOP")) {
+                    ServerProcess.sigstop(process);
+                } else {
+                    sendSignal(process, signal);
+                }
             } catch (IllegalStateException e) {
                 if (process.isAlive()) {
                     throw e;

@@ -236,7 +236,47 @@ public abstract class ServerProcess implements AutoCloseable {
         if (process == null || !process.isAlive()) {
             throw new IllegalStateException(name + " is not running");
         }
-        sendSignal(process.toHandle(), signal);
+        if (signal.equals("STOP")) {
+            sigstop(process.toHandle());
+        } else {
+            sendSignal(process.toHandle(), signal);
+        }
+    }
+
+    /**
+     * SIGSTOP, returning once every thread of the process has stopped. {@code kill} returns when the
+     * signal is queued; a multi-threaded process (a JVM, a server with I/O threads) completes its group
+     * stop a moment later, and on a loaded machine a request sent right after could still be answered.
+     * Waits at most 10 s, reading the thread states from {@code /proc} (where there is no {@code /proc},
+     * or the process is gone, it returns at once).
+     */
+    public static void sigstop(ProcessHandle handle) {
+        sendSignal(handle, "STOP");
+        Path tasks = Path.of("/proc", Long.toString(handle.pid()), "task");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!allStopped(tasks)) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("process " + handle.pid() + " got SIGSTOP but did not stop within 10 s");
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(200));
+        }
+    }
+
+    /** Whether every thread under {@code /proc/<pid>/task} is stopped (T, t) or dead (Z, X); true if unreadable. */
+    private static boolean allStopped(Path tasks) {
+        try (java.util.stream.Stream<Path> threads = Files.list(tasks)) {
+            return threads.allMatch(thread -> {
+                try {
+                    String stat = Files.readString(thread.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2); // the name in parentheses may hold spaces
+                    return state == 'T' || state == 't' || state == 'Z' || state == 'X';
+                } catch (IOException | RuntimeException gone) {
+                    return true; // the thread exited meanwhile
+                }
+            });
+        } catch (IOException | RuntimeException noProc) {
+            return true;
+        }
     }
 
     /** {@code kill -<signal> <pid>}; Java has no API for STOP and CONT. */

@@ -35,6 +35,8 @@ class ChildJvmTest {
 
             child.pause();
             assertThat(child.isPaused()).isTrue();
+            assertThat(threadStates(child.pid())).as("pause() returns only once every thread has stopped")
+                    .isNotEmpty().allMatch(state -> state == 'T' || state == 't');
             assertStill(key);
 
             child.resume();
@@ -75,6 +77,22 @@ class ChildJvmTest {
                     .hasMessageContaining("usage: RedisTouchMain");
             assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(START);
             assertThatThrownBy(() -> child.send("anything")).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    private static java.util.List<Character> threadStates(long pid) {
+        try (java.util.stream.Stream<java.nio.file.Path> tasks = java.nio.file.Files.list(
+                java.nio.file.Path.of("/proc", Long.toString(pid), "task"))) {
+            return tasks.map(task -> {
+                try {
+                    String stat = java.nio.file.Files.readString(task.resolve("stat"));
+                    return stat.charAt(stat.lastIndexOf(')') + 2);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
