@@ -4,19 +4,18 @@ import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
+import io.distkit.jdbc.JdbcTableBuilder;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.jdbc.internal.Database;
+import io.distkit.jdbc.internal.TableSpec;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
-import java.sql.Connection;
-import java.sql.DatabaseMetaData;
-import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
-import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.support.SQLExceptionSubclassTranslator;
 
 /**
  * Worker ids for snowflake-style generators, leased from one table of a database you already have
@@ -67,14 +66,29 @@ public final class JdbcWorkerIdAssigner {
     /** Longest lease accepted: a lease bounds how long a crashed process keeps its worker id. */
     public static final Duration MAX_LEASE_TIME = Duration.ofDays(1);
     /** How long one statement may take unless {@link Builder#commandTimeout} sets another: 5 seconds. */
-    public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_COMMAND_TIMEOUT = JdbcTableBuilder.DEFAULT_COMMAND_TIMEOUT;
     /** Longest owner prefix: with {@code '#'} and 22 random characters it fills the 64-character owner column. */
     public static final int MAX_OWNER_PREFIX_LENGTH = 41;
 
     static final int DRIFT_PERCENT = 1;
     static final int DRIFT_FIXED_MILLIS = 2;
 
-    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,62}");
+    /**
+     * The worker table for the shared checks: its columns, its DDL ({@code src/main/resources}), an
+     * unreachable database an {@link IdSourceUnavailableException}, any other problem an {@link IdGenerationException}.
+     */
+    private static final TableSpec WORKER_TABLE = TableSpec.builder("worker-id")
+            .builtBy("assigner")
+            .columns("worker_id", "owner", "last_timestamp", "expires_at")
+            .ddl(JdbcWorkerIdAssigner.class, Map.of(SqlDialect.POSTGRESQL, "worker-postgresql.sql",
+                    SqlDialect.MYSQL, "worker-mysql.sql", SqlDialect.H2, "worker-h2.sql"))
+            .lostInCrash("with it every worker lease and high-water mark while the generators keep going")
+            .rows("leases")
+            .connectHint("check the URL and the credentials")
+            .failures((problem, table, message, cause) -> problem == TableSpec.Problem.UNREACHABLE
+                    ? new IdSourceUnavailableException(table, message, cause)
+                    : new IdGenerationException(message, cause))
+            .build();
 
     private JdbcWorkerIdAssigner() {}
 
@@ -84,25 +98,16 @@ public final class JdbcWorkerIdAssigner {
     }
 
     /**
-     * Checks a table name: an unquoted SQL identifier, optionally schema-qualified ({@code ids.distkit_worker}),
-     * each part a letter or underscore followed by up to 62 letters, digits or underscores.
+     * The {@code CREATE TABLE} statement of a worker table named {@code table} in {@code dialect}, as this
+     * module ships it ({@code io/distkit/id/backends/worker-<dialect>.sql}): run it in your migrations, or
+     * let {@link Builder#createTableIfMissing()} do it.
      *
-     * @throws NullPointerException if null
-     * @throws IllegalArgumentException otherwise, quoting the name
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if {@code table} is not an unquoted SQL identifier, optionally
+     *     schema-qualified
      */
-    static String checkTableName(String table) {
-        Objects.requireNonNull(table, "tableName");
-        String[] parts = table.split("\\.", -1);
-        boolean valid = parts.length <= 2;
-        for (String part : parts) {
-            valid &= IDENTIFIER.matcher(part).matches();
-        }
-        if (!valid) {
-            throw new IllegalArgumentException("tableName must be an unquoted SQL identifier, optionally"
-                    + " schema-qualified (letters, digits, '_', not starting with a digit, at most 63 characters a"
-                    + " part), was '" + table + "'");
-        }
-        return table;
+    public static String createTableSql(SqlDialect dialect, String table) {
+        return WORKER_TABLE.createTableSql(dialect, table);
     }
 
     /** How much earlier than the lease the local deadline falls: 1% of the lease plus 2 ms (as in lock-api). */
@@ -110,40 +115,21 @@ public final class JdbcWorkerIdAssigner {
         return leaseNanos / 100 * DRIFT_PERCENT + DRIFT_FIXED_MILLIS * 1_000_000L;
     }
 
-    /** Configures an assigner. Only the data source is required; every setter checks its argument at once. */
-    public static final class Builder {
-        private final DataSource dataSource;
-        private String table = DEFAULT_TABLE;
-        private @Nullable JdbcWorkerDialect dialect;
+    /**
+     * Configures an assigner. Only the data source is required; every setter checks its argument at once.
+     * Besides the options of every JDBC builder ({@link JdbcTableBuilder}: table, dialect, table creation,
+     * command timeout): the lease, its renewal, the owner prefix and the ticker. A {@link WorkerLease#close()}
+     * on an unreachable database returns after at most the command timeout.
+     */
+    public static final class Builder extends JdbcTableBuilder<Builder> {
         private Duration leaseTime = DEFAULT_LEASE_TIME;
         private @Nullable Duration renewInterval;
-        private boolean createTableIfMissing;
-        private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
         private @Nullable String ownerPrefix;
         private LongSupplier ticker = System::nanoTime;
         private boolean unsafeClaimIgnoringLeases;
 
         private Builder(DataSource dataSource) {
-            this.dataSource = dataSource;
-        }
-
-        /**
-         * The worker table; default {@value JdbcWorkerIdAssigner#DEFAULT_TABLE}. Assigners that must not
-         * hand out the same worker id need the same table; generators of separate id spaces may use
-         * separate tables.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not an unquoted SQL identifier, optionally schema-qualified
-         */
-        public Builder tableName(String table) {
-            this.table = checkTableName(table);
-            return this;
-        }
-
-        /** The SQL dialect; by default detected from the database product name the driver reports. */
-        public Builder dialect(JdbcWorkerDialect dialect) {
-            this.dialect = Objects.requireNonNull(dialect, "dialect");
-            return this;
+            super(dataSource, DEFAULT_TABLE);
         }
 
         /**
@@ -176,33 +162,6 @@ public final class JdbcWorkerIdAssigner {
                 throw new IllegalArgumentException("renewInterval must be at least 1 ms, was " + renewInterval);
             }
             this.renewInterval = renewInterval;
-            return this;
-        }
-
-        /**
-         * Creates the worker table at {@link #build()} if it does not exist (with the DDL of {@link
-         * JdbcWorkerDialect#createTable}). Off by default: most teams create tables through their migrations.
-         */
-        public Builder createTableIfMissing() {
-            this.createTableIfMissing = true;
-            return this;
-        }
-
-        /**
-         * How long one statement may take; default 5 s. Enforced as a network timeout of this plus a second
-         * on each connection while distkit uses it (the connection's own setting is put back afterwards),
-         * which also ends a statement whose server went silent; MySQL/MariaDB and H2 also get it as their
-         * query timeout. A {@link WorkerLease#close()} on an unreachable database returns after at most that.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            Objects.requireNonNull(timeout, "commandTimeout");
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("commandTimeout must be positive, was " + timeout);
-            }
-            this.commandTimeout = timeout;
             return this;
         }
 
@@ -260,33 +219,11 @@ public final class JdbcWorkerIdAssigner {
                 throw new IllegalArgumentException("renewInterval must be at most half the leaseTime " + leaseTime
                         + " so that a failed renewal can be retried before the lease runs out, was " + renew);
             }
-            int networkBound = (int) Math.min(Integer.MAX_VALUE, commandTimeout.toMillis() + 1000);
-            DataSource bounded = new NetworkBoundedDataSource(dataSource, networkBound);
-            JdbcTemplate jdbc = new JdbcTemplate(bounded);
-            // by exception class and SQL state: the default translator would open a new connection to read
-            // error codes on the first failure, when the database may be unreachable
-            jdbc.setExceptionTranslator(new SQLExceptionSubclassTranslator());
-            String[] database = probe(bounded);
-            JdbcWorkerDialect dialect = this.dialect != null ? this.dialect : JdbcWorkerDialect.of(database[0]);
-            if (dialect.queryTimeoutIsSafe()) {
-                jdbc.setQueryTimeout((int) Math.max(1, (commandTimeout.toMillis() + 999) / 1000));
-            }
-            String where = database[1];
-            WorkerTable.check(jdbc, dialect, table, createTableIfMissing, where);
-            return new TableWorkerIdAssigner(jdbc, dialect, table, where, leaseTime, renew,
-                    ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker, unsafeClaimIgnoringLeases);
-        }
-
-        /** The database product name and URL (password masked), from one connection: the clearest first error. */
-        private String[] probe(DataSource bounded) {
-            try (Connection connection = bounded.getConnection()) {
-                DatabaseMetaData meta = connection.getMetaData();
-                String url = meta.getURL() != null ? meta.getURL().replaceAll("(?i)(password=)[^&;]*", "$1***") : "?";
-                return new String[] {meta.getDatabaseProductName(), url};
-            } catch (SQLException e) {
-                throw new IdSourceUnavailableException(table, "cannot connect to the database of " + dataSource + ": "
-                        + e.getMessage() + " (check the URL and the credentials)", e);
-            }
+            // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
+            Database database = openDatabase(WORKER_TABLE);
+            return new TableWorkerIdAssigner(database.jdbc(), database.dialect(), database.table(), database.where(),
+                    leaseTime, renew, ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker,
+                    unsafeClaimIgnoringLeases);
         }
     }
 

@@ -4,6 +4,9 @@ import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.jdbc.internal.Database;
+import io.distkit.jdbc.internal.DialectSql;
 import java.nio.ByteBuffer;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -68,7 +71,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     final long leaseNanos;
     final long driftNanos;
     final LongSupplier ticker;
-    private final JdbcWorkerDialect dialect;
+    private final SqlDialect dialect;
     private final long leaseMillis;
     private final long renewIntervalNanos;
     private final String ownerPrefix;
@@ -90,7 +93,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     private final String releaseSql;
     private final String releaseByOwnerSql;
 
-    TableWorkerIdAssigner(JdbcTemplate jdbc, JdbcWorkerDialect dialect, String table, String where, Duration leaseTime,
+    TableWorkerIdAssigner(JdbcTemplate jdbc, SqlDialect dialect, String table, String where, Duration leaseTime,
             Duration renewInterval, String ownerPrefix, LongSupplier ticker, boolean unsafeClaimIgnoringLeases) {
         this.jdbc = jdbc;
         this.dialect = dialect;
@@ -104,7 +107,8 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         this.ownerPrefix = ownerPrefix;
         this.ticker = ticker;
 
-        String now = dialect.now();
+        DialectSql sql = DialectSql.of(dialect);
+        String now = sql.now();
         // the negative control of the tests: a claim that takes any row, leased or not
         String reclaimable = unsafeClaimIgnoringLeases ? "1 = 1" : "owner IS NULL OR expires_at <= " + now;
         this.candidatesSql = "SELECT"
@@ -113,28 +117,66 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
                 + " THEN (SELECT MIN(a.worker_id + 1) FROM " + table + " a WHERE a.worker_id >= 0 AND a.worker_id < ?"
                 + " AND NOT EXISTS (SELECT 1 FROM " + table + " b WHERE b.worker_id = a.worker_id + 1))"
                 + " ELSE 0 END";
-        this.claimReturningSql = dialect.claimReturningLastTimestamp(table, reclaimable);
-        this.claimSql = "UPDATE " + table + " SET owner = ?, expires_at = " + dialect.nowPlusMillis()
+        this.claimReturningSql = claimReturningLastTimestamp(dialect, table, reclaimable);
+        this.claimSql = "UPDATE " + table + " SET owner = ?, expires_at = " + sql.nowPlusMillis()
                 + " WHERE worker_id = ? AND (" + reclaimable + ")";
         this.readLastTimestampSql = "SELECT last_timestamp FROM " + table + " WHERE worker_id = ? AND owner = ?";
-        this.insertSql = dialect.insertIfAbsent(table);
+        this.insertSql = insertIfAbsent(dialect, table);
         this.liveSql = "SELECT COUNT(*) FROM " + table + " WHERE worker_id >= 0 AND worker_id < ?"
                 + " AND owner IS NOT NULL AND expires_at > " + now;
         // a row that expired by the database clock is not revived: it may be claimed by someone else already
-        this.renewSql = dialect.durable("UPDATE " + table + " SET expires_at = " + dialect.nowPlusMillis()
-                + " WHERE worker_id = ? AND owner = ? AND expires_at > " + now + dialect.durableWhere());
-        this.saveSql = dialect.durable("UPDATE " + table + " SET last_timestamp = "
-                + dialect.greatest("last_timestamp", dialect.bigintParameter())
-                + " WHERE worker_id = ? AND owner = ?" + dialect.durableWhere());
-        this.releaseSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
-                + " WHERE worker_id = ? AND owner = ?" + dialect.durableWhere());
-        this.releaseByOwnerSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
-                + " WHERE owner = ?" + dialect.durableWhere());
+        this.renewSql = sql.durable("UPDATE " + table + " SET expires_at = " + sql.nowPlusMillis()
+                + " WHERE worker_id = ? AND owner = ? AND expires_at > " + now + sql.durableWhere());
+        // GREATEST in all three databases; both sides are NOT NULL, so MySQL's NULL-if-any-NULL rule never applies
+        this.saveSql = sql.durable("UPDATE " + table + " SET last_timestamp = GREATEST(last_timestamp, "
+                + bigintParameter(dialect) + ") WHERE worker_id = ? AND owner = ?" + sql.durableWhere());
+        this.releaseSql = sql.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
+                + " WHERE worker_id = ? AND owner = ?" + sql.durableWhere());
+        this.releaseByOwnerSql = sql.unhurried("UPDATE " + table + " SET owner = NULL, expires_at = " + now
+                + " WHERE owner = ?" + sql.durableWhere());
 
         this.io = executor();
         io.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // no renewal pass after close
         this.watch = executor(); // keeps queued listeners at shutdown; close cancels the deadline timers
         scheduleRenewal(renewIntervalNanos);
+    }
+
+    /**
+     * Inserts a new row for a worker id not in the table yet: parameters worker id, owner, lease millis.
+     * Either inserts one row, or (the id was inserted concurrently) inserts none or fails on the primary key.
+     */
+    private static String insertIfAbsent(SqlDialect dialect, String table) {
+        DialectSql sql = DialectSql.of(dialect);
+        if (dialect == SqlDialect.POSTGRESQL) {
+            // DO NOTHING: a concurrent insert of the same id is a lost race, not an error (an error would
+            // also be logged by the server for every race); FROM commit_mode makes the durable setting count
+            return sql.durable("INSERT INTO " + table + " (worker_id, owner, last_timestamp, expires_at)"
+                    + " SELECT ?, ?, 0, " + sql.nowPlusMillis() + " FROM commit_mode"
+                    + " ON CONFLICT (worker_id) DO NOTHING");
+        }
+        return sql.durable("INSERT INTO " + table + " (worker_id, owner, last_timestamp, expires_at) VALUES (?, ?, 0, "
+                + sql.nowPlusMillis() + ")");
+    }
+
+    /**
+     * One statement that claims a reclaimable row and returns its {@code last_timestamp}: parameters
+     * owner, lease millis, worker id; an empty result if the row was not reclaimable. Null where the
+     * database has no {@code UPDATE ... RETURNING} (all but PostgreSQL); the claim is then an update and a
+     * read by owner.
+     */
+    private static @Nullable String claimReturningLastTimestamp(SqlDialect dialect, String table, String reclaimable) {
+        if (dialect != SqlDialect.POSTGRESQL) {
+            return null;
+        }
+        DialectSql sql = DialectSql.of(dialect);
+        return sql.durable("UPDATE " + table + " SET owner = ?, expires_at = " + sql.nowPlusMillis()
+                + " WHERE worker_id = ? AND (" + reclaimable + ")" + sql.durableWhere() + " RETURNING last_timestamp");
+    }
+
+    /** A BIGINT statement parameter where the database cannot infer its type from the context. */
+    private static String bigintParameter(SqlDialect dialect) {
+        // MySQL casts to SIGNED, not BIGINT, and needs no cast here
+        return dialect == SqlDialect.MYSQL ? "?" : "CAST(? AS BIGINT)";
     }
 
     private static ScheduledThreadPoolExecutor executor() {
@@ -177,7 +219,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         } catch (DataAccessException e) {
             giveBackInBackground(owner); // a claim that failed on the way back may have taken effect
             throw new IdSourceUnavailableException(table, "leasing a worker id in [0, " + maxWorkerIds + ") from "
-                    + description + " failed: " + WorkerTable.rootMessage(e)
+                    + description + " failed: " + Database.rootMessage(e)
                     + " (a claim that took effect all the same is given back)", e);
         }
         throw new IdGenerationException("no worker id in [0, " + maxWorkerIds + ") of " + description + " could be"
@@ -322,7 +364,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
             // unknown outcome: keep the deadlines, try again in time for another go before the earliest one
             long retry = Math.max(MIN_RETRY_NANOS, Math.min(renewIntervalNanos, earliestDeadline / 2));
             LOG.warn("renewing {} worker lease(s) in {} failed: {}; retrying in {} ms, before the lease deadline",
-                    batch.size(), description, WorkerTable.rootMessage(e), TimeUnit.NANOSECONDS.toMillis(retry));
+                    batch.size(), description, Database.rootMessage(e), TimeUnit.NANOSECONDS.toMillis(retry));
             return retry;
         }
         long repliedAt = ticker.getAsLong();
@@ -362,7 +404,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
             });
         } catch (RuntimeException e) {
             LOG.warn("releasing {} worker lease(s) in {} failed: {}; the row(s) expire by themselves within {}",
-                    toRelease.size(), description, WorkerTable.rootMessage(e), leaseTime);
+                    toRelease.size(), description, Database.rootMessage(e), leaseTime);
         }
     }
 

@@ -3,6 +3,7 @@ package io.distkit.id.backends;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
+import io.distkit.jdbc.internal.Database;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -84,7 +85,7 @@ final class TableWorkerLease implements WorkerLease {
             updated = assigner.jdbc.update(assigner.saveSql, timestamp, workerId, owner);
         } catch (DataAccessException e) {
             throw new IdSourceUnavailableException(assigner.table, "saving last timestamp " + timestamp + " of worker id "
-                    + workerId + " to " + assigner.description + " failed: " + WorkerTable.rootMessage(e)
+                    + workerId + " to " + assigner.description + " failed: " + Database.rootMessage(e)
                     + "; whether it was saved is unknown", e);
         }
         if (updated == 0) {

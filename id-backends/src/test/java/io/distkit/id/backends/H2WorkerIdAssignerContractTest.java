@@ -1,7 +1,9 @@
 package io.distkit.id.backends;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.jdbc.SqlDialect;
 import io.distkit.testkit.server.H2Database;
+import io.distkit.testkit.server.Pools;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The worker-id assigner on an in-memory H2 database. */
@@ -12,11 +14,11 @@ class H2WorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractSupport
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password());
+        return Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password());
     }
 
     @Override
-    JdbcWorkerDialect dialect() {
-        return JdbcWorkerDialect.H2;
+    SqlDialect dialect() {
+        return SqlDialect.H2;
     }
 }

@@ -9,7 +9,9 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
+import io.distkit.jdbc.SqlDialect;
 import io.distkit.testkit.server.FaultProxy;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -38,12 +40,12 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
     }
 
     @Override
-    JdbcWorkerDialect dialect() {
-        return JdbcWorkerDialect.POSTGRESQL;
+    SqlDialect dialect() {
+        return SqlDialect.POSTGRESQL;
     }
 
     @AfterEach
@@ -120,7 +122,7 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
 
     private HikariDataSource viaProxy() {
         // no socketTimeout: only distkit's network bound ends a statement on a silent connection
-        return closeLater(TestPools.pool("jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/"
+        return closeLater(Pools.hikari("jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/"
                 + postgres.database(), postgres.user(), postgres.password()));
     }
 }

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -40,12 +42,12 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
     }
 
     @Override
-    JdbcWorkerDialect dialect() {
-        return JdbcWorkerDialect.POSTGRESQL;
+    SqlDialect dialect() {
+        return SqlDialect.POSTGRESQL;
     }
 
     @AfterEach
@@ -164,7 +166,7 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
     /** The table, committed before the role default turns asynchronous. */
     private void createTableDurably() {
         try (Connection c = synchronousConnection(); Statement s = c.createStatement()) {
-            s.execute(JdbcWorkerDialect.POSTGRESQL.createTable(table));
+            s.execute(JdbcWorkerIdAssigner.createTableSql(SqlDialect.POSTGRESQL, table));
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }

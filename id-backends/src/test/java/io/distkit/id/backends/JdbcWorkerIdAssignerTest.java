@@ -12,7 +12,9 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
+import io.distkit.jdbc.SqlDialect;
 import io.distkit.testkit.server.H2Database;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.Servers;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -83,12 +85,14 @@ class JdbcWorkerIdAssignerTest {
 
     @Test
     void everyDialectShipsItsDdl() {
-        assertThat(JdbcWorkerDialect.POSTGRESQL.createTable("w")).startsWith("-- distkit worker-id table for PostgreSQL")
+        assertThat(JdbcWorkerIdAssigner.createTableSql(SqlDialect.POSTGRESQL, "w"))
+                .startsWith("-- distkit worker-id table for PostgreSQL")
                 .contains("CREATE TABLE w (").contains("TIMESTAMPTZ").doesNotContain("${table}");
-        assertThat(JdbcWorkerDialect.MYSQL.createTable("ids.w")).contains("CREATE TABLE ids.w (")
+        assertThat(JdbcWorkerIdAssigner.createTableSql(SqlDialect.MYSQL, "ids.w")).contains("CREATE TABLE ids.w (")
                 .contains("DATETIME(3)").contains("ENGINE = InnoDB");
-        assertThat(JdbcWorkerDialect.H2.createTable("w")).contains("TIMESTAMP WITH TIME ZONE");
-        assertThatIllegalArgumentException().isThrownBy(() -> JdbcWorkerDialect.H2.createTable("w; DROP TABLE x"))
+        assertThat(JdbcWorkerIdAssigner.createTableSql(SqlDialect.H2, "w")).contains("TIMESTAMP WITH TIME ZONE");
+        assertThatIllegalArgumentException()
+                .isThrownBy(() -> JdbcWorkerIdAssigner.createTableSql(SqlDialect.H2, "w; DROP TABLE x"))
                 .withMessageContaining("tableName");
     }
 
@@ -96,7 +100,7 @@ class JdbcWorkerIdAssignerTest {
     void h2InACompatibilityModeUsesTheH2Dialect() {
         H2Database postgresMode = closeLater(H2Database.builder().mode(H2Database.Mode.POSTGRESQL).build());
         postgresMode.start();
-        HikariDataSource pool = closeLater(TestPools.pool(postgresMode.jdbcUrl(), postgresMode.user(),
+        HikariDataSource pool = closeLater(Pools.hikari(postgresMode.jdbcUrl(), postgresMode.user(),
                 postgresMode.password()));
         WorkerIdAssigner assigner = closeLater(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
         assertThat(assigner.toString()).contains("H2");
@@ -151,8 +155,8 @@ class JdbcWorkerIdAssignerTest {
         assertThatIllegalArgumentException().isThrownBy(builder::build)
                 .withMessageContaining("renewInterval must be at most half the leaseTime PT1S")
                 .withMessageContaining("was PT0.501S");
-        assertThatIllegalArgumentException().isThrownBy(() -> JdbcWorkerDialect.of("Oracle"))
-                .withMessageContaining("no worker-id SQL for the database 'Oracle'").withMessageContaining("PostgreSQL");
+        assertThatIllegalArgumentException().isThrownBy(() -> SqlDialect.of("Oracle"))
+                .withMessageContaining("no SQL for the database 'Oracle'").withMessageContaining("PostgreSQL");
     }
 
     @Test
@@ -250,7 +254,7 @@ class JdbcWorkerIdAssignerTest {
     }
 
     private HikariDataSource pool() {
-        return closeLater(TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password()));
+        return closeLater(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
     }
 
     private static List<String> tables(HikariDataSource pool) {

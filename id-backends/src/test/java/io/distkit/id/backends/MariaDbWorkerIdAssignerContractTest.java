@@ -1,7 +1,9 @@
 package io.distkit.id.backends;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.jdbc.SqlDialect;
 import io.distkit.testkit.server.MariaDbServer;
+import io.distkit.testkit.server.Pools;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The worker-id assigner on a real MariaDB server (the MySQL dialect). */
@@ -12,11 +14,11 @@ class MariaDbWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractSu
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
+        return Pools.hikari(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
     }
 
     @Override
-    JdbcWorkerDialect dialect() {
-        return JdbcWorkerDialect.MYSQL;
+    SqlDialect dialect() {
+        return SqlDialect.MYSQL;
     }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdGenerationException;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -18,19 +20,20 @@ class PostgresWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractS
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
     }
 
     @Override
-    JdbcWorkerDialect dialect() {
-        return JdbcWorkerDialect.POSTGRESQL;
+    SqlDialect dialect() {
+        return SqlDialect.POSTGRESQL;
     }
 
     @Test
     void anUnloggedTableIsRefused() {
         HikariDataSource pool = closeLater(newPool());
         JdbcTemplate jdbc = new JdbcTemplate(pool);
-        jdbc.execute(JdbcWorkerDialect.POSTGRESQL.createTable(table).replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
+        jdbc.execute(JdbcWorkerIdAssigner.createTableSql(SqlDialect.POSTGRESQL, table)
+                .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
         assertThatThrownBy(() -> JdbcWorkerIdAssigner.builder(pool).tableName(table).build())
                 .isExactlyInstanceOf(IdGenerationException.class)
                 .hasMessageContaining(table)

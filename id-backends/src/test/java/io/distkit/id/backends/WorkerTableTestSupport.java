@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.jdbc.internal.DialectSql;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -26,7 +28,7 @@ abstract class WorkerTableTestSupport {
     abstract HikariDataSource newPool();
 
     /** The dialect of the database under test (to read expiry times in its SQL). */
-    abstract JdbcWorkerDialect dialect();
+    abstract SqlDialect dialect();
 
     final String table = "w_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     private final List<AutoCloseable> toClose = new ArrayList<>();
@@ -72,7 +74,7 @@ abstract class WorkerTableTestSupport {
     }
 
     long remainingMillis(int workerId) {
-        return admin().queryForObject("SELECT " + dialect().millisUntil("expires_at") + " FROM " + table
+        return admin().queryForObject("SELECT " + DialectSql.of(dialect()).millisUntil("expires_at") + " FROM " + table
                 + " WHERE worker_id = ?", Long.class, workerId);
     }
 

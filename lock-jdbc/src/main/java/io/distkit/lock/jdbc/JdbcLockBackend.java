@@ -1,5 +1,7 @@
 package io.distkit.lock.jdbc;
 
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.jdbc.internal.DialectSql;
 import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
@@ -51,7 +53,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
 
     private final JdbcTemplate jdbc;
     private final TransactionTemplate transactions;
-    private final JdbcDialect dialect;
+    private final SqlDialect dialect;
     private final String table;
     private final String description;
     private final ExecutorService executor;
@@ -66,7 +68,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     private final String releaseSql;
     private final String renewSql;
 
-    JdbcLockBackend(JdbcTemplate jdbc, TransactionTemplate transactions, JdbcDialect dialect, String table,
+    JdbcLockBackend(JdbcTemplate jdbc, TransactionTemplate transactions, SqlDialect dialect, String table,
             String description, int threads, Duration commandTimeout, @Nullable AutoCloseable closeWithClient) {
         this.jdbc = jdbc;
         this.transactions = transactions;
@@ -85,18 +87,41 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
         pool.allowCoreThreadTimeOut(true);
         this.executor = pool;
 
-        this.acquireInOne = dialect.acquireInOneStatement(table);
+        DialectSql sql = DialectSql.of(dialect);
+        this.acquireInOne = dialect == SqlDialect.POSTGRESQL ? acquireInOneStatement(sql, table) : null;
         this.takeSql = "UPDATE " + table + " SET owner = ?, fencing_token = fencing_token + 1, expires_at = "
-                + dialect.nowPlusMillis() + " WHERE lock_name = ? AND (owner IS NULL OR expires_at <= "
-                + dialect.now() + ")";
+                + sql.nowPlusMillis() + " WHERE lock_name = ? AND (owner IS NULL OR expires_at <= "
+                + sql.now() + ")";
         this.insertSql = "INSERT INTO " + table + " (lock_name, owner, fencing_token, expires_at) VALUES (?, ?, "
-                + dialect.epochMicros() + ", " + dialect.nowPlusMillis() + ")";
+                + sql.epochMicros() + ", " + sql.nowPlusMillis() + ")";
         this.tokenSql = "SELECT fencing_token FROM " + table + " WHERE lock_name = ? AND owner = ?";
-        this.remainingSql = "SELECT " + dialect.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?";
-        this.releaseSql = dialect.unhurried("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
-                + dialect.durableWhere());
-        this.renewSql = dialect.durable("UPDATE " + table + " SET expires_at = " + dialect.nowPlusMillis()
-                + " WHERE lock_name = ? AND owner = ? AND expires_at > " + dialect.now() + dialect.durableWhere());
+        this.remainingSql = "SELECT " + sql.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?";
+        this.releaseSql = sql.unhurried("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
+                + sql.durableWhere());
+        this.renewSql = sql.durable("UPDATE " + table + " SET expires_at = " + sql.nowPlusMillis()
+                + " WHERE lock_name = ? AND owner = ? AND expires_at > " + sql.now() + sql.durableWhere());
+    }
+
+    /**
+     * PostgreSQL's acquire in one durable statement: an {@code INSERT ... ON CONFLICT DO UPDATE ... WHERE}
+     * that takes a free or expired row (or creates it) and returns the new token, and, in the same
+     * statement, reads the holder's remaining lease for the retry. Parameters name, owner, lease millis,
+     * name; one row of (new token or null, the holder's remaining millis or null). The other databases
+     * acquire with a conditional {@code UPDATE}, an {@code INSERT} when the row is missing (the primary
+     * key turns a concurrent insert into "busy"), and a read of the token, in one transaction.
+     */
+    private static String acquireInOneStatement(DialectSql postgres, String table) {
+        // selecting FROM commit_mode makes the durable setting count
+        return postgres.durable("WITH taken AS (INSERT INTO " + table
+                + " AS l (lock_name, owner, fencing_token, expires_at)"
+                + " SELECT ?, ?, " + postgres.epochMicros() + ", " + postgres.nowPlusMillis() + " FROM commit_mode"
+                + " ON CONFLICT (lock_name) DO UPDATE SET owner = EXCLUDED.owner,"
+                + " fencing_token = l.fencing_token + 1, expires_at = EXCLUDED.expires_at"
+                + " WHERE l.owner IS NULL OR l.expires_at <= " + postgres.now()
+                + " RETURNING l.fencing_token)"
+                // the subquery on the table sees the row as it was before this statement: the holder's
+                + " SELECT (SELECT fencing_token FROM taken),"
+                + " (SELECT " + postgres.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?)");
     }
 
     @Override

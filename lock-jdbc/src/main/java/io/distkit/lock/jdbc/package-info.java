@@ -4,8 +4,9 @@
  * URL with {@link io.distkit.lock.LockClients#connect(java.net.URI)} ({@code jdbc:...}, pooled by
  * HikariCP).
  *
- * <p>Public: {@code JdbcLockClient}, {@link io.distkit.lock.jdbc.JdbcDialect} (for its DDL and to
- * force a dialect) and the {@link java.util.ServiceLoader} provider; the backend is package-private.
+ * <p>Public: {@code JdbcLockClient} (with the table's DDL per {@link io.distkit.jdbc.SqlDialect}, which
+ * also forces a dialect) and the {@link java.util.ServiceLoader} provider; the backend is
+ * package-private. The SQL and checks it shares with {@code id-backends} are in {@code jdbc-support}.
  */
 @NullMarked
 package io.distkit.lock.jdbc;

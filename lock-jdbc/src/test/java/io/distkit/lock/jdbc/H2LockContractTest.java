@@ -2,6 +2,7 @@ package io.distkit.lock.jdbc;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.testkit.server.H2Database;
+import io.distkit.testkit.server.Pools;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The lock contract on an in-memory H2 database. */
@@ -12,6 +13,6 @@ class H2LockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password());
+        return Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password());
     }
 }

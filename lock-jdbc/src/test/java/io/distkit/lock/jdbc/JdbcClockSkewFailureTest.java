@@ -10,6 +10,7 @@ import io.distkit.lock.LockOptions;
 import io.distkit.testkit.process.ChildJvm;
 import io.distkit.testkit.process.LockHolderProcess;
 import io.distkit.testkit.server.FakeTime;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -355,7 +356,7 @@ class JdbcClockSkewFailureTest {
     // ---- the database -------------------------------------------------------------------------------------
 
     private LockClient localClient() {
-        HikariDataSource pool = TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        HikariDataSource pool = Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
         pools.add(pool);
         LockClient client = JdbcLockClient.builder(pool).createTableIfMissing()
                 .defaultOptions(LockOptions.builder().leaseTime(CONTENDER_LEASE).build()).build();

@@ -7,11 +7,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.jdbc.SqlDialect;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
 import io.distkit.testkit.server.H2Database;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import io.distkit.testkit.server.Servers;
 import java.net.URI;
@@ -99,8 +101,8 @@ class JdbcLockClientTest {
         assertThatIllegalArgumentException().isThrownBy(() -> builder.maxConcurrentStatements(0))
                 .withMessageContaining("maxConcurrentStatements must be between 1 and 256, was 0");
         assertThatNullPointerException().isThrownBy(() -> builder.dialect(null)).withMessage("dialect");
-        assertThatIllegalArgumentException().isThrownBy(() -> JdbcDialect.of("Oracle"))
-                .withMessageContaining("no lock SQL for the database 'Oracle'").withMessageContaining("PostgreSQL");
+        assertThatIllegalArgumentException().isThrownBy(() -> SqlDialect.of("Oracle"))
+                .withMessageContaining("no SQL for the database 'Oracle'").withMessageContaining("PostgreSQL");
     }
 
     @Test
@@ -132,9 +134,10 @@ class JdbcLockClientTest {
 
     @Test
     void anUnloggedTableIsRefusedOnPostgres() throws Exception {
-        HikariDataSource pool = closeLater(TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        HikariDataSource pool = closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
         JdbcTemplate jdbc = new JdbcTemplate(pool);
-        jdbc.execute(JdbcDialect.POSTGRESQL.createTable("unlogged_locks").replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
+        jdbc.execute(JdbcLockClient.createTableSql(SqlDialect.POSTGRESQL, "unlogged_locks")
+                .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
         assertThatThrownBy(() -> JdbcLockClient.builder(pool).tableName("unlogged_locks").build())
                 .isInstanceOf(LockBackendException.class)
                 .hasMessageContaining("unlogged_locks")
@@ -147,7 +150,7 @@ class JdbcLockClientTest {
 
     @Test
     void jdbcUrlsConnectThroughLockClients() throws Exception {
-        HikariDataSource pool = closeLater(TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        HikariDataSource pool = closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
         closeLater(JdbcLockClient.builder(pool).createTableIfMissing().build()).close();
         String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=" + postgres.password();
         try (LockClient client = LockClients.connect(URI.create(url))) {
@@ -169,7 +172,7 @@ class JdbcLockClientTest {
     }
 
     private HikariDataSource h2Pool() {
-        return closeLater(TestPools.pool(h2.jdbcUrl(), h2.user(), h2.password()));
+        return closeLater(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
     }
 
     private static List<String> tables(HikariDataSource pool) {

@@ -16,6 +16,7 @@ import io.distkit.testkit.history.FencedRegister;
 import io.distkit.testkit.process.LockHolderProcess;
 import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.FaultProxy.Direction;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.net.URI;
 import java.time.Duration;
@@ -186,7 +187,7 @@ class JdbcLockFailureTest {
     @DisplayName("F4/F13: a connection gone silent ends a blocking acquire and a release within the network bound, though the pool sets no socket timeout")
     void silentConnectionEndsBlockingCallsInBoundedTime() throws Exception {
         String name = "silent-" + UUID.randomUUID();
-        HikariDataSource pool = closeLater(TestPools.pool(
+        HikariDataSource pool = closeLater(Pools.hikari(
                 "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + postgres.database(),
                 postgres.user(), postgres.password())); // no socketTimeout: the driver would wait for TCP
         LockClient client = closeLater(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(1))
@@ -298,7 +299,7 @@ class JdbcLockFailureTest {
     }
 
     private HikariDataSource direct() {
-        return closeLater(TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        return closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
     }
 
     /** A pool whose connections go through the proxy; a silent connection fails after {@code socketTimeoutSeconds}. */
@@ -307,7 +308,7 @@ class JdbcLockFailureTest {
         properties.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
         properties.setProperty("connectTimeout", "2");
         String url = "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + postgres.database();
-        return closeLater(TestPools.pool(url, postgres.user(), postgres.password(), properties));
+        return closeLater(Pools.hikari(url, postgres.user(), postgres.password(), properties));
     }
 
     private String urlWithCredentials() {

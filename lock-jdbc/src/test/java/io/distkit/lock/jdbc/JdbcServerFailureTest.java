@@ -9,6 +9,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -80,7 +81,7 @@ class JdbcServerFailureTest {
     }
 
     private LockClient client() {
-        HikariDataSource pool = TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        HikariDataSource pool = Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
         pools.add(pool);
         LockClient client = JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(2))
                 .build();

@@ -2,6 +2,7 @@ package io.distkit.lock.jdbc;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.testkit.server.MariaDbServer;
+import io.distkit.testkit.server.Pools;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The lock contract on a real MariaDB server (the MySQL dialect). */
@@ -12,6 +13,6 @@ class MariaDbLockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
+        return Pools.hikari(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
     }
 }

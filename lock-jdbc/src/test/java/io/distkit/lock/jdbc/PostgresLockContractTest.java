@@ -1,6 +1,7 @@
 package io.distkit.lock.jdbc;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -12,6 +13,6 @@ class PostgresLockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return TestPools.pool(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
     }
 }

@@ -1,4 +1,4 @@
-package io.distkit.id.backends;
+package io.distkit.jdbc.internal;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -10,12 +10,13 @@ import javax.sql.DataSource;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
 
 /**
- * The user's data source with a network timeout on every connection while distkit has it borrowed,
- * so that a statement on a connection gone silent (a cut-off or paused server) ends in bounded time
- * even when the pool sets no socket timeout; the connection's own setting is put back on close.
- *
- * <p>A minimal copy of {@code io.distkit.lock.jdbc.NetworkBoundedDataSource} in {@code lock-jdbc},
- * whose javadoc explains why a query timeout is not enough. To be moved to a module both share.
+ * The user's data source, with a network timeout (JDBC 4.1 {@link Connection#setNetworkTimeout}) on
+ * every connection for as long as distkit has borrowed it. A query timeout cannot end a statement
+ * whose connection went silent: the driver sends its cancel on another connection, which a paused
+ * or cut-off server never answers, and most pools set no socket timeout. Without this, a caller
+ * whose statement runs on its own thread could wait for TCP to give up, which takes minutes. A
+ * connection that already has a shorter timeout keeps it; its own setting is put back before it
+ * returns to the pool. Drivers without network timeouts (H2 in memory) are used as they are.
  */
 final class NetworkBoundedDataSource extends DelegatingDataSource {
 
@@ -42,9 +43,13 @@ final class NetworkBoundedDataSource extends DelegatingDataSource {
         int previous;
         try {
             previous = connection.getNetworkTimeout();
-            if (previous != 0 && previous <= timeoutMillis) {
-                return connection; // already bounded at least as tightly
-            }
+        } catch (SQLFeatureNotSupportedException | AbstractMethodError unsupported) {
+            return connection;
+        }
+        if (previous != 0 && previous <= timeoutMillis) {
+            return connection; // already bounded at least as tightly
+        }
+        try {
             connection.setNetworkTimeout(IN_PLACE, timeoutMillis);
         } catch (SQLFeatureNotSupportedException | AbstractMethodError unsupported) {
             return connection; // e.g. H2 in memory: no network to bound
