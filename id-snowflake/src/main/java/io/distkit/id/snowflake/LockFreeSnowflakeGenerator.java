@@ -3,6 +3,7 @@ package io.distkit.id.snowflake;
 import io.distkit.id.ClockMovedBackwardsException;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdGenerator;
+import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
 import java.lang.invoke.MethodHandles;
@@ -39,10 +40,25 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Otherwise it waits for the time to allow one of those, or throws.
  *
+ * <p><b>Reservation.</b> No id above the persisted high-water mark: {@code reserved} is the highest
+ * timestamp this generator has <em>successfully</em> saved through {@link WorkerLease#saveLastTimestamp}
+ * (set only after the save returned), and no id gets a timestamp above it. A new holder of the worker
+ * id starts above the mark it reads from the store, so two holders of one worker id can never issue
+ * the same timestamp, whatever their clocks say and however long the old one was paused or cut off:
+ * every timestamp the old one issued is at or below a mark it saved while it still held the lease
+ * (the store refuses a save once the lease is gone), and the new one starts above every such mark.
+ * The check is on the hot path only when a call moves to a new timestamp, and it is one read of a
+ * volatile field. The mark is kept ahead of the time by a background task: every half
+ * {@code persistInterval} it saves {@code max(now, last) + 2 × persistInterval} when less than one
+ * interval is left. A caller that finds the mark used up (the store was slow or unreachable, or the
+ * clock jumped forward) saves a new one itself, holding {@code persistLock}: callers that queue up
+ * behind a failed save throw its failure instead of trying again, so an unreachable store costs each
+ * wave of callers one save timeout, not one each.
+ *
  * <p><b>Stopping.</b> Closing and losing the lease set the sign bit of the state ("sealed"): a
  * compare-and-set prepared before that fails, and the next attempt sees the seal and throws. So after
- * a close returns, or the loss listener has run, no id is issued; and the timestamp close persists is
- * exactly the last one issued.
+ * a close returns, or the loss listener has run, no id is issued. Close saves nothing: the mark
+ * already covers every id issued.
  *
  * <p><b>Time.</b> {@code time = ticker + offset}, in nanoseconds since the layout's epoch; the offset is
  * set from the wall clock at build and corrected by {@link #resync(long)}.
@@ -114,8 +130,23 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
     private final int workerId;
     private final AtomicReference<@Nullable Stop> stopped = new AtomicReference<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+
+    /** Orders the saves through the lease, and close after them. */
     private final Object persistLock = new Object();
-    private long persisted; // guarded by persistLock
+    /**
+     * The persisted high-water mark: no id has a timestamp above it. Written under {@link #persistLock}
+     * after a save returned, only upwards; read without it on the hot path.
+     */
+    private volatile long reserved;
+    /** Saves completed so far, failed ones included; written under {@link #persistLock}, read before taking it. */
+    private volatile long savesCompleted;
+    private @Nullable RuntimeException reserveFailure; // guarded by persistLock: the last attempt's, or null
+    private final boolean reservation; // false: the negative control, persisting the last issued timestamp
+    private long persisted; // guarded by persistLock; the negative control's last save
+    /** How far ahead of {@code max(now, last)} a save puts the mark: 2 persist intervals. */
+    private final long reserveUnits;
+    /** A save is due when less than this is left: 1 persist interval. */
+    private final long refillUnits;
     private final Duration persistInterval;
     private final ScheduledExecutorService persister;
 
@@ -157,6 +188,12 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         // as if every id of the persisted timestamp had been issued: the first id is above all of them
         state = new AtomicLong((persistedBefore << sequenceBits) | sequenceMask);
         persisted = persistedBefore;
+        persistInterval = b.persistInterval;
+        long persistNanos = persistInterval.toNanos();
+        reserveUnits = Math.max(1, ceilDiv(2 * persistNanos, unitNanos));
+        refillUnits = Math.max(1, ceilDiv(persistNanos, unitNanos));
+        reservation = b.reservation;
+        reserved = reservation ? persistedBefore : Long.MAX_VALUE; // nothing above the old mark until a save
         anchor();
         lease.onLost(() -> {
             stop(Stop.LOST);
@@ -167,15 +204,27 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         if (stopped.get() != null) {
             throw stoppedException();
         }
-        persistInterval = b.persistInterval;
-        long persistNanos = persistInterval.toNanos();
+        if (reservation) {
+            synchronized (persistLock) {
+                reserve(Math.max(currentTimestamp(), persistedBefore)); // the first mark, before any id; throws
+            }
+        }
         persister = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "distkit-snowflake-persist-" + THREADS.incrementAndGet());
             thread.setDaemon(true);
             return thread;
         });
-        persister.scheduleWithFixedDelay(this::persistQuietly, persistNanos, persistNanos, TimeUnit.NANOSECONDS);
+        if (reservation) {
+            long checkNanos = Math.max(1, persistNanos / 2);
+            persister.scheduleWithFixedDelay(this::keepReserve, checkNanos, checkNanos, TimeUnit.NANOSECONDS);
+        } else {
+            persister.scheduleWithFixedDelay(this::persistQuietly, persistNanos, persistNanos, TimeUnit.NANOSECONDS);
+        }
         log.debug("{} started", this);
+    }
+
+    private static long ceilDiv(long x, long y) {
+        return -Math.floorDiv(-x, y);
     }
 
     // --- hot path ---------------------------------------------------------------------------------
@@ -275,6 +324,9 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         if (!lease.isValid()) {
             stop(Stop.INVALID);
             throw stoppedException();
+        }
+        if (timestamp > reserved) {
+            reserveUpTo(timestamp); // the slow path: a save through the lease, or an exception
         }
         return timestamp << sequenceBits;
     }
@@ -382,7 +434,12 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
                         + "; ids resume once the clock passes the last timestamp again");
     }
 
-    /** Waits, up to {@code maxStartupWait}, until the time allows an id above the persisted timestamp. */
+    /**
+     * Waits, up to {@code maxStartupWait}, until the time allows an id above the persisted timestamp.
+     * Each park ends at the next re-sync at the latest, so a wall clock corrected forward meanwhile (the
+     * step back that made the wait necessary undone) ends the wait then, not when the wait computed from
+     * the wrong clock runs out.
+     */
     private void awaitStart(long persistedTimestamp, Duration maxStartupWait) {
         long needed = persistedTimestamp + 1 - leadUnits; // the first id's timestamp may lead the time by leadUnits
         long start = ticker.read();
@@ -406,7 +463,8 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
                                 + "; waiting for it would take longer than maxStartupWait " + maxStartupWait
                                 + "; refusing to start, since ids issued now could repeat the previous holder's");
             }
-            waiter.await(waitNanos);
+            long untilResync = nextResync - t;
+            waiter.await(resyncNanos > 0 && untilResync > 0 && untilResync < waitNanos ? untilResync : waitNanos);
         }
     }
 
@@ -428,7 +486,108 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         return new WorkerLeaseLostException(workerId, reason.reason, null);
     }
 
-    /** Saves the last timestamp through the lease when it moved since the last save. */
+    // --- the reservation -----------------------------------------------------------------------------
+
+    /** The time in whole time units of the layout, as the hot path computes it (without a re-sync). */
+    private long currentTimestamp() {
+        return Math.floorDiv(ticker.read() + offset, unitNanos);
+    }
+
+    /**
+     * Saves {@code base + reserveUnits} (at most the layout's last timestamp) as the high-water mark and,
+     * once the save has returned, lets ids go up to it. Holding {@link #persistLock}.
+     *
+     * @throws RuntimeException as {@link WorkerLease#saveLastTimestamp} throws it; the mark is unchanged
+     */
+    private void reserve(long base) {
+        long target = Math.min(maxTimestamp, base + reserveUnits);
+        try {
+            lease.saveLastTimestamp(target);
+        } catch (RuntimeException e) {
+            reserveFailure = e;
+            throw e;
+        } finally {
+            savesCompleted++; // a volatile write by the one thread holding persistLock
+        }
+        reserveFailure = null;
+        if (target > reserved) {
+            reserved = target;
+        }
+    }
+
+    /**
+     * The slow path of {@link #newTimestamp}: {@code timestamp} is above the mark. Saves a new mark on
+     * the caller's thread (bounded by the store's own timeout), or throws; never returns without the mark
+     * covering {@code timestamp}.
+     */
+    private void reserveUpTo(long timestamp) {
+        long completedBefore = savesCompleted;
+        synchronized (persistLock) {
+            if (timestamp <= reserved) {
+                return; // another thread saved meanwhile
+            }
+            if (stopped.get() != null) {
+                throw stoppedException();
+            }
+            RuntimeException failed = reserveFailure;
+            if (failed != null && savesCompleted != completedBefore) {
+                throw reserveUnavailable(timestamp, failed); // a save failed while this caller waited for it
+            }
+            try {
+                reserve(Math.max(timestamp, currentTimestamp()));
+            } catch (WorkerLeaseLostException e) {
+                stop(Stop.SAVE_REFUSED);
+                throw e;
+            } catch (RuntimeException e) {
+                throw reserveUnavailable(timestamp, e);
+            }
+        }
+    }
+
+    private IdSourceUnavailableException reserveUnavailable(long timestamp, RuntimeException cause) {
+        String source = cause instanceof IdSourceUnavailableException unavailable ? unavailable.source()
+                : "worker id " + workerId;
+        return new IdSourceUnavailableException(source, "worker id " + workerId + " has used up its persisted"
+                + " high-water mark " + reserved + " (" + instantOfTimestamp(reserved) + ") and could not persist one"
+                + " covering timestamp " + timestamp + " through " + lease + ": " + cause
+                + "; no id is issued above the persisted mark", cause);
+    }
+
+    /** The background task: saves a new mark when less than one persist interval is left. */
+    private void keepReserve() {
+        synchronized (persistLock) {
+            if (stopped.get() != null) {
+                return;
+            }
+            long base = Math.max(currentTimestamp(), lastTimestamp());
+            if (reserved - base >= refillUnits || reserved >= maxTimestamp) {
+                return;
+            }
+            boolean wasFailing = reserveFailure != null;
+            try {
+                reserve(base);
+                if (wasFailing) {
+                    log.info("worker id {}: the high-water mark is persisted again, up to timestamp {}", workerId,
+                            reserved);
+                }
+            } catch (WorkerLeaseLostException e) {
+                stop(Stop.SAVE_REFUSED);
+                log.warn("worker id {}: the lease is lost, no more ids from this generator: {}", workerId,
+                        e.getMessage());
+            } catch (RuntimeException e) {
+                if (!wasFailing) {
+                    log.warn("worker id {}: could not persist the high-water mark through the lease; ids stop at the"
+                            + " persisted mark {} ({} of reserve left) until a save succeeds; retrying every {}: {}",
+                            workerId, reserved, Duration.ofNanos(Math.max(0, reserved - base) * unitNanos),
+                            persistInterval.dividedBy(2), e.toString());
+                } else {
+                    log.debug("worker id {}: persisting the high-water mark failed again: {}", workerId, e.toString());
+                }
+            }
+        }
+    }
+
+    /** The negative control's save: the last issued timestamp, when it moved since the last save. */
     private void persist() {
         synchronized (persistLock) {
             long last = lastTimestamp();
@@ -441,7 +600,9 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
 
     private void persistQuietly() {
         try {
-            persist();
+            if (stopped.get() == null) {
+                persist();
+            }
         } catch (WorkerLeaseLostException e) {
             stop(Stop.SAVE_REFUSED);
             log.warn("worker id {}: the lease is lost, no more ids from this generator: {}", workerId, e.getMessage());
@@ -451,16 +612,23 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         }
     }
 
+    /** The persisted high-water mark (tests). */
+    long reservedTimestamp() {
+        return reserved;
+    }
+
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
         stop(Stop.CLOSED);
-        persister.shutdown(); // a save in progress completes; persistLock orders it before the last one
+        persister.shutdown();
         try {
-            if (lease.isValid()) {
-                persist();
+            synchronized (persistLock) { // a save in progress completes before the lease is closed
+                if (!reservation && lease.isValid()) {
+                    persist();
+                }
             }
         } catch (RuntimeException e) {
             log.warn("worker id {}: could not save the last timestamp {} on close; the next holder of the worker id"
@@ -492,7 +660,8 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
     public String toString() {
         return "SnowflakeIdGenerator[worker id " + workerId + ", " + layout + ", "
                 + (maxLogicalLead == null ? "strict" : "logical, maxLogicalLead " + maxLogicalLead)
-                + ", last timestamp " + lastTimestamp() + (stopped.get() != null ? ", stopped: " + stopped.get() : "")
+                + ", last timestamp " + lastTimestamp() + (reservation ? ", persisted mark " + reserved : "")
+                + (stopped.get() != null ? ", stopped: " + stopped.get() : "")
                 + "]";
     }
 }

@@ -3,6 +3,7 @@ package io.distkit.id.snowflake;
 import io.distkit.id.ClockMovedBackwardsException;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdGenerator;
+import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
@@ -26,11 +27,13 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p><b>Guarantees.</b> No id is returned twice, by this generator or by any other generator of the
- * same layout whose worker lease comes from the same store, provided their wall clocks agree to within
- * the lease's safety margin. The ids one generator returns increase strictly in the order the calls
- * take effect, so the ids one thread sees increase. A generator built after another holder of its
- * worker id closed starts above every id that holder returned. When an id cannot be issued safely,
- * none is: the generator waits (briefly and boundedly) or throws; it never returns a magic value.
+ * same layout whose worker lease comes from the same store, whatever their wall clocks say: no id
+ * above the persisted high-water mark; a new holder starts above it, so two holders of one worker id
+ * can never issue the same timestamp (see "Worker lease" below). The ids one generator returns
+ * increase strictly in the order the calls take effect, so the ids one thread sees increase. A
+ * generator built after another holder of its worker id closed, crashed or lost its lease starts
+ * above every id that holder returned. When an id cannot be issued safely, none is: the generator
+ * waits (boundedly) or throws; it never returns a magic value.
  *
  * <p><b>Time.</b> The wall clock ({@link Builder#clock}) is read when the generator is built and then
  * about once per {@link Builder#resyncInterval resync interval} (default 1 s); between readings the
@@ -43,12 +46,12 @@ import org.jspecify.annotations.Nullable;
  * amount: drift, a suspended VM, a forward step), and back only when the wall clock is behind by more
  * than a millisecond beyond the reading's precision.
  *
- * <p>Why follow the wall clock back at all, instead of running on the ticker for ever: the safety of
- * handing a worker id to a new process rests on that process's wall clock being past every timestamp
- * the old holder used. A generator whose time ran ahead of its wall clock by a minute (it ignored a
- * backward step) would keep issuing ids a new holder of the same worker id may issue too, should the
- * old one crash before persisting. So the lead of the ids over the wall clock is bounded: by zero in
- * the default strict mode, by {@link Builder#logicalClock maxLogicalLead} in logical mode.
+ * <p>Why follow the wall clock back at all, instead of running on the ticker for ever: the hand-over
+ * of a worker id to a new process costs that process a wait until its wall clock passes the old
+ * holder's persisted mark. A generator whose time ran ahead of its wall clock by a minute (it ignored
+ * a backward step) would push its mark a minute ahead of every clock, and its successor would have
+ * to wait that minute out. So the lead of the ids over the wall clock is bounded: by zero in the
+ * default strict mode, by {@link Builder#logicalClock maxLogicalLead} in logical mode.
  *
  * <p><b>Clock rollback.</b> When the time is behind the last issued timestamp (the wall clock went
  * back and a re-sync followed it; or a worker id was persisted ahead of this process's clock):
@@ -73,19 +76,39 @@ import org.jspecify.annotations.Nullable;
  * unit, {@code maxBackwardWait}, or {@code maxStartupWait} when building); an interrupt does not cut it
  * short, and the thread's interrupt flag stays set.
  *
- * <p><b>Worker lease.</b> The worker id comes from a {@link WorkerLease}, given or acquired from a
- * {@link WorkerIdAssigner} (then the generator owns and closes it). Building waits, up to
- * {@link Builder#maxStartupWait maxStartupWait}, until the time is past the last timestamp the
- * lease persisted (an earlier holder's, or this process's before a restart), and otherwise throws
- * {@link ClockMovedBackwardsException} naming both. While running, the generator saves its last
- * timestamp through {@link WorkerLease#saveLastTimestamp} every {@link Builder#persistInterval
- * persistInterval} (default 1 s, only when it changed), on a daemon thread {@code
- * distkit-snowflake-persist-<n>}, and exactly on {@link #close()}. It stops for good, throwing
- * {@link WorkerLeaseLostException}, as soon as the lease's {@code onLost} listener fires or
- * {@link WorkerLease#isValid()} (asked whenever the generator moves to a new timestamp) turns false:
- * another process may hold the worker id by then. Create a new generator to go on. Keep the lease
- * time of the assigner several times the persist interval: a crashed holder's last persisted
- * timestamp is up to one interval old, and its successor must not start before the lease expired.
+ * <p><b>Worker lease and high-water mark.</b> The worker id comes from a {@link WorkerLease}, given or
+ * acquired from a {@link WorkerIdAssigner} (then the generator owns and closes it). The timestamp the
+ * lease persists is a <em>reservation</em>: the generator never issues a timestamp above the mark it
+ * has successfully persisted through {@link WorkerLease#saveLastTimestamp} (a save that failed, or
+ * whose outcome is unknown, does not count). Building waits, up to {@link Builder#maxStartupWait
+ * maxStartupWait}, until the time is past the mark the lease read from its store (an earlier
+ * holder's, or this process's before a restart), re-reading the wall clock every resync interval
+ * meanwhile, and otherwise throws {@link ClockMovedBackwardsException} at once, naming both; then it
+ * persists a first mark of its own before any id. So a holder that was paused or cut off, and goes
+ * on issuing until it notices the loss, still issues only timestamps at or below a mark its successor
+ * reads and starts above: two holders of one worker id can never issue the same timestamp, however
+ * far apart their wall clocks are. Keep the persist interval well below the lease time of the
+ * assigner, so that a failed save can be retried before the reserve runs out.
+ *
+ * <p>A daemon thread {@code distkit-snowflake-persist-<n>} keeps the mark ahead of the time: every
+ * half {@link Builder#persistInterval persistInterval} (default 1 s) it checks the reserve left, and
+ * when less than one interval is, saves {@code max(now, last timestamp) + 2 × persistInterval}; so
+ * an open generator writes about once per interval, used or idle. If the reserve runs out all the
+ * same (the store is slow or unreachable, or the clock jumped forward), the call that needs a
+ * timestamp above the mark saves a new mark itself and waits for it, as long as the store's own
+ * timeout lets a save take; calls that arrive meanwhile wait for that save. If it fails they throw
+ * {@link IdSourceUnavailableException} (or {@link WorkerLeaseLostException} when the store says the
+ * lease is gone) and issue nothing above the mark; ids of timestamps already reserved go on.
+ *
+ * <p>The price of the reservation is the hand-over: the successor of a generator that closed a
+ * moment ago waits up to {@code 2 × persistInterval} of its predecessor (2 s by default, within the
+ * default {@code maxStartupWait} of 5 s) for its clock to pass the mark. {@link #close()} cannot take
+ * a reservation back (the store keeps the highest mark saved).
+ *
+ * <p>The generator stops for good, throwing {@link WorkerLeaseLostException}, as soon as the lease's
+ * {@code onLost} listener fires, {@link WorkerLease#isValid()} (asked whenever the generator moves to
+ * a new timestamp) turns false, or a save finds the lease lost: another process may hold the worker
+ * id by then. Create a new generator to go on.
  */
 public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
 
@@ -93,8 +116,11 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
     Duration DEFAULT_MAX_BACKWARD_WAIT = Duration.ofMillis(10);
     /** Largest {@link Builder#maxBackwardWait}: 10 s. Wait longer, and callers hang; use logical mode. */
     Duration MAX_BACKWARD_WAIT = Duration.ofSeconds(10);
-    /** Default {@link Builder#maxStartupWait}: 1 s. */
-    Duration DEFAULT_MAX_STARTUP_WAIT = Duration.ofSeconds(1);
+    /**
+     * Default {@link Builder#maxStartupWait}: 5 s, enough to wait out the high-water mark of a
+     * predecessor that used the default persist interval (reserved up to 2 s ahead of its clock).
+     */
+    Duration DEFAULT_MAX_STARTUP_WAIT = Duration.ofSeconds(5);
     /** Largest {@link Builder#maxStartupWait}: 10 minutes. */
     Duration MAX_STARTUP_WAIT = Duration.ofMinutes(10);
     /** Largest {@link Builder#logicalClock maxLogicalLead}: 1 hour. */
@@ -121,6 +147,8 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
      * @throws ClockMovedBackwardsException if the time is behind the last issued timestamp by more than
      *     the generator waits out (see the class description)
      * @throws WorkerLeaseLostException if the worker lease is lost or no longer valid
+     * @throws IdSourceUnavailableException if the call needs a timestamp above the persisted high-water
+     *     mark and a new mark cannot be saved through the lease (see the class description)
      * @throws IdGenerationException if the layout's timestamps have run out
      * @throws IllegalStateException if the generator is closed
      */
@@ -145,10 +173,10 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
     long lastTimestamp();
 
     /**
-     * Stops issuing ids, saves the last timestamp through the lease (so the next holder of the worker id
-     * starts above it), and closes the lease if this generator acquired it. Idempotent; never throws
-     * because the lease's store is unreachable (that is logged). {@link #nextId()} then throws
-     * {@link IllegalStateException}.
+     * Stops issuing ids, waits for a save of the high-water mark in progress, and closes the lease if
+     * this generator acquired it. Saves nothing: the persisted mark already covers every id issued, and
+     * the next holder of the worker id starts above it. Idempotent; never throws because the lease's
+     * store is unreachable. {@link #nextId()} then throws {@link IllegalStateException}.
      */
     @Override
     void close();
@@ -171,6 +199,7 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         Duration persistInterval = DEFAULT_PERSIST_INTERVAL;
         Waiter waiter = Waiter.PARK;
         boolean rollbackGuard = true;
+        boolean reservation = true;
 
         private Builder(SnowflakeLayout layout) {
             this.layout = layout;
@@ -233,8 +262,9 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
-         * How long {@link #build()} may wait for the time to pass the last timestamp persisted for the
-         * worker id; default 1 s. Longer, and build throws {@link ClockMovedBackwardsException}.
+         * How long {@link #build()} may wait for the time to pass the high-water mark persisted for the
+         * worker id; default 5 s. Longer, and build throws {@link ClockMovedBackwardsException}. A
+         * predecessor that closed a moment ago left its mark up to 2 of its persist intervals ahead.
          *
          * @throws IllegalArgumentException if negative or above {@link #MAX_STARTUP_WAIT}
          */
@@ -255,7 +285,11 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
-         * How often the last timestamp is saved through the worker lease while it changes; default 1 s.
+         * The rhythm of the high-water mark; default 1 s. The mark is checked every half interval and,
+         * when less than one interval of reserve is left, saved through the worker lease 2 intervals ahead
+         * of the time. Shorter: more writes to the lease's store, a quicker hand-over of the worker id
+         * (a successor waits up to 2 intervals). Keep it well below the lease time of the assigner, so
+         * that a save can fail and be retried before the reserve runs out.
          *
          * @throws IllegalArgumentException if shorter than 1 ms or above {@link #MAX_INTERVAL}
          */
@@ -281,8 +315,20 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
+         * Negative controls only: the design before the reservation. The generator issues above the
+         * persisted mark and saves its last <em>issued</em> timestamp every persist interval (when it moved)
+         * and on close; so a holder paused or cut off after its last save has issued ids its successor,
+         * starting above that save, can issue again. Tests use it to show that their checks catch that.
+         */
+        Builder withoutReservation() {
+            this.reservation = false;
+            return this;
+        }
+
+        /**
          * Acquires the worker lease if an assigner was given, waits for the time to pass the lease's
-         * persisted timestamp, and returns the running generator.
+         * persisted high-water mark, persists a first mark of its own through the lease, and returns
+         * the running generator.
          *
          * @throws IllegalStateException if neither or both of a lease and an assigner were given
          * @throws IllegalArgumentException if the worker id is out of the layout's range, the lease is not
@@ -291,6 +337,8 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
          *     years of it
          * @throws ClockMovedBackwardsException if the time does not pass the lease's persisted timestamp
          *     within {@code maxStartupWait}; the message names both
+         * @throws IdSourceUnavailableException if the first mark cannot be saved through the lease
+         * @throws WorkerLeaseLostException if saving the first mark finds the lease lost
          * @throws IdGenerationException as the assigner's {@code acquire} throws it
          */
         public SnowflakeIdGenerator build() {

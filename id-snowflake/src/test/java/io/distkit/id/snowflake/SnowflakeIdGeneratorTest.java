@@ -383,7 +383,7 @@ class SnowflakeIdGeneratorTest {
                     .hasMessageContaining("the clock reads " + START + " (timestamp " + START_TICK + ")")
                     .hasMessageContaining("last timestamp " + (START_TICK + 10_000) + " ("
                             + START.plusSeconds(10) + ") persisted for worker id 7")
-                    .hasMessageContaining("maxStartupWait PT1S");
+                    .hasMessageContaining("maxStartupWait PT5S");
             assertThat(ahead.closeCalls()).as("a lease given to the builder stays open").isZero();
             assertThat(time.waits()).isZero();
         }
@@ -440,6 +440,9 @@ class SnowflakeIdGeneratorTest {
             first.close();
             time.stepWall(Duration.ofSeconds(-5));
 
+            // the persisted mark is the first generator's reservation, 2 persist intervals (2 s) ahead of
+            // its clock: the clock is now 7 s behind it, beyond the default maxStartupWait of 5 s
+            assertThat(assigner.lastTimestamp()).isEqualTo(START_TICK + 2_000);
             assertThatThrownBy(() -> build(builder(TWITTER).workerIdAssigner(assigner)))
                     .isInstanceOf(ClockMovedBackwardsException.class);
             SnowflakeIdGenerator patient = build(builder(TWITTER).workerIdAssigner(assigner)
@@ -448,7 +451,29 @@ class SnowflakeIdGeneratorTest {
 
             IdChecks.noRewindAfterRestart(Map.of("before the restart", before), "after the restart", after)
                     .assertNoViolations();
-            assertThat(time.waited()).isBetween(Duration.ofMillis(4_999), Duration.ofMillis(5_001));
+            assertThat(timestampOf(after)).isEqualTo(START_TICK + 2_001);
+            assertThat(time.waited()).isBetween(Duration.ofMillis(7_000), Duration.ofMillis(7_001));
+        }
+
+        @Test
+        void aStartupWaitEndsAtTheNextResyncOnceTheClockIsCorrectedForward() {
+            TestLease ahead = new TestLease(7, START_TICK + 10_000);
+            boolean[] corrected = {false};
+            Waiter correctingOnFirstWait = nanos -> {
+                if (!corrected[0]) {
+                    corrected[0] = true;
+                    time.stepWall(Duration.ofMillis(10_500)); // the clock was 10.5 s behind; NTP steps it right
+                }
+                time.waiter().await(nanos);
+            };
+
+            SnowflakeIdGenerator generator = build(builder(TWITTER).workerLease(ahead)
+                    .resyncInterval(Duration.ofSeconds(1)).maxStartupWait(Duration.ofSeconds(15))
+                    .waiter(correctingOnFirstWait));
+
+            assertThat(time.waited()).as("one park, up to the next re-sync, not the 10 s computed from the wrong clock")
+                    .isEqualTo(Duration.ofSeconds(1));
+            assertThat(timestampOf(generator.nextId())).isEqualTo(START_TICK + 11_500);
         }
 
         @Test
@@ -507,22 +532,23 @@ class SnowflakeIdGeneratorTest {
         }
 
         @Test
-        void persistsTheLastTimestampPeriodicallyOnlyWhenItMoved() throws InterruptedException {
+        void keepsThePersistedMarkTwoIntervalsAheadOfTheClockUsedOrIdle() {
             SnowflakeIdGenerator generator = build(builder(TWITTER).workerLease(lease)
                     .persistInterval(Duration.ofMillis(10)));
-            generator.nextId();
+            assertThat(lease.saves()).as("the first mark, saved by the build before any id").containsExactly(START_TICK + 20);
 
-            await().atMost(Duration.ofSeconds(10)).until(() -> lease.saves().contains(START_TICK));
-            Thread.sleep(100);
-            assertThat(lease.saves()).as("nothing new to save").containsExactly(START_TICK);
-
-            time.advance(Duration.ofMillis(3));
+            time.advance(Duration.ofMillis(5)); // 15 ms of reserve left: not yet
             generator.nextId();
-            await().atMost(Duration.ofSeconds(10)).until(() -> lease.saves().contains(START_TICK + 3));
+            await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(5))
+                    .until(() -> lease.saves().size() == 1);
+
+            time.advance(Duration.ofMillis(6)); // 9 ms left, under one interval: the background saves, idle or not
+            await().atMost(Duration.ofSeconds(10)).until(() -> lease.saves().contains(START_TICK + 11 + 20));
+            assertThat(((LockFreeSnowflakeGenerator) generator).reservedTimestamp()).isEqualTo(START_TICK + 31);
         }
 
         @Test
-        void closeSavesExactlyTheLastTimestampStopsTheGeneratorAndIsIdempotent() {
+        void closeSavesNothingStopsTheGeneratorAndIsIdempotent() {
             SnowflakeIdGenerator generator = build(builder(TWITTER).workerLease(lease)
                     .persistInterval(Duration.ofHours(1)));
             generator.nextIds(3 * PER_TICK);
@@ -532,7 +558,8 @@ class SnowflakeIdGeneratorTest {
             generator.close();
 
             assertThat(last).isEqualTo(START_TICK + 2);
-            assertThat(lease.saves()).containsExactly(last);
+            // the mark saved at build (2 persist intervals ahead) already covers every id issued
+            assertThat(lease.saves()).containsExactly(START_TICK + Duration.ofHours(2).toMillis());
             assertThat(lease.closeCalls()).as("a lease given to the builder stays the caller's").isZero();
             assertThatThrownBy(generator::nextId)
                     .isInstanceOf(IllegalStateException.class)
@@ -546,10 +573,16 @@ class SnowflakeIdGeneratorTest {
             long[] before = first.nextIds(2 * PER_TICK + 17);
 
             first.close();
+            long mark = assigner.lastTimestamp();
             SnowflakeIdGenerator second = build(builder(TWITTER).workerIdAssigner(assigner));
 
-            assertThat(assigner.lastTimestamp()).isEqualTo(first.lastTimestamp());
-            IdChecks.noRewindAfterRestart(Map.of("first", before), "second", second.nextId()).assertNoViolations();
+            // the assigner keeps the first generator's reservation, not its last timestamp: the second
+            // generator waits for it (2 s at most with the default persist interval)
+            assertThat(mark).isEqualTo(((LockFreeSnowflakeGenerator) first).reservedTimestamp())
+                    .isGreaterThanOrEqualTo(first.lastTimestamp());
+            long firstOfSecond = second.nextId();
+            IdChecks.noRewindAfterRestart(Map.of("first", before), "second", firstOfSecond).assertNoViolations();
+            assertThat(timestampOf(firstOfSecond)).isEqualTo(mark + 1);
         }
 
         @Test
@@ -560,7 +593,7 @@ class SnowflakeIdGeneratorTest {
 
             generator.close();
 
-            assertThat(lease.saves()).isEmpty();
+            assertThat(lease.saves()).as("the build's mark only: close does not save").hasSize(1);
         }
 
         @Test
@@ -570,6 +603,7 @@ class SnowflakeIdGeneratorTest {
             lease.failSavesWith(new WorkerLeaseLostException(7));
             time.advance(Duration.ofMillis(1));
             generator.nextId();
+            time.advance(Duration.ofMillis(10)); // under one interval of reserve left: the background saves
 
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(generator::nextId)
                     .isInstanceOf(WorkerLeaseLostException.class)

@@ -5,12 +5,16 @@ import io.distkit.id.WorkerLeaseLostException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 
 /**
  * A worker lease whose validity, loss and store the test controls: {@link #lose()} fires the loss
  * listeners on another thread (as an assigner's renewal thread would), {@link #invalidate()} only
- * turns {@link #isValid()} false, {@link #failSavesWith} makes the store fail.
+ * turns {@link #isValid()} false, {@link #failSavesWith} makes the store fail, {@link #holdSaves}
+ * makes saves wait at a gate the test opens (a slow store).
  */
 final class TestLease implements WorkerLease {
 
@@ -20,6 +24,8 @@ final class TestLease implements WorkerLease {
     private volatile boolean lost;
     private volatile int closeCalls;
     private volatile @Nullable RuntimeException saveFailure;
+    private volatile @Nullable CountDownLatch saveGate;
+    private final AtomicInteger saveCalls = new AtomicInteger();
     private final List<Long> saves = new ArrayList<>();
     private final List<Runnable> listeners = new ArrayList<>();
 
@@ -49,6 +55,18 @@ final class TestLease implements WorkerLease {
 
     @Override
     public void saveLastTimestamp(long timestamp) {
+        saveCalls.incrementAndGet();
+        CountDownLatch gate = saveGate;
+        if (gate != null) {
+            try {
+                if (!gate.await(30, TimeUnit.SECONDS)) {
+                    throw new AssertionError("the test never opened the save gate");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
         RuntimeException failure = saveFailure;
         if (failure != null) {
             throw failure;
@@ -95,6 +113,16 @@ final class TestLease implements WorkerLease {
 
     void failSavesWith(@Nullable RuntimeException failure) {
         this.saveFailure = failure;
+    }
+
+    /** Saves from now on wait until {@code gate} opens (null: no waiting). */
+    void holdSaves(@Nullable CountDownLatch gate) {
+        this.saveGate = gate;
+    }
+
+    /** Calls of {@link #saveLastTimestamp}, failed ones included. */
+    int saveCalls() {
+        return saveCalls.get();
     }
 
     List<Long> saves() {
