@@ -12,7 +12,16 @@ fi
 mvn -B verify "$@"
 
 # every server a fixture started lives under a temp dir named distkit-*: none may outlive the build
-left=$(pgrep -af -- "/tmp/distkit-" | grep -v pgrep || true)
+# (the processes that started this script are not leftovers, whatever their command line says)
+ancestors=" $$ "
+p=$$
+while [ "${p:-1}" -gt 1 ]; do
+  p=$(ps -o ppid= -p "$p" | tr -d ' ')
+  ancestors+="$p "
+done
+left=$(pgrep -af -- "/tmp/distkit-" | grep -v pgrep | while read -r pid rest; do
+  case "$ancestors" in *" $pid "*) ;; *) echo "$pid $rest" ;; esac
+done || true)
 if [ -n "$left" ]; then
   echo "test.sh: server processes left behind by the tests:" >&2
   echo "$left" >&2
