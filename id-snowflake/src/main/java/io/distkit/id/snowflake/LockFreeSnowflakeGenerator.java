@@ -231,6 +231,32 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
 
     @Override
     public long nextId() {
+        return idOf(claim(1));
+    }
+
+    @Override
+    public long[] nextIds(int count) {
+        IdGenerator.checkBatchCount(count);
+        long[] ids = new long[count];
+        int filled = 0;
+        while (filled < count) {
+            long first = claim(count - filled);
+            int run = runLength(first, count - filled);
+            long id = idOf(first); // the run shares timestamp and worker: its ids are consecutive
+            for (int i = 0; i < run; i++) {
+                ids[filled + i] = id + i;
+            }
+            filled += run;
+        }
+        return ids;
+    }
+
+    /**
+     * Claims, with one compare-and-set, a run of positions (timestamp and sequence) for up to {@code want}
+     * ids, all in one time unit; returns the first. The run's length is {@link #runLength}: it follows from
+     * the first position, since a run either starts a time unit or continues the last one to its end.
+     */
+    private long claim(int want) {
         long rollbackStart = NOT_WAITING;
         for (;;) {
             long s = state.get();
@@ -244,71 +270,28 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
             }
             long time = t + offset;
             long now = Math.floorDiv(time, unitNanos);
-            long next;
+            long first;
             if (now > last) {
-                next = newTimestamp(now);
+                first = newTimestamp(now);
             } else if ((s & sequenceMask) != sequenceMask && last - now <= leadUnits) {
-                next = s + 1;
+                first = s + 1;
             } else if (last - now < leadUnits) {
-                next = newTimestamp(last + 1);
+                first = newTimestamp(last + 1);
             } else if (!rollbackGuard && now < last) {
-                next = newTimestamp(Math.max(now, 0));
+                first = newTimestamp(Math.max(now, 0));
             } else {
                 rollbackStart = awaitClock(s, last, t, time, now, rollbackStart);
                 continue;
             }
-            if (state.compareAndSet(s, next)) {
-                return idOf(next);
+            if (state.compareAndSet(s, first + runLength(first, want) - 1)) {
+                return first;
             }
         }
     }
 
-    @Override
-    public long[] nextIds(int count) {
-        IdGenerator.checkBatchCount(count);
-        long[] ids = new long[count];
-        int filled = 0;
-        long rollbackStart = NOT_WAITING;
-        while (filled < count) {
-            long s = state.get();
-            if (s < 0) {
-                throw stoppedException();
-            }
-            long last = s >>> sequenceBits;
-            long t = ticker.read();
-            if (t - nextResync >= 0) {
-                resync(t);
-            }
-            long time = t + offset;
-            long now = Math.floorDiv(time, unitNanos);
-            long first;
-            long free; // sequence numbers free from first on, in first's time unit
-            if (now > last) {
-                first = newTimestamp(now);
-                free = sequenceMask + 1;
-            } else if ((s & sequenceMask) != sequenceMask && last - now <= leadUnits) {
-                first = s + 1;
-                free = sequenceMask - (s & sequenceMask);
-            } else if (last - now < leadUnits) {
-                first = newTimestamp(last + 1);
-                free = sequenceMask + 1;
-            } else if (!rollbackGuard && now < last) {
-                first = newTimestamp(Math.max(now, 0));
-                free = sequenceMask + 1;
-            } else {
-                rollbackStart = awaitClock(s, last, t, time, now, rollbackStart);
-                continue;
-            }
-            int run = (int) Math.min(count - filled, free);
-            if (state.compareAndSet(s, first + run - 1)) {
-                long id = idOf(first); // the run shares timestamp and worker: its ids are consecutive
-                for (int i = 0; i < run; i++) {
-                    ids[filled + i] = id + i;
-                }
-                filled += run;
-            }
-        }
-        return ids;
+    /** How many of {@code want} ids a run starting at {@code first} holds: up to the end of its time unit. */
+    private int runLength(long first, int want) {
+        return (int) Math.min(want, sequenceMask + 1 - (first & sequenceMask));
     }
 
     private long idOf(long position) {
