@@ -22,6 +22,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -151,7 +152,7 @@ class SnowflakeFailureTest {
     /** One run of the F20 history: what A and B returned and reported. */
     record F20Run(Map<String, long[]> ids, GeneratorProcess.Started a, GeneratorProcess.Started b,
             GeneratorProcess.Status aBeforePause, GeneratorProcess.Status aAfterResume, long resumedAt,
-            long aMaxTimestamp, long bMinTimestamp) {}
+            long aMaxTimestamp, long bMinTimestamp, long[] aReleased) {}
 
     /**
      * F20. Worker ids 0 to 6 are held by this JVM (30 s leases), so A, a child JVM whose wall clock is
@@ -159,9 +160,11 @@ class SnowflakeFailureTest {
      * thread, and is paused (SIGSTOP) past its lease. Once worker 7's row has expired by the database
      * clock, B, a child JVM on the true clock, gets worker 7, waits for A's mark, and issues ids until its
      * timestamps pass A's last ones by 300 ms. A is resumed: its next call throws
-     * {@code WorkerLeaseLostException} and it issues nothing more. No id is repeated across A and B, each
-     * one's ids increase, every timestamp A issued is at or below the mark B read, and B started only once
-     * its clock had passed that mark.
+     * {@code WorkerLeaseLostException} and it issues nothing more under worker 7. No id is repeated across A
+     * and B, each one's ids increase, every timestamp A issued under worker 7 is at or below the mark B read,
+     * and B started only once its clock had passed that mark. Then A, whose generator leases a worker id again
+     * by itself, is run once more: it goes on with worker 8 (7 is B's), its ids still increasing from where
+     * it stopped.
      */
     @ParameterizedTest(name = "{0}")
     @EnumSource(Db.class)
@@ -181,6 +184,9 @@ class SnowflakeFailureTest {
         assertThat(run.b().wallMillis()).as("B started only once its own wall clock had passed the mark")
                 .isGreaterThan(instantOf(run.b().mark()).toEpochMilli());
         assertThat(run.b().waitedMillis()).as("B waited for A's mark: its clock is behind A's").isPositive();
+        assertThat(run.aReleased()).as("A's ids after it leased a worker id again").isNotEmpty();
+        assertThat(LongStream.of(run.aReleased()).map(id -> LAYOUT.decode(id).worker()).distinct().toArray())
+                .as("A goes on with the next free worker id").containsExactly(WORKER + 1);
     }
 
     /**
@@ -244,12 +250,13 @@ class SnowflakeFailureTest {
                 .until(a::status, s -> !s.state().equals("running"));
         assertThat(a.awaitLost(Duration.ofSeconds(10))).as("A's lease reports its loss").isEqualTo(WORKER);
         a.stop();
+        long[] aBeforeRelease = a.ids().values().stream().flatMapToLong(LongStream::of).toArray();
+        long[] aReleased = noPersist ? new long[0] : runAgainAfterRelease(a, aAfter.count());
 
         Map<String, long[]> ids = new LinkedHashMap<>(a.ids());
         Map<String, long[]> bIds = b.ids();
         ids.putAll(bIds);
-        long aMax = a.ids().values().stream().flatMapToLong(LongStream::of).map(SnowflakeFailureTest::timestampOf)
-                .max().orElseThrow();
+        long aMax = LongStream.of(aBeforeRelease).map(SnowflakeFailureTest::timestampOf).max().orElseThrow();
         long bMin = bIds.values().stream().flatMapToLong(LongStream::of).map(SnowflakeFailureTest::timestampOf)
                 .min().orElseThrow();
         System.out.printf("F20 %s%s: A (clock %+d ms) issued %d ids up to timestamp %d (mark at its start %d);"
@@ -258,7 +265,28 @@ class SnowflakeFailureTest {
                 SKEW_MILLIS, a.ids().values().stream().mapToLong(v -> v.length).sum(), aMax, aStarted.mark(),
                 expiredAfter / 1_000_000, bStarted.mark(), bStarted.waitedMillis(), bRan.count(), bMin,
                 aAfter.state(), (System.nanoTime() - began) / 1e9);
-        return new F20Run(ids, aStarted, bStarted, aBeforePause, aAfter, resumedAt, aMax, bMin);
+        return new F20Run(ids, aStarted, bStarted, aBeforePause, aAfter, resumedAt, aMax, bMin, aReleased);
+    }
+
+    /**
+     * Runs {@code a}, whose lease was lost, again until it has issued 1000 more ids: its generator leases a
+     * worker id in the background, and a run started before that ends at once with the loss, so the run is
+     * started again until ids come. Returns the ids issued after the first {@code countBefore}.
+     */
+    private static long[] runAgainAfterRelease(GeneratorProcess a, long countBefore) {
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            GeneratorProcess.Status s = a.status();
+            if (s.count() >= countBefore + 1000) {
+                return true;
+            }
+            if (!s.state().equals("running")) {
+                a.call("run parkMicros=100");
+            }
+            return false;
+        });
+        a.stop();
+        long[] all = a.ids().values().stream().flatMapToLong(LongStream::of).toArray();
+        return Arrays.copyOfRange(all, (int) countBefore, all.length);
     }
 
     // ---- F21 -----------------------------------------------------------------------------------------------

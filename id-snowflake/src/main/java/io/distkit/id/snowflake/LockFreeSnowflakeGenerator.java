@@ -150,7 +150,13 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
     private final Duration persistInterval;
     private final ScheduledExecutorService persister;
 
-    LockFreeSnowflakeGenerator(SnowflakeIdGenerator.Builder b, WorkerLease lease, boolean ownsLease) {
+    /**
+     * @param floorTimestamp a timestamp no id may have or be below, as if issued already: the last
+     *     timestamp of the generator this one replaces after a loss of its lease (0 for none), so
+     *     that the ids the user sees keep increasing across the change of worker id
+     */
+    LockFreeSnowflakeGenerator(SnowflakeIdGenerator.Builder b, WorkerLease lease, boolean ownsLease,
+            long floorTimestamp) {
         this.layout = b.layout;
         this.lease = lease;
         this.ownsLease = ownsLease;
@@ -185,8 +191,9 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
                     + " and " + maxTimestamp + " (the layout's maxTimestamp), was " + persistedBefore
                     + ": was it saved by a generator of another layout?");
         }
-        // as if every id of the persisted timestamp had been issued: the first id is above all of them
-        state = new AtomicLong((persistedBefore << sequenceBits) | sequenceMask);
+        long startAbove = Math.max(persistedBefore, floorTimestamp);
+        // as if every id of that timestamp had been issued: the first id is above all of them
+        state = new AtomicLong((startAbove << sequenceBits) | sequenceMask);
         persisted = persistedBefore;
         persistInterval = b.persistInterval;
         long persistNanos = persistInterval.toNanos();
@@ -200,13 +207,13 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
             log.warn("worker id {}: the lease is lost, no more ids from this generator; last timestamp {}", workerId,
                     lastTimestamp());
         });
-        awaitStart(persistedBefore, b.maxStartupWait);
+        awaitStart(startAbove, persistedBefore >= floorTimestamp, b.maxStartupWait);
         if (stopped.get() != null) {
             throw stoppedException();
         }
         if (reservation) {
             synchronized (persistLock) {
-                reserve(Math.max(currentTimestamp(), persistedBefore)); // the first mark, before any id; throws
+                reserve(Math.max(currentTimestamp(), startAbove)); // the first mark, before any id; throws
             }
         }
         persister = Executors.newSingleThreadScheduledExecutor(task -> {
@@ -423,7 +430,7 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
      * step back that made the wait necessary undone) ends the wait then, not when the wait computed from
      * the wrong clock runs out.
      */
-    private void awaitStart(long persistedTimestamp, Duration maxStartupWait) {
+    private void awaitStart(long persistedTimestamp, boolean byPreviousHolder, Duration maxStartupWait) {
         long needed = persistedTimestamp + 1 - leadUnits; // the first id's timestamp may lead the time by leadUnits
         long start = ticker.read();
         for (;;) {
@@ -441,7 +448,9 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
                 throw new ClockMovedBackwardsException(Duration.ofNanos((persistedTimestamp + 1) * unitNanos - time),
                         "the clock reads " + instantAt(time) + " (timestamp " + now + "), not past the last timestamp "
                                 + persistedTimestamp + " (" + instantOfTimestamp(persistedTimestamp)
-                                + ") persisted for worker id " + workerId + " by its previous holder"
+                                + (byPreviousHolder ? ") persisted for worker id " + workerId + " by its previous holder"
+                                        : ") of the ids this generator issued before it had to lease worker id "
+                                        + workerId)
                                 + (leadUnits > 0 ? " less maxLogicalLead " + maxLogicalLead : "")
                                 + "; waiting for it would take longer than maxStartupWait " + maxStartupWait
                                 + "; refusing to start, since ids issued now could repeat the previous holder's");
@@ -466,7 +475,8 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         if (reason == null || reason == Stop.CLOSED) {
             return new IllegalStateException("the snowflake generator of worker id " + workerId + " is closed");
         }
-        return new WorkerLeaseLostException(workerId, reason.reason, null);
+        return new WorkerLeaseLostException(workerId, reason.reason + "; no more ids from this generator"
+                + (ownsLease ? "" : ": build a new one on a valid lease"), null);
     }
 
     // --- the reservation -----------------------------------------------------------------------------
@@ -593,6 +603,11 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
             log.warn("worker id {}: could not save the last timestamp {} through the lease, retrying in {}: {}",
                     workerId, lastTimestamp(), persistInterval, e.toString());
         }
+    }
+
+    /** The lease the worker id comes from. */
+    WorkerLease lease() {
+        return lease;
     }
 
     /** The persisted high-water mark (tests). */

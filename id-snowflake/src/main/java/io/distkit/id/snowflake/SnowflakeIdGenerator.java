@@ -105,10 +105,21 @@ import org.jspecify.annotations.Nullable;
  * default {@code maxStartupWait} of 5 s) for its clock to pass the mark. {@link #close()} cannot take
  * a reservation back (the store keeps the highest mark saved).
  *
- * <p>The generator stops for good, throwing {@link WorkerLeaseLostException}, as soon as the lease's
- * {@code onLost} listener fires, {@link WorkerLease#isValid()} (asked whenever the generator moves to
- * a new timestamp) turns false, or a save finds the lease lost: another process may hold the worker
- * id by then. Create a new generator to go on.
+ * <p><b>Losing the lease.</b> The generator stops issuing, throwing {@link WorkerLeaseLostException},
+ * as soon as the lease's {@code onLost} listener fires, {@link WorkerLease#isValid()} (asked whenever
+ * the generator moves to a new timestamp) turns false, or a save finds the lease lost: another process
+ * may hold the worker id by then. What follows depends on where the lease came from:
+ * <ul>
+ *   <li>{@link Builder#workerIdAssigner an assigner}: the generator leases a worker id again, on a
+ *       background thread, retrying a failed attempt after 100 ms, 200 ms, … up to every 10 s, and
+ *       goes on with it once it holds it: until then calls throw {@link WorkerLeaseLostException} at
+ *       once. The new worker id may differ ({@link #workerId()} tells), and the ids go on above every
+ *       id issued before the loss (the new lease waits, up to {@code maxStartupWait}, for the time to
+ *       pass both its own mark and the last timestamp issued), so they keep increasing. When the
+ *       assigner is closed, the generator stops for good;
+ *   <li>{@link Builder#workerLease a lease of yours}: it stops for good; build a new generator on a
+ *       valid lease.
+ * </ul>
  */
 public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
 
@@ -215,8 +226,9 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
-         * Where to lease a worker id from at {@link #build()}, with {@link SnowflakeLayout#maxWorkerIds()};
-         * the generator closes that lease when it is closed (not the assigner).
+         * Where to lease a worker id from at {@link #build()}, with {@link SnowflakeLayout#maxWorkerIds()},
+         * and again whenever that lease is lost (see "Losing the lease"); the generator closes the leases
+         * it took when it is closed (not the assigner).
          */
         public Builder workerIdAssigner(WorkerIdAssigner assigner) {
             this.assigner = Objects.requireNonNull(assigner, "workerIdAssigner");
@@ -346,24 +358,30 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
                 throw new IllegalStateException("set either workerLease or workerIdAssigner, not both");
             }
             if (lease != null) {
-                return new LockFreeSnowflakeGenerator(this, lease, false);
+                return new LockFreeSnowflakeGenerator(this, lease, false, 0);
             }
             if (assigner == null) {
                 throw new IllegalStateException("a worker id source is required: call workerLease(WorkerLease) or"
                         + " workerIdAssigner(WorkerIdAssigner), e.g. StaticWorkerIdAssigner.of(0)");
             }
-            WorkerLease acquired = Objects.requireNonNull(assigner.acquire(layout.maxWorkerIds()),
-                    "the workerIdAssigner returned no lease");
-            try {
-                return new LockFreeSnowflakeGenerator(this, acquired, true);
-            } catch (RuntimeException | Error e) {
-                try {
-                    acquired.close();
-                } catch (RuntimeException closing) {
-                    e.addSuppressed(closing);
-                }
-                throw e;
-            }
+            return new LeasingSnowflakeGenerator(copy(), assigner);
+        }
+
+        /** The settings as they are now: a generator that builds again later must not see later changes. */
+        private Builder copy() {
+            Builder c = new Builder(layout);
+            c.assigner = assigner;
+            c.clock = clock;
+            c.ticker = ticker;
+            c.maxBackwardWait = maxBackwardWait;
+            c.maxLogicalLead = maxLogicalLead;
+            c.maxStartupWait = maxStartupWait;
+            c.resyncInterval = resyncInterval;
+            c.persistInterval = persistInterval;
+            c.waiter = waiter;
+            c.rollbackGuard = rollbackGuard;
+            c.reservation = reservation;
+            return c;
         }
 
         private static Duration checkBetween(String name, Duration value, Duration min, Duration max) {

@@ -544,7 +544,7 @@ class SnowflakeIdGeneratorTest {
 
             time.advance(Duration.ofMillis(6)); // 9 ms left, under one interval: the background saves, idle or not
             await().atMost(Duration.ofSeconds(10)).until(() -> lease.saves().contains(START_TICK + 11 + 20));
-            assertThat(((LockFreeSnowflakeGenerator) generator).reservedTimestamp()).isEqualTo(START_TICK + 31);
+            assertThat(SnowflakeReservationTest.reserved(generator)).isEqualTo(START_TICK + 31);
         }
 
         @Test
@@ -578,7 +578,7 @@ class SnowflakeIdGeneratorTest {
 
             // the assigner keeps the first generator's reservation, not its last timestamp: the second
             // generator waits for it (2 s at most with the default persist interval)
-            assertThat(mark).isEqualTo(((LockFreeSnowflakeGenerator) first).reservedTimestamp())
+            assertThat(mark).isEqualTo(SnowflakeReservationTest.reserved(first))
                     .isGreaterThanOrEqualTo(first.lastTimestamp());
             long firstOfSecond = second.nextId();
             IdChecks.noRewindAfterRestart(Map.of("first", before), "second", firstOfSecond).assertNoViolations();

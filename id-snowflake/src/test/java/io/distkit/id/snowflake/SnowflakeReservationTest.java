@@ -71,7 +71,9 @@ class SnowflakeReservationTest {
     }
 
     static long reserved(SnowflakeIdGenerator generator) {
-        return ((LockFreeSnowflakeGenerator) generator).reservedTimestamp();
+        LockFreeSnowflakeGenerator lockFree = generator instanceof LeasingSnowflakeGenerator leasing
+                ? leasing.current() : (LockFreeSnowflakeGenerator) generator;
+        return lockFree.reservedTimestamp();
     }
 
     @Test
