@@ -4,6 +4,7 @@ import io.distkit.id.ClockMovedBackwardsException;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.Ticker;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;

@@ -10,7 +10,7 @@
  * {@link io.distkit.id.snowflake.IdFormat} writes ids as sortable 13-character strings.
  *
  * <p>Public: the layout, the generator interface and its builder, the static assigner, the id
- * format and the {@link io.distkit.id.snowflake.Ticker}; the generator itself is package-private.
+ * format; the generator itself is package-private. The ticker is {@link io.distkit.id.Ticker}.
  */
 @NullMarked
 package io.distkit.id.snowflake;

@@ -1,5 +1,6 @@
 package io.distkit.id.snowflake;
 
+import io.distkit.id.Ticker;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

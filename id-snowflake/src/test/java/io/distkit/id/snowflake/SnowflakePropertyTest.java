@@ -3,6 +3,7 @@ package io.distkit.id.snowflake;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distkit.id.ClockMovedBackwardsException;
+import io.distkit.id.Ticker;
 import io.distkit.testkit.id.IdChecks;
 import java.time.Duration;
 import java.time.Instant;

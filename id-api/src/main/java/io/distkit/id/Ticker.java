@@ -1,10 +1,10 @@
-package io.distkit.id.snowflake;
+package io.distkit.id;
 
 /**
- * A monotonic clock in nanoseconds: what a {@link SnowflakeIdGenerator} advances its time with
- * between readings of the wall clock, and what its waits are measured on, so that a step of the
- * wall clock between two readings cannot reach the ids. Injected, so that tests can drive time by
- * hand.
+ * A monotonic clock in nanoseconds, injected into the id generators so that tests can drive time by
+ * hand: what a snowflake generator advances its time with between readings of the wall clock (so a
+ * step of the wall clock between two readings cannot reach the ids) and measures its waits on, and
+ * what a segment generator measures how long its segments last with.
  *
  * <p>The same shape as the lock engine's ticker; the id modules do not depend on the lock API.
  * A dedicated type rather than a {@code LongSupplier}: the contract (nanoseconds, monotonic,

@@ -1,0 +1,13 @@
+/**
+ * Segment ("leaf") ids: numbers handed out from ranges that a {@link io.distkit.id.SegmentAllocator}
+ * reserves in a shared store, the next range fetched in the background before the current one runs
+ * out, so the hot path is one atomic increment with no store call.
+ *
+ * <p>Start at {@link io.distkit.id.segment.SegmentIdGenerator#builder(io.distkit.id.SegmentAllocator, String)}
+ * with an allocator: {@link io.distkit.id.segment.JdbcSegmentAllocator} on a database table (PostgreSQL,
+ * MySQL/MariaDB, H2), or {@link io.distkit.id.segment.InMemorySegmentAllocator} for tests.
+ */
+@NullMarked
+package io.distkit.id.segment;
+
+import org.jspecify.annotations.NullMarked;

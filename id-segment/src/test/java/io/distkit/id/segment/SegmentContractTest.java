@@ -1,0 +1,33 @@
+package io.distkit.id.segment;
+
+import io.distkit.id.IdGenerator;
+import io.distkit.testkit.id.IdGeneratorContract;
+import java.time.Duration;
+
+/**
+ * The id contract on the in-memory allocator, with a small step (100, fixed) so that the concurrent
+ * tests switch segments thousands of times. The allocator answers faster than a thread hand-over, so
+ * segments are fetched on the callers' threads; {@link Prefetching} runs the same contract with every
+ * fetch in the background.
+ */
+class SegmentContractTest extends IdGeneratorContract {
+
+    private final InMemorySegmentAllocator allocator = new InMemorySegmentAllocator();
+
+    SegmentIdGenerator.Builder builder(InMemorySegmentAllocator allocator) {
+        return SegmentIdGenerator.builder(allocator, "contract").minStep(100).maxStep(100);
+    }
+
+    @Override
+    protected IdGenerator newGenerator() {
+        return builder(allocator).build();
+    }
+
+    /** The same contract with the double buffer at work: every fetch a prefetch on the shared executor. */
+    static class Prefetching extends SegmentContractTest {
+        @Override
+        SegmentIdGenerator.Builder builder(InMemorySegmentAllocator allocator) {
+            return super.builder(allocator).inlineFetchBelow(Duration.ZERO);
+        }
+    }
+}
