@@ -1,0 +1,293 @@
+package io.distkit.cli;
+
+import io.distkit.id.Segment;
+import io.distkit.id.WorkerIdAssigner;
+import io.distkit.id.backends.JdbcWorkerIdAssigner;
+import io.distkit.id.segment.JdbcSegmentAllocator;
+import io.distkit.id.snowflake.IdFormat;
+import io.distkit.id.snowflake.SnowflakeIdGenerator;
+import io.distkit.id.snowflake.SnowflakeLayout;
+import io.distkit.id.snowflake.StaticWorkerIdAssigner;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import javax.sql.DataSource;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code distkit id}: prints ids, one a line. Snowflake ids lease their worker id from a database
+ * (or take a fixed one); segment ids are one range reserved in a database, exactly as large as
+ * the count, so nothing is wasted between runs. {@code distkit id decode} takes snowflake ids apart.
+ */
+@Command(name = "id",
+        sortOptions = false,
+        usageHelpAutoWidth = true,
+        subcommands = IdCommand.Decode.class,
+        description = {
+            "Prints unique ids, one a line.",
+            "",
+            "snowflake: time-ordered 64-bit ids. The worker id is leased from table distkit_worker of a jdbc:"
+                    + " --backend (created if missing), or fixed with --worker-id.",
+            "segment: consecutive numbers per --tag, reserved as one range in table distkit_id_segment of a jdbc:"
+                    + " --backend (table and tag are created if missing; tags start at 1)."},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  distkit id --backend 'jdbc:postgresql://db/app?user=app' --kind snowflake",
+            "  distkit id --backend jdbc:h2:/tmp/ids --kind segment --tag order --count 10",
+            "  distkit id --kind snowflake --worker-id 7 --format base32",
+            "  distkit id decode 1798306468462575616",
+            "  distkit id decode 1JXJ4B1N00000 --layout twitter"})
+final class IdCommand implements Callable<Integer> {
+
+    /** Most ids one call prints. */
+    static final int MAX_COUNT = 10_000_000;
+    /**
+     * The snowflake generator's high-water mark rhythm here: the next run of this command is likely to
+     * lease the same worker id, and waits up to two of these for its clock to pass this run's mark.
+     */
+    static final Duration PERSIST_INTERVAL = Duration.ofMillis(100);
+
+    enum Kind { snowflake, segment }
+
+    enum Format { decimal, base32 }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    HelpOption help;
+
+    @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:DISTKIT_BACKEND}",
+            description = "Id store: a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2). Default: $DISTKIT_BACKEND.")
+    @Nullable String backendUri;
+
+    // not required = true: picocli would then ask for it before 'decode' too
+    @Option(names = "--kind", paramLabel = "KIND", description = "snowflake or segment (required).")
+    @Nullable Kind kind;
+
+    @Option(names = "--tag", paramLabel = "TAG", defaultValue = "default",
+            description = "segment: the id sequence (default: ${DEFAULT-VALUE}).")
+    String tag = "default";
+
+    @Option(names = "--count", paramLabel = "N", defaultValue = "1",
+            description = "How many ids (default: ${DEFAULT-VALUE}, at most 10,000,000).")
+    int count = 1;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "decimal",
+            description = "decimal or base32 (13 characters of Crockford base32 that sort as the ids do;"
+                    + " default: ${DEFAULT-VALUE}).")
+    Format format = Format.decimal;
+
+    @Option(names = "--layout", paramLabel = "LAYOUT", defaultValue = "twitter", converter = LayoutConverter.class,
+            description = "snowflake: twitter, sonyflake or js-safe (default: ${DEFAULT-VALUE}).")
+    SnowflakeLayout layout = SnowflakeLayout.TWITTER;
+
+    @Option(names = "--worker-id", paramLabel = "N",
+            description = "snowflake: a fixed worker id instead of one leased from --backend. Two processes with one"
+                    + " worker id repeat each other's ids: lease them where that can happen.")
+    @Nullable Integer workerId;
+
+    @Override
+    public Integer call() {
+        if (kind == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '--kind=KIND' (snowflake or segment)");
+        }
+        if (count < 1 || count > MAX_COUNT) {
+            throw new ParameterException(spec.commandLine(), "--count must be between 1 and 10,000,000, was " + count);
+        }
+        if (backendUri != null && backendUri.isBlank()) {
+            backendUri = null;
+        }
+        if (backendUri != null && !jdbc(backendUri)) {
+            throw new ParameterException(spec.commandLine(), "--backend: ids need a jdbc: database for now (no id store"
+                    + " on " + Backend.scheme(backendUri) + ": yet), was " + Backend.redact(backendUri));
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        return kind == Kind.snowflake ? snowflake(out) : segment(out);
+    }
+
+    private boolean jdbc(String uri) {
+        try {
+            return Backend.scheme(uri).equals("jdbc");
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--backend: " + e.getMessage(), e);
+        }
+    }
+
+    private int snowflake(PrintWriter out) {
+        if (workerId != null && backendUri != null) {
+            throw new ParameterException(spec.commandLine(), "give --backend (a leased worker id) or --worker-id, not both");
+        }
+        if (workerId != null) {
+            try {
+                layout.checkWorkerId(workerId);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--worker-id: " + e.getMessage(), e);
+            }
+            try (WorkerIdAssigner assigner = StaticWorkerIdAssigner.of(workerId)) {
+                print(out, assigner);
+            }
+            return 0;
+        }
+        if (backendUri == null) {
+            throw new ParameterException(spec.commandLine(), "snowflake ids need a worker id: --backend jdbc:... leases"
+                    + " one, --worker-id N fixes it");
+        }
+        try (Backend backend = DistkitCommand.openBackend(spec, backendUri)) {
+            DataSource db = backend.dataSource().orElseThrow();
+            WorkerIdAssigner assigner = backend.register(JdbcWorkerIdAssigner.builder(db).createTableIfMissing().build());
+            print(out, assigner);
+        }
+        return 0;
+    }
+
+    private void print(PrintWriter out, WorkerIdAssigner assigner) {
+        try (SnowflakeIdGenerator ids = SnowflakeIdGenerator.builder(layout)
+                .workerIdAssigner(assigner)
+                .persistInterval(PERSIST_INTERVAL)
+                .build()) {
+            int left = count;
+            while (left > 0) {
+                int n = Math.min(left, 10_000);
+                StringBuilder lines = new StringBuilder(n * 20);
+                for (long id : ids.nextIds(n)) {
+                    lines.append(format == Format.base32 ? IdFormat.format(id) : Long.toString(id)).append('\n');
+                }
+                out.write(lines.toString());
+                left -= n;
+            }
+            out.flush();
+        }
+    }
+
+    private int segment(PrintWriter out) {
+        if (workerId != null) {
+            throw new ParameterException(spec.commandLine(), "--worker-id is for snowflake ids");
+        }
+        if (backendUri == null) {
+            throw new ParameterException(spec.commandLine(), "segment ids need a database: --backend jdbc:...");
+        }
+        try (Backend backend = DistkitCommand.openBackend(spec, backendUri)) {
+            JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(backend.dataSource().orElseThrow())
+                    .createTableIfMissing()
+                    .createMissingTags(1)
+                    .build();
+            Segment segment;
+            try {
+                segment = allocator.allocate(tag, count);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
+            }
+            StringBuilder lines = new StringBuilder();
+            for (long id = segment.start(); id < segment.endExclusive(); id++) {
+                lines.append(format == Format.base32 ? IdFormat.format(id) : Long.toString(id)).append('\n');
+                if (lines.length() > 1 << 20) {
+                    out.write(lines.toString());
+                    lines.setLength(0);
+                }
+            }
+            out.write(lines.toString());
+            out.flush();
+        }
+        return 0;
+    }
+
+    /** {@code twitter}, {@code sonyflake}, {@code js-safe}: the presets of {@link SnowflakeLayout}. */
+    static final class LayoutConverter implements ITypeConverter<SnowflakeLayout> {
+        @Override
+        public SnowflakeLayout convert(String value) {
+            return switch (value.strip().toLowerCase(Locale.ROOT).replace('_', '-')) {
+                case "twitter" -> SnowflakeLayout.TWITTER;
+                case "sonyflake" -> SnowflakeLayout.SONYFLAKE;
+                case "js-safe" -> SnowflakeLayout.JS_SAFE;
+                default -> throw new TypeConversionException("'" + value + "' is not a layout (twitter, sonyflake, js-safe)");
+            };
+        }
+    }
+
+    /** {@code distkit id decode}: the time, worker and sequence of snowflake ids. */
+    @Command(name = "decode",
+            sortOptions = false,
+            usageHelpAutoWidth = true,
+            description = {
+                "Takes snowflake ids apart: time, worker id, sequence. An id of digits only is read as decimal,"
+                        + " any other as 13 characters of Crockford base32 (--format base32 forces that)."},
+            footerHeading = "%nExamples:%n",
+            footer = {
+                "  distkit id decode 1798306468462575616",
+                "  distkit id decode 0000000000001 --format base32",
+                "  distkit id decode 123456789012345 --layout js-safe"})
+    static final class Decode implements Callable<Integer> {
+
+        enum InputFormat { auto, decimal, base32 }
+
+        @Spec
+        CommandSpec spec;
+
+        @Mixin
+        HelpOption help;
+
+        @Parameters(paramLabel = "ID", arity = "1..*", description = "Ids, decimal or base32.")
+        List<String> ids = new ArrayList<>();
+
+        @Option(names = "--layout", paramLabel = "LAYOUT", defaultValue = "twitter", converter = LayoutConverter.class,
+                description = "twitter, sonyflake or js-safe (default: ${DEFAULT-VALUE}).")
+        SnowflakeLayout layout = SnowflakeLayout.TWITTER;
+
+        @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "auto",
+                description = "How to read the ids: auto, decimal or base32 (default: ${DEFAULT-VALUE}).")
+        InputFormat format = InputFormat.auto;
+
+        @Override
+        public Integer call() {
+            List<SnowflakeLayout.Decoded> decoded = new ArrayList<>();
+            List<Long> values = new ArrayList<>();
+            for (String text : ids) {
+                long id = parse(text.strip());
+                try {
+                    decoded.add(layout.decode(id));
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(spec.commandLine(), "'" + text + "' is not an id of layout "
+                            + layout + ": " + e.getMessage(), e);
+                }
+                values.add(id);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            for (int i = 0; i < decoded.size(); i++) {
+                SnowflakeLayout.Decoded d = decoded.get(i);
+                if (i > 0) {
+                    out.println();
+                }
+                out.printf("id        %d (base32 %s)%n", values.get(i), IdFormat.format(values.get(i)));
+                out.printf("time      %s%n", d.time());
+                out.printf("worker    %d%n", d.worker());
+                out.printf("sequence  %d%n", d.sequence());
+            }
+            out.flush();
+            return 0;
+        }
+
+        private long parse(String text) {
+            boolean digits = !text.isEmpty() && text.chars().allMatch(c -> c >= '0' && c <= '9');
+            boolean decimal = format == InputFormat.decimal || (format == InputFormat.auto && digits);
+            try {
+                return decimal ? Long.parseLong(text) : IdFormat.parse(text);
+            } catch (IllegalArgumentException e) { // NumberFormatException included
+                throw new ParameterException(spec.commandLine(), "'" + text + "' is not a " + (decimal
+                        ? "decimal id (a number from 0 to " + Long.MAX_VALUE + ")" : "base32 id: " + e.getMessage()), e);
+            }
+        }
+    }
+}

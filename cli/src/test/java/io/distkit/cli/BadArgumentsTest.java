@@ -1,0 +1,77 @@
+package io.distkit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class BadArgumentsTest {
+
+    /** Arguments split on single spaces. */
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "nosuchcommand",
+        "demo --duration banana",
+        "demo --duration 1h",
+        "demo --workers 1",
+        "demo --backend nonsense",
+        "demo --backend foo://localhost:1",
+        "lock --backend jdbc:h2:mem:bad --name x",
+        "lock --backend jdbc:h2:mem:bad -- true",
+        "lock --backend jdbc:h2:mem:bad --name x --wait soon -- true",
+        "lock --backend jdbc:h2:mem:bad --name x --lease 1ms -- true",
+        "lock --backend foo://localhost:1 --name x -- true",
+        "lock --backend jdbc:nosuchdriver://x --name x -- true",
+        "id --kind uuid --worker-id 1",
+        "id --worker-id 1",
+        "id --kind snowflake",
+        "id --kind snowflake --worker-id 5000",
+        "id --kind snowflake --worker-id 1 --count 0",
+        "id --kind segment",
+        "id --kind segment --backend redis://localhost:6379",
+        "id decode",
+        "id decode not-an-id",
+        "id decode 123 --layout hexagonal",
+        "id decode -5",
+    })
+    void oneLineErrorAndExitCode2(String args) {
+        Cli.Result r = Cli.run(args.split(" "));
+
+        assertThat(r.code()).as("%s", r).isEqualTo(2);
+        assertThat(r.errLines()).as("%s", r).singleElement().asString()
+                .startsWith("distkit")
+                .contains("--help")
+                .doesNotContain("Exception");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void lockWithoutBackendAsksForOne() {
+        assumeTrue(System.getenv("DISTKIT_BACKEND") == null, "DISTKIT_BACKEND is set");
+        Cli.Result r = Cli.run("lock", "--name", "x", "--", "true");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--backend is required (or set DISTKIT_BACKEND)");
+    }
+
+    @Test
+    void verboseAddsTheStackTrace() {
+        Cli.Result r = Cli.run("demo", "--verbose", "--duration", "banana");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.errLines().size()).isGreaterThan(1);
+        assertThat(r.err()).contains("\tat picocli.");
+    }
+
+    @Test
+    void everyCommandHasHelpWithExamples() {
+        for (String[] command : new String[][] {{"--help"}, {"demo", "--help"}, {"lock", "--help"}, {"id", "--help"},
+                {"id", "decode", "--help"}}) {
+            Cli.Result r = Cli.run(command);
+            assertThat(r.code()).as("%s", r).isZero();
+            assertThat(r.out()).as(String.join(" ", command)).contains("Usage: distkit", "Examples:");
+        }
+    }
+}
