@@ -7,8 +7,9 @@ import io.distkit.id.Segment;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.Ticker;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -29,10 +30,13 @@ import org.slf4j.LoggerFactory;
  * their end by the calls that raced the switch, and those values are never returned.
  *
  * <p><b>Fetching.</b> The one call whose increment returns exactly the segment's {@code prefetchAt}
- * starts the fetch of the next segment; so does a caller that finds both buffers empty, and one
- * switching to a segment already past its threshold. One fetch at a time ({@link #fetching}); a
- * failed one is retried by the executor after a growing pause, while the generator is open and the
- * next buffer is empty. Callers wait on {@link #changed} for a fetch to complete, up to maxWait.
+ * starts the fetch of the next segment; so does a caller that finds both buffers empty when no fetch
+ * runs. One fetch at a time ({@link #fetching}), never two: two could complete out of order. A failed
+ * one is retried by the executor after a growing pause, while the generator is open and the next
+ * buffer is empty. Callers wait on {@link #changed} for a fetch to complete, up to maxWait. A fetch
+ * on a caller's thread (the store is faster than a thread hand-over) runs without the lock too, so the
+ * callers that wait for it keep their bound. Every change of {@link #current} or {@link #next}, and every
+ * failure, signals {@link #changed}.
  *
  * <p><b>Closing</b> swaps in {@link #CLOSED}, a segment with no ids, so that the hot path needs no
  * check of its own: calls fall through to the slow path, which sees {@link #closed} and throws.
@@ -88,7 +92,7 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
     private final long shrinkAboveNanos;
     private final SegmentMetrics metrics;
     private final Ticker ticker;
-    private final ScheduledExecutorService executor;
+    private final @Nullable ScheduledExecutorService executor;
     private final long inlineFetchNanos;
 
     private volatile Buffer current;
@@ -107,6 +111,8 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
     /** Ticker value when the fetch running now was asked for. */
     private long lastRequestAt;
     private @Nullable Throwable lastFailure;
+    /** Ticker value of the last failure. */
+    private long lastFailureAt;
     private int failuresInARow;
     /**
      * The last fetch failed with a refusal that waiting will not change ({@link IdGenerationException}
@@ -137,7 +143,7 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         this.shrinkAboveNanos = b.shrinkAbove.toNanos();
         this.metrics = b.metrics;
         this.ticker = b.ticker;
-        this.executor = b.executor != null ? b.executor : SharedExecutor.INSTANCE;
+        this.executor = b.executor; // null: the shared pools
         this.inlineFetchNanos = b.inlineFetchBelow.toNanos();
         this.step = firstStep;
         this.stepView = firstStep;
@@ -239,12 +245,10 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
                     }
                     if (!fetching) {
                         if (inline && !refused) {
-                            Buffer fetched = fetchInline();
-                            if (fetched != null) {
-                                current = fetched;
-                                continue; // returns it, and reports the wait if there was one
-                            }
-                            // failed: recorded, and retried in the background like any failed fetch
+                            fetchInline(); // unlocks meanwhile; publishes the segment as current, or records the failure
+                            continue;
+                        } else if (refused && ticker.read() - lastFailureAt < FIRST_RETRY_PAUSE.toNanos()) {
+                            // refused a moment ago: throw below, without asking again at once
                         } else {
                             long fetchStep = startFetch(); // refused before, or the prefetch was never due
                             long requestedAt = lastRequestAt;
@@ -314,7 +318,9 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
     private long startFetch() {
         long now = ticker.read();
         lastRequestAt = now;
-        adapt(now - lastFetchAt);
+        if (failuresInARow == 0) {
+            adapt(now - lastFetchAt); // not on a retry after a failure: the time it failed for says nothing of demand
+        }
         fetching = true;
         return step;
     }
@@ -335,14 +341,15 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
     }
 
     /**
-     * Fetches the next segment on the caller's thread, holding the lock, and returns it to become current;
-     * null if the fetch failed (recorded and retried in the background by {@link #fetchFailed}). The store
-     * answered in under {@code inlineFetchNanos} last time it was timed, so the lock is held for about as
-     * long as a thread hand-over would take. Only every {@link #TIMED_INLINE_FETCHES}th fetch is timed
-     * (every one when metrics are on): reading the ticker twice would cost as much as the fetch. The step
-     * adapts at those fetches, to how long the segments since the last timed one lasted on average.
+     * Fetches the next segment on the caller's thread and makes it current; on failure records it (and
+     * the retry in the background) through {@link #fetchFailed}. Called holding the lock, with no fetch
+     * running; releases it while the allocator works, so other callers wait on {@link #changed} with their
+     * bound, and returns holding it. Only every {@link #TIMED_INLINE_FETCHES}th fetch is timed (every one
+     * when metrics hooks are set): two ticker readings would cost as much as an in-memory fetch, and the
+     * unlucky caller that switches segments would pay them. The step adapts at the timed fetches, to how
+     * long the segments since the previous timed one lasted on average.
      */
-    private @Nullable Buffer fetchInline() {
+    private void fetchInline() {
         boolean timed = metrics != SegmentMetrics.NONE || ++inlineFetches % TIMED_INLINE_FETCHES == 0;
         long started = 0;
         if (timed) {
@@ -351,37 +358,57 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
             inlineFetches = 0;
             lastFetchAt = started;
         }
+        long requestedAt = lastFetchAt;
         long fetchStep = step;
+        long previousEnd = lastEnd;
+        fetching = true;
         Segment segment;
+        lock.unlock();
         try {
             segment = allocator.allocate(tag, fetchStep);
-            checkSegment(segment, fetchStep, lastEnd);
+            checkSegment(segment, fetchStep, previousEnd);
         } catch (RuntimeException | Error e) {
-            fetching = true; // as if submitted: fetchFailed schedules the retry
-            fetchFailed(e, fetchStep, timed ? started : lastFetchAt, timed ? ticker.read() - started : 0);
-            return null;
+            lock.lock();
+            fetchFailed(e, fetchStep, requestedAt, timed ? ticker.read() - started : 0); // clears or re-arms fetching
+            return;
         }
+        long took = timed ? ticker.read() - started : 0;
+        lock.lock();
+        fetching = false;
         lastEnd = segment.endExclusive();
         if (failuresInARow > 0) {
+            log.info("tag '{}': fetching segments works again after {} failure(s)", tag, failuresInARow);
             failuresInARow = 0;
             lastFailure = null;
-            log.info("tag '{}': fetching segments works again", tag);
         }
         if (timed) {
-            long took = ticker.read() - started;
             inline = took < inlineFetchNanos;
-            reportFetched(segment, took);
         }
-        return new Buffer(segment, threshold, !inline);
+        if (!closed) {
+            current = new Buffer(segment, threshold, !inline);
+        }
+        changed.signalAll();
+        if (timed) {
+            reportFetched(segment, took); // under the lock: rare, and hooks must be quick
+        }
     }
 
+    /** Runs {@code task} on the executor after {@code delayNanos}. Holding the lock. */
     private void submit(Runnable task, long delayNanos) {
         try {
-            executor.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+            if (executor == null) {
+                SharedExecutor.run(task, delayNanos);
+            } else {
+                executor.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+            }
         } catch (RuntimeException e) { // a user's executor that was shut down
             fetching = false;
-            lastFailure = e;
-            log.warn("tag '{}': could not submit the fetch of the next segment to {}: {}", tag, executor, e.toString());
+            refused = true; // nothing will fetch: callers throw at once instead of waiting for nothing
+            lastFailure = new IdGenerationException("the executor " + executor + " rejected the fetch of the next"
+                    + " segment (was it shut down? it must outlive the generator)", e);
+            lastFailureAt = ticker.read();
+            changed.signalAll();
+            log.warn("tag '{}': {}", tag, lastFailure.getMessage());
         }
     }
 
@@ -442,23 +469,19 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         reportFetched(segment, took);
     }
 
+    /** Records a failed fetch and arms its retry (or not, for a refusal), then tells the metrics hook. */
     private void fetchFailed(Throwable e, long fetchStep, long requestedAt, long took) {
-        try {
-            metrics.fetchFailed(tag, e, Duration.ofNanos(took));
-        } catch (RuntimeException hook) {
-            log.warn("tag '{}': the metrics hook fetchFailed threw: {}", tag, hook.toString());
-        }
         lock.lock();
         try {
             lastFailure = e;
+            lastFailureAt = ticker.read();
             failuresInARow++;
             refused = e instanceof IdGenerationException && !(e instanceof IdSourceUnavailableException);
-            changed.signalAll();
             if (closed) {
                 fetching = false;
             } else if (refused) {
                 fetching = false;
-                log.warn("tag '{}': the allocator refused the next segment; no retry until a caller needs it: {}",
+                log.warn("tag '{}': the allocator refused the next segment; not asked again until a caller needs it: {}",
                         tag, e.toString());
             } else {
                 long pause = Math.min(MAX_RETRY_PAUSE.toNanos(),
@@ -473,8 +496,14 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
                 }
                 submit(() -> fetch(fetchStep, requestedAt), pause);
             }
+            changed.signalAll();
         } finally {
             lock.unlock();
+        }
+        try {
+            metrics.fetchFailed(tag, e, Duration.ofNanos(took));
+        } catch (RuntimeException hook) {
+            log.warn("tag '{}': the metrics hook fetchFailed threw: {}", tag, hook.toString());
         }
     }
 
@@ -564,23 +593,33 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
                 + ", step " + stepView + ", " + allocator + "]";
     }
 
-    /** The pool shared by generators that were given no executor: up to 4 daemon threads, idle ones ending. */
+    /**
+     * What generators given no executor share: a cached pool of daemon threads for the fetches (each may
+     * block in the store for as long as the store's timeout, and one tag's hung store must not hold up
+     * another's fetch: one thread per fetch in flight, idle ones ending after 30 s), and one daemon thread
+     * that only times the pauses before retries.
+     */
     static final class SharedExecutor {
-        static final ScheduledExecutorService INSTANCE = create();
+        private static final AtomicInteger THREADS = new AtomicInteger();
+        private static final ExecutorService FETCHES = Executors.newCachedThreadPool(
+                task -> daemon(task, "distkit-segment-fetch-" + THREADS.incrementAndGet()));
+        private static final ScheduledExecutorService PAUSES = Executors.newSingleThreadScheduledExecutor(
+                task -> daemon(task, "distkit-segment-retry-timer"));
 
         private SharedExecutor() {}
 
-        private static ScheduledExecutorService create() {
-            AtomicInteger threads = new AtomicInteger();
-            ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(4, task -> {
-                Thread thread = new Thread(task, "distkit-segment-fetch-" + threads.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
-            pool.setKeepAliveTime(30, TimeUnit.SECONDS);
-            pool.allowCoreThreadTimeOut(true);
-            pool.setRemoveOnCancelPolicy(true);
-            return pool;
+        static void run(Runnable task, long delayNanos) {
+            if (delayNanos <= 0) {
+                FETCHES.execute(task);
+            } else {
+                PAUSES.schedule(() -> FETCHES.execute(task), delayNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        private static Thread daemon(Runnable task, String name) {
+            Thread thread = new Thread(task, name);
+            thread.setDaemon(true);
+            return thread;
         }
     }
 }

@@ -224,9 +224,9 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
                     + Database.rootMessage(e) + " (if the reservation took effect all the same, its ids are skipped)",
                     e);
         }
-        throw new IdGenerationException("no range of tag '" + tag + "' could be reserved in " + description + " in "
-                + MAX_ATTEMPTS + " attempts: each time the tag was created, or its row locked, by someone else at"
-                + " the same moment; retry");
+        throw new IdSourceUnavailableException(table, "no range of tag '" + tag + "' could be reserved in " + description
+                + " in " + MAX_ATTEMPTS + " attempts: each time the tag was created, or its row locked, by someone else"
+                + " at the same moment; retry", null);
     }
 
     /** The new max_id, or null if no row matched (the tag is missing, or its max_id out of bounds). */

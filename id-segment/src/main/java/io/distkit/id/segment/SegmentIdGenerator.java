@@ -31,8 +31,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A store that answers in less than {@value #INLINE_FETCH_MICROS} µs (an in-memory allocator) is
  * asked on the caller's thread when the segment runs out, without a prefetch: handing the fetch to
- * another thread and waking it would cost more than the fetch. The generator measures every fetch and
- * goes back to prefetching in the background as soon as one takes longer.
+ * another thread and waking it would cost more than the fetch. The generator times one such fetch in 16
+ * (every one when {@link Builder#metrics metrics hooks} are set) and goes back to prefetching in the
+ * background as soon as a timed one takes longer; {@link Builder#inlineFetchBelow} changes the bound
+ * ({@link Duration#ZERO}: always prefetch). Other callers wait for an inline fetch as for any other,
+ * up to maxWait.
  *
  * <p><b>Guarantees.</b> No id is returned twice by any generator of the same tag on the same store,
  * across processes and restarts: each id lies in a range the allocator reserved for this generator
@@ -227,18 +230,30 @@ public interface SegmentIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
-         * Where fetches (and their retries) run; default a small pool shared by every generator of the
-         * JVM (daemon threads {@code distkit-segment-fetch-<n>}, at most 4). The generator never shuts
-         * down an executor given here.
+         * Where fetches (and their retries) run; default a pool shared by every generator of the JVM: a
+         * daemon thread {@code distkit-segment-fetch-<n>} per fetch in flight (idle ones end after 30 s), so
+         * that one tag's slow store never holds up another's fetch. The generator never shuts down an
+         * executor given here, and the executor must outlive the generator: once it rejects a fetch, callers
+         * that find both buffers empty throw at once.
          */
         public Builder executor(ScheduledExecutorService executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
         }
 
-        /** Tests: fetches faster than this run on the caller's thread; {@link Duration#ZERO}: always prefetch. */
-        Builder inlineFetchBelow(Duration inlineFetchBelow) {
-            this.inlineFetchBelow = Objects.requireNonNull(inlineFetchBelow, "inlineFetchBelow");
+        /**
+         * A store whose last timed fetch took less than this is asked on the caller's thread when a segment
+         * runs out, instead of in the background at the threshold; default {@value #INLINE_FETCH_MICROS} µs
+         * (only a store in memory is that fast). {@link Duration#ZERO}: always prefetch in the background.
+         *
+         * @throws IllegalArgumentException if negative or above 1 s
+         */
+        public Builder inlineFetchBelow(Duration inlineFetchBelow) {
+            Objects.requireNonNull(inlineFetchBelow, "inlineFetchBelow");
+            if (inlineFetchBelow.isNegative() || inlineFetchBelow.compareTo(Duration.ofSeconds(1)) > 0) {
+                throw new IllegalArgumentException("inlineFetchBelow must be between 0 and 1 s, was " + inlineFetchBelow);
+            }
+            this.inlineFetchBelow = inlineFetchBelow;
             return this;
         }
 

@@ -15,7 +15,8 @@ class SegmentContractTest extends IdGeneratorContract {
     private final InMemorySegmentAllocator allocator = new InMemorySegmentAllocator();
 
     SegmentIdGenerator.Builder builder(InMemorySegmentAllocator allocator) {
-        return SegmentIdGenerator.builder(allocator, "contract").minStep(100).maxStep(100);
+        return SegmentIdGenerator.builder(allocator, "contract").minStep(100).maxStep(100)
+                .inlineFetchBelow(Duration.ofSeconds(1)); // every fetch on a caller's thread, however slow the JIT
     }
 
     @Override

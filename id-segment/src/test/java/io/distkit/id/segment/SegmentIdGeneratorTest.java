@@ -94,9 +94,11 @@ class SegmentIdGeneratorTest {
             take(g, 100);
             allocator.awaitCalls(2);
 
-            CompletableFuture<Long> waiting = CompletableFuture.supplyAsync(g::nextId);
-            await().atMost(BOUND).until(() -> ((DoubleBufferedSegmentGenerator) g).nextSegment() == null
-                    && !waiting.isDone());
+            CompletableFuture<Long> waiting = new CompletableFuture<>();
+            Thread caller = new Thread(() -> waiting.complete(g.nextId()), "waiting-caller");
+            caller.start();
+            await().atMost(BOUND).until(() -> caller.getState() == Thread.State.TIMED_WAITING); // on the condition
+            assertThat(waiting).isNotDone();
             allocator.release(1);
 
             assertThat(waiting.get(10, TimeUnit.SECONDS)).isEqualTo(101);
@@ -146,9 +148,9 @@ class SegmentIdGeneratorTest {
         @Test
         @DisplayName("turns into a prefetch in the background once a timed fetch is slow (metrics on: every fetch is timed)")
         void turnsIntoABackgroundPrefetchOnceAFetchIsSlow() {
-            SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofMillis(50)).metrics(new RecordingMetrics()));
+            SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofMillis(200)).metrics(new RecordingMetrics()));
             take(g, 100);
-            allocator.delay(Duration.ofMillis(100));
+            allocator.delay(Duration.ofMillis(300));
 
             assertThat(g.nextId()).as("fetched on this thread, slowly").isEqualTo(101);
             allocator.delay(Duration.ZERO);
@@ -160,10 +162,31 @@ class SegmentIdGeneratorTest {
         }
 
         @Test
+        @DisplayName("a fetch on one caller's thread that hangs keeps the others' maxWait, and close, free")
+        void aHangingInlineFetchKeepsTheOthersBound() throws Exception {
+            SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofSeconds(1)).maxWait(Duration.ofMillis(200)));
+            take(g, 100);
+            allocator.hold();
+            CompletableFuture<Long> fetching = new CompletableFuture<>();
+            Thread first = new Thread(() -> fetching.complete(g.nextId()), "inline-fetcher");
+            first.start();
+            allocator.awaitCalls(2); // in the allocator, on its own thread
+
+            long calledAt = System.nanoTime();
+            assertThatThrownBy(g::nextId).isInstanceOf(IdSourceUnavailableException.class)
+                    .hasMessageContaining("has not completed");
+            long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - calledAt);
+            allocator.release(1);
+
+            assertThat(fetching.get(10, TimeUnit.SECONDS)).isEqualTo(101);
+            assertThat(waitedMillis).as("the second caller's maxWait held").isBetween(150L, 5_000L);
+        }
+
+        @Test
         @DisplayName("without metrics, one fetch in 16 is timed: a slow store is noticed within 16 segments")
         void withoutMetricsOneFetchIn16IsTimed() {
-            SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofMillis(50)));
-            allocator.delay(Duration.ofMillis(60));
+            SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofMillis(100)));
+            allocator.delay(Duration.ofMillis(150));
 
             take(g, 100 * DoubleBufferedSegmentGenerator.TIMED_INLINE_FETCHES); // the build's and 15 untimed: unnoticed
             take(g, 1); // the 16th fetch on this thread is timed: slow
@@ -367,6 +390,8 @@ class SegmentIdGeneratorTest {
             assertThatThrownBy(() -> b.prefetchThreshold(1.0)).hasMessageContaining("prefetchThreshold must be in [0, 1)");
             assertThatThrownBy(() -> b.prefetchThreshold(Double.NaN)).hasMessageContaining("prefetchThreshold");
             assertThatThrownBy(() -> b.maxWait(Duration.ofMillis(-1))).hasMessageContaining("maxWait must be between");
+            assertThatThrownBy(() -> b.inlineFetchBelow(Duration.ofMillis(-1)))
+                    .hasMessageContaining("inlineFetchBelow must be between 0 and 1 s");
             assertThatThrownBy(() -> b.adaptiveStep(Duration.ofMinutes(30), Duration.ofMinutes(15)))
                     .hasMessageContaining("growBelow <= shrinkAbove");
             assertThatThrownBy(() -> builder().minStep(500).maxStep(100).build())

@@ -6,6 +6,7 @@ import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
@@ -45,8 +46,10 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
     private boolean closed;
     private @Nullable Thread releasing;
     private @Nullable Throwable lastLeaseFailure;
-    /** The assigner said it is closed: no lease will ever come from it again. */
-    private boolean assignerClosed;
+    /** Re-leasing has ended for good (the assigner is closed, or a failure no retry can mend). */
+    private boolean ended;
+    /** Counted down by {@link #close()}: ends the pauses of the re-lease thread. */
+    private final CountDownLatch closedSignal = new CountDownLatch(1);
     private int leases = 1;
 
     /**
@@ -57,13 +60,23 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
     LeasingSnowflakeGenerator(SnowflakeIdGenerator.Builder settings, WorkerIdAssigner assigner) {
         this.settings = settings;
         this.assigner = assigner;
-        this.current = buildOnNewLease(0);
+        this.current = buildOnNewLease(0, false);
         watch(current);
     }
 
-    private LockFreeSnowflakeGenerator buildOnNewLease(long floorTimestamp) {
-        WorkerLease lease = Objects.requireNonNull(assigner.acquire(settings.layout.maxWorkerIds()),
-                "the workerIdAssigner returned no lease");
+    /**
+     * @param again false for the first lease (at build: every exception goes to the caller as it is), true
+     *     for a lease after a loss
+     * @throws AssignerClosed if {@code again} and the assigner says it is closed
+     */
+    private LockFreeSnowflakeGenerator buildOnNewLease(long floorTimestamp, boolean again) {
+        WorkerLease lease;
+        try {
+            lease = assigner.acquire(settings.layout.maxWorkerIds());
+        } catch (IllegalStateException e) { // the SPI's word for "this assigner is closed"
+            throw again ? new AssignerClosed(e) : e;
+        }
+        Objects.requireNonNull(lease, "the workerIdAssigner returned no lease");
         try {
             return new LockFreeSnowflakeGenerator(settings, lease, true, floorTimestamp);
         } catch (RuntimeException | Error e) {
@@ -119,9 +132,10 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
                 throw new IllegalStateException("the snowflake generator is closed", e);
             }
             Throwable failure = lastLeaseFailure;
-            if (assignerClosed) {
+            if (ended) {
                 throw new WorkerLeaseLostException(lost.workerId(), "no id from it any more, and no new worker id"
-                        + " either: " + assigner + " is closed (" + failure + "); build a new generator", e);
+                        + " either: leasing one from " + assigner + " failed for good (" + failure
+                        + "); build a new generator", e);
             }
             state = failure == null ? "" : " (the last attempt failed: " + failure + ")";
         }
@@ -134,7 +148,7 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
     private void releaseAfterLoss(LockFreeSnowflakeGenerator lost) {
         Thread thread;
         synchronized (lock) {
-            if (closed || assignerClosed || releasing != null || current != lost) {
+            if (closed || ended || releasing != null || current != lost) {
                 return; // closed, without an assigner, or already replaced or being replaced
             }
             thread = new Thread(() -> replace(lost), "distkit-snowflake-lease-" + THREADS.incrementAndGet());
@@ -145,92 +159,94 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
         thread.start();
     }
 
-    /** The re-lease thread: closes {@code lost}, then leases and builds until it succeeds or the generator closes. */
+    /**
+     * The re-lease thread: seals and closes {@code lost}, then leases and builds until it succeeds, the
+     * generator closes, or a failure shows that trying again cannot help (the assigner is closed, the lease
+     * it gives does not fit the layout, an {@link Error}); then the generator ends, and calls say why.
+     */
     private void replace(LockFreeSnowflakeGenerator lost) {
-        lost.close(); // seals it (if the loss has not yet) and closes its lease: its last timestamp is final
-        long floor = lost.lastTimestamp();
-        long pauseNanos = FIRST_RETRY_PAUSE.toNanos();
-        for (int attempt = 1; ; attempt++) {
-            synchronized (lock) {
-                if (closed) {
-                    releasing = null;
+        try {
+            lost.markLost(); // callers racing this see WorkerLeaseLostException, not "closed"
+            lost.close(); // and its lease closed: its last timestamp is final
+            long floor = lost.lastTimestamp();
+            long pauseNanos = FIRST_RETRY_PAUSE.toNanos();
+            for (int attempt = 1; closedSignal.getCount() > 0; attempt++) {
+                LockFreeSnowflakeGenerator next;
+                try {
+                    next = buildOnNewLease(floor, true);
+                } catch (AssignerClosed | IllegalArgumentException e) {
+                    end(lost, e);
+                    return;
+                } catch (RuntimeException e) {
+                    synchronized (lock) {
+                        lastLeaseFailure = e;
+                    }
+                    log.warn("worker id {}: leasing a new worker id failed (attempt {}), trying again in {} ms: {}",
+                            lost.workerId(), attempt, TimeUnit.NANOSECONDS.toMillis(pauseNanos), e.toString());
+                    if (closedSignal.await(pauseNanos, TimeUnit.NANOSECONDS)) {
+                        return;
+                    }
+                    pauseNanos = Math.min(2 * pauseNanos, MAX_RETRY_PAUSE.toNanos());
+                    continue;
+                }
+                boolean published;
+                synchronized (lock) {
+                    published = !closed;
+                    if (published) {
+                        current = next;
+                        lastLeaseFailure = null;
+                        leases++;
+                    }
+                }
+                if (!published) {
+                    next.close(); // the generator was closed while this one was being built
                     return;
                 }
-            }
-            LockFreeSnowflakeGenerator next;
-            try {
-                next = buildOnNewLease(floor);
-            } catch (IllegalStateException e) { // the assigner is closed (its SPI says so): nothing to wait for
-                synchronized (lock) {
-                    lastLeaseFailure = e;
-                    assignerClosed = true;
-                    releasing = null;
-                }
-                log.warn("worker id {}: no new worker id: the assigner is closed; this generator issues no more ids: {}",
-                        lost.workerId(), e.toString());
+                watch(next);
+                log.info("worker id {}: ids go on with worker id {}, above timestamp {}", lost.workerId(),
+                        next.workerId(), floor);
                 return;
-            } catch (RuntimeException e) {
-                synchronized (lock) {
-                    lastLeaseFailure = e;
-                }
-                log.warn("worker id {}: leasing a new worker id failed (attempt {}), trying again in {} ms: {}",
-                        lost.workerId(), attempt, TimeUnit.NANOSECONDS.toMillis(pauseNanos), e.toString());
-                if (!pause(pauseNanos)) {
-                    continue; // interrupted by close: the check above ends the thread
-                }
-                pauseNanos = Math.min(2 * pauseNanos, MAX_RETRY_PAUSE.toNanos());
-                continue;
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // nobody interrupts this thread; if someone does, it ends
+        } catch (RuntimeException | Error e) {
+            end(lost, e);
+            throw e;
+        } finally {
             synchronized (lock) {
                 releasing = null;
-                if (!closed) {
-                    current = next;
-                    lastLeaseFailure = null;
-                    leases++;
-                }
             }
-            if (current != next) {
-                next.close(); // the generator was closed while this one was being built
-                return;
-            }
-            watch(next);
-            log.info("worker id {}: ids go on with worker id {}, above timestamp {}", lost.workerId(),
-                    next.workerId(), floor);
-            return;
         }
     }
 
-    /** Parks for {@code nanos}; false if interrupted (by close). */
-    private static boolean pause(long nanos) {
-        try {
-            TimeUnit.NANOSECONDS.sleep(nanos);
-            return true;
-        } catch (InterruptedException e) {
-            return false;
+    /** No more leases: calls on the generator throw, saying why. */
+    private void end(LockFreeSnowflakeGenerator lost, Throwable why) {
+        synchronized (lock) {
+            lastLeaseFailure = why instanceof AssignerClosed closedAssigner ? closedAssigner.getCause() : why;
+            ended = true;
         }
+        log.warn("worker id {}: no new worker id, and no more tries: this generator issues no more ids: {}",
+                lost.workerId(), why.toString());
     }
 
     // --- the rest -------------------------------------------------------------------------------------
 
     /**
-     * Closes the current generator (and its lease), and stops a re-lease in progress: interrupts its pause,
-     * and whatever it builds meanwhile is closed at once, without issuing an id.
+     * Closes the current generator (and its lease), and stops a re-lease in progress without waiting for
+     * it: its pause ends at once; a lease it is acquiring, and a generator it is building on it (which may
+     * wait up to {@code maxStartupWait} for the clock), are closed once built, without issuing an id.
      */
     @Override
     public void close() {
-        Thread thread;
         LockFreeSnowflakeGenerator g;
         synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
-            thread = releasing;
             g = current;
         }
-        if (thread != null) {
-            thread.interrupt();
-        }
+        closedSignal.countDown(); // a re-lease thread pausing ends; one building closes what it builds
         g.close();
     }
 
@@ -265,5 +281,12 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
     @Override
     public String toString() {
         return current + " (leased from " + assigner + ")";
+    }
+
+    /** The assigner said it is closed while re-leasing: no lease will come from it again. */
+    private static final class AssignerClosed extends RuntimeException {
+        AssignerClosed(IllegalStateException cause) {
+            super(cause.getMessage(), cause);
+        }
     }
 }

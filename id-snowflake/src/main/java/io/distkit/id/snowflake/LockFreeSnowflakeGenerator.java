@@ -606,6 +606,11 @@ final class LockFreeSnowflakeGenerator implements SnowflakeIdGenerator {
         }
     }
 
+    /** Stops the generator as if the lease's loss listener had fired (it may not have run yet). */
+    void markLost() {
+        stop(Stop.LOST);
+    }
+
     /** The lease the worker id comes from. */
     WorkerLease lease() {
         return lease;

@@ -200,6 +200,25 @@ class SnowflakeReleaseTest {
     }
 
     @Test
+    @DisplayName("a lease that cannot fit the layout ends the re-leasing at once, instead of taking worker ids every 10 s")
+    void aLeaseThatCannotFitEndsTheReleasing() {
+        TestLease first = new TestLease(3);
+        assigner.willGive(first);
+        SnowflakeIdGenerator generator = build(builder().workerIdAssigner(assigner));
+        TestLease foreign = new TestLease(4, TWITTER.maxTimestamp() + 1); // a mark saved by another layout
+        assigner.willGive(foreign);
+
+        first.lose();
+
+        await().atMost(BOUND).untilAsserted(() -> assertThatThrownBy(generator::nextId)
+                .isInstanceOf(WorkerLeaseLostException.class)
+                .hasMessageContaining("failed for good")
+                .hasMessageContaining("another layout"));
+        assertThat(foreign.closeCalls()).as("the lease that did not fit is given back").isEqualTo(1);
+        assertThat(assigner.acquires()).isEqualTo(2);
+    }
+
+    @Test
     @DisplayName("a lease the user gave is never replaced: the generator stops for good")
     void aLeaseOfTheUsersIsNeverReplaced() {
         TestLease lease = new TestLease(3);
