@@ -12,7 +12,8 @@ fi
 mvn -B verify "$@"
 
 # every server a fixture started lives under a temp dir named distkit-*: none may outlive the build
-# (the processes that started this script are not leftovers, whatever their command line says)
+# (the processes that started this script are not leftovers, whatever their command line says, nor is a
+# flock(1) waiting for a lock file of that name: a developer's build lock, not a server)
 ancestors=" $$ "
 p=$$
 while [ "${p:-1}" -gt 1 ]; do
@@ -20,6 +21,7 @@ while [ "${p:-1}" -gt 1 ]; do
   ancestors+="$p "
 done
 left=$(pgrep -af -- "/tmp/distkit-" | grep -v pgrep | while read -r pid rest; do
+  case "$rest" in flock\ *) continue ;; esac
   case "$ancestors" in *" $pid "*) ;; *) echo "$pid $rest" ;; esac
 done || true)
 if [ -n "$left" ]; then
