@@ -90,6 +90,18 @@ final class ManualTime {
         };
     }
 
+    /**
+     * A generator builder on this time: the wall clock, the ticker and the waiter, and the wall clock
+     * re-read on every call (resync interval 0) unless the test sets another.
+     */
+    SnowflakeIdGenerator.Builder builder(SnowflakeLayout layout) {
+        return SnowflakeIdGenerator.builder(layout)
+                .clock(clock())
+                .ticker(ticker())
+                .waiter(waiter())
+                .resyncInterval(Duration.ZERO);
+    }
+
     /** Total time generators waited through {@link #waiter()}. */
     Duration waited() {
         return Duration.ofNanos(waitedNanos.get());

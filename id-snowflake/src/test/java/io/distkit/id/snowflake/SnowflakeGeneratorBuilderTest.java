@@ -22,7 +22,7 @@ class SnowflakeGeneratorBuilderTest {
     private final ManualTime time = new ManualTime(Instant.parse("2026-11-25T10:00:00Z"));
 
     private SnowflakeIdGenerator.Builder builder() {
-        return SnowflakeIdGenerator.builder(TWITTER).clock(time.clock()).ticker(time.ticker()).waiter(time.waiter());
+        return time.builder(TWITTER).resyncInterval(SnowflakeIdGenerator.DEFAULT_RESYNC_INTERVAL);
     }
 
     static Stream<Arguments> badDurations() {

@@ -44,11 +44,7 @@ class SnowflakeIdGeneratorTest {
 
     /** Manual time, and the wall clock re-read on every call unless a test says otherwise. */
     SnowflakeIdGenerator.Builder builder(SnowflakeLayout layout) {
-        return SnowflakeIdGenerator.builder(layout)
-                .clock(time.clock())
-                .ticker(time.ticker())
-                .waiter(time.waiter())
-                .resyncInterval(Duration.ZERO);
+        return time.builder(layout);
     }
 
     SnowflakeIdGenerator build(SnowflakeIdGenerator.Builder builder) {

@@ -169,11 +169,8 @@ class SnowflakePropertyTest {
         }
 
         SnowflakeIdGenerator.Builder builder(ManualTime time, boolean guard) {
-            SnowflakeIdGenerator.Builder builder = SnowflakeIdGenerator.builder(layout)
+            SnowflakeIdGenerator.Builder builder = time.builder(layout)
                     .workerLease(new TestLease(workerId))
-                    .clock(time.clock())
-                    .ticker(time.ticker())
-                    .waiter(time.waiter())
                     .maxBackwardWait(maxBackwardWait)
                     .resyncInterval(guard ? resyncInterval : Duration.ZERO)
                     .persistInterval(Duration.ofHours(1));

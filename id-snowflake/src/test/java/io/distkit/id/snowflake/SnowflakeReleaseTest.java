@@ -44,12 +44,7 @@ class SnowflakeReleaseTest {
 
     /** Manual time (waits advance it); a persist interval of 1 h, so no background save runs. */
     SnowflakeIdGenerator.Builder builder() {
-        return SnowflakeIdGenerator.builder(TWITTER)
-                .clock(time.clock())
-                .ticker(time.ticker())
-                .waiter(time.waiter())
-                .resyncInterval(Duration.ZERO)
-                .persistInterval(Duration.ofHours(1));
+        return time.builder(TWITTER).persistInterval(Duration.ofHours(1));
     }
 
     SnowflakeIdGenerator build(SnowflakeIdGenerator.Builder builder) {

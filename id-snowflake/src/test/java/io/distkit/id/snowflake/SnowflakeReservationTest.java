@@ -52,12 +52,7 @@ class SnowflakeReservationTest {
 
     /** Manual time; a persist interval of 1 h, so the background task never runs during a test. */
     SnowflakeIdGenerator.Builder builder(ManualTime time) {
-        return SnowflakeIdGenerator.builder(TWITTER)
-                .clock(time.clock())
-                .ticker(time.ticker())
-                .waiter(time.waiter())
-                .resyncInterval(Duration.ZERO)
-                .persistInterval(Duration.ofHours(1));
+        return time.builder(TWITTER).persistInterval(Duration.ofHours(1));
     }
 
     SnowflakeIdGenerator build(SnowflakeIdGenerator.Builder builder) {
@@ -413,11 +408,8 @@ class SnowflakeReservationTest {
         Random random = new Random(seed ^ 0x2545F4914F6CDD1DL);
         ManualTime clock = new ManualTime(START);
         TestLease store = new TestLease(scenario.workerId);
-        SnowflakeIdGenerator.Builder builder = SnowflakeIdGenerator.builder(scenario.layout)
+        SnowflakeIdGenerator.Builder builder = clock.builder(scenario.layout)
                 .workerLease(store)
-                .clock(clock.clock())
-                .ticker(clock.ticker())
-                .waiter(clock.waiter())
                 .maxBackwardWait(scenario.maxBackwardWait)
                 .resyncInterval(scenario.resyncInterval)
                 .persistInterval(scenario.layout.timeUnit().multipliedBy(1 + random.nextInt(20)));
