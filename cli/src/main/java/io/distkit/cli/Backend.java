@@ -29,14 +29,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Closing closes every client handed out (releasing their locks), then the pool, then deletes
  * the embedded database's files if this backend made them. It never throws: what fails is logged as
- * a warning, so that it cannot replace a command's result.
+ * a warning, so that it cannot replace a command's result. It may be called from a shutdown hook
+ * while the command's thread closes too: the first call does the work, a second waits for it.
  */
 final class Backend implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Backend.class);
 
-    /** Connections of one pool: two lock clients of 4 statements each, the worker-id and segment stores. */
-    private static final int POOL_SIZE = 12;
+    /** Statement threads of each JDBC lock client, each borrowing a connection while its statement runs. */
+    static final int LOCK_CLIENT_STATEMENTS = 4;
+    /** Connections the id stores may hold at once: the worker-id lease and its renewal, segment fetches. */
+    static final int ID_STORE_CONNECTIONS = 4;
 
     private final String description;
     private final @Nullable String uri;
@@ -44,6 +47,7 @@ final class Backend implements AutoCloseable {
     private final @Nullable Path deleteOnClose;
     private final Deque<AutoCloseable> opened = new ArrayDeque<>();
     private @Nullable LockClient spare;
+    private boolean closed; // guarded by this
 
     private Backend(String description, @Nullable String uri, @Nullable HikariDataSource pool,
             @Nullable Path deleteOnClose) {
@@ -54,25 +58,43 @@ final class Backend implements AutoCloseable {
     }
 
     /**
+     * Connections a {@code jdbc:} backend's pool needs so that nobody waits for one: the JDBC lock
+     * client runs a waiting caller's first attempt and its release on the caller's thread, and its
+     * other statements on {@value #LOCK_CLIENT_STATEMENTS} threads of its own; the id stores take up
+     * to {@value #ID_STORE_CONNECTIONS} more.
+     *
+     * @param callers threads calling the lock clients (the demo's workers; 1 for a command)
+     * @param lockClients lock clients the command opens
+     */
+    static int poolSize(int callers, int lockClients) {
+        return callers + lockClients * LOCK_CLIENT_STATEMENTS + ID_STORE_CONNECTIONS;
+    }
+
+    /**
      * Opens the backend named by {@code uri}. For a lock backend other than a database this connects
      * a first client at once, so that a bad URI is reported here.
      *
+     * @param poolSize connections of the pool if it is a database: {@link #poolSize}
      * @throws IllegalArgumentException if the URI has no scheme, no backend handles it, or it is
      *     malformed for its backend: the message says which
      * @throws io.distkit.lock.LockBackendException if the backend cannot be reached
      */
-    static Backend open(String uri) {
+    static Backend open(String uri, int poolSize) {
         String scheme = scheme(uri);
         if (scheme.equals("jdbc")) {
-            return new Backend(redact(uri), null, pool(uri), null);
+            return new Backend(redact(uri), null, pool(uri, poolSize), null);
         }
         Backend backend = new Backend(redact(uri), uri, null, null);
         backend.spare = LockClients.connect(uri);
         return backend;
     }
 
-    /** A new H2 database in a directory of its own under the temp dir, deleted again at {@link #close()}. */
-    static Backend embeddedH2() {
+    /**
+     * A new H2 database in a directory of its own under the temp dir, deleted again at {@link #close()}.
+     *
+     * @param poolSize connections of its pool: {@link #poolSize}
+     */
+    static Backend embeddedH2(int poolSize) {
         Path dir;
         try {
             dir = Files.createTempDirectory("distkit-demo-");
@@ -81,9 +103,10 @@ final class Backend implements AutoCloseable {
                     + System.getProperty("java.io.tmpdir") + ": " + e.getMessage(), e);
         }
         Path file = dir.resolve("demo");
-        String url = "jdbc:h2:file:" + file.toAbsolutePath();
+        // closed with the pool, not by H2's own shutdown hook: at Ctrl-C, ours closes the pool and deletes the files
+        String url = "jdbc:h2:file:" + file.toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
         try {
-            return new Backend("embedded H2 database " + file + ".mv.db", null, pool(url), dir);
+            return new Backend("embedded H2 database " + file + ".mv.db", null, pool(url, poolSize), dir);
         } catch (RuntimeException e) {
             deleteTree(dir);
             throw e;
@@ -104,45 +127,67 @@ final class Backend implements AutoCloseable {
      * A new lock client, closed with this backend.
      *
      * @throws io.distkit.lock.LockBackendException if the backend cannot be reached
+     * @throws IllegalStateException if the backend is closed
      */
-    LockClient newLockClient() {
+    synchronized LockClient newLockClient() {
+        if (closed) {
+            throw new IllegalStateException("the backend is closed: distkit is stopping");
+        }
         LockClient client;
         if (spare != null) {
             client = spare;
             spare = null;
         } else if (pool != null) {
-            client = JdbcLockClient.builder(pool).createTableIfMissing().build();
+            client = JdbcLockClient.builder(pool)
+                    .maxConcurrentStatements(LOCK_CLIENT_STATEMENTS)
+                    .createTableIfMissing()
+                    .build();
         } else {
             client = LockClients.connect(java.util.Objects.requireNonNull(uri, "uri"));
         }
         return register(client);
     }
 
-    /** Closes {@code resource} with this backend, before the pool, in reverse order of registration. */
-    <T extends AutoCloseable> T register(T resource) {
+    /**
+     * Closes {@code resource} with this backend, before the pool, in reverse order of registration.
+     *
+     * @throws IllegalStateException if the backend is closed (distkit is stopping); the resource is then closed
+     */
+    synchronized <T extends AutoCloseable> T register(T resource) {
+        if (closed) {
+            closeQuietly(resource);
+            throw new IllegalStateException("the backend is closed: distkit is stopping");
+        }
         opened.push(resource);
         return resource;
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         if (spare != null) {
             opened.push(spare);
             spare = null;
         }
         while (!opened.isEmpty()) {
-            AutoCloseable resource = opened.pop();
-            try {
-                resource.close();
-            } catch (Exception e) {
-                LOG.warn("closing {} failed: {}", resource, DistkitCommand.describe(e));
-            }
+            closeQuietly(opened.pop());
         }
         if (pool != null) {
             pool.close();
         }
         if (deleteOnClose != null) {
             deleteTree(deleteOnClose);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("closing {} failed: {}", resource, DistkitCommand.describe(e));
         }
     }
 
@@ -161,11 +206,11 @@ final class Backend implements AutoCloseable {
         return uri.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("(//[^/@:]*:)[^/@]*@", "$1***@");
     }
 
-    private static HikariDataSource pool(String url) {
+    private static HikariDataSource pool(String url, int poolSize) {
         HikariConfig config = new HikariConfig();
         config.setJdbcUrl(url);
         config.setPoolName("distkit-cli");
-        config.setMaximumPoolSize(POOL_SIZE);
+        config.setMaximumPoolSize(poolSize);
         config.setMinimumIdle(1);
         config.setConnectionTimeout(5_000);
         config.setInitializationFailTimeout(-1); // the builders' first contact reports failures, in their words

@@ -44,12 +44,15 @@ import picocli.CommandLine.Spec;
  * waits a moment (its "work") and writes the value back plus one with its fencing token.
  * Meanwhile a snowflake and a segment generator make ids on threads of their own. At the end the
  * run is checked: tokens strictly increased (the register saw no equal or lower token), no update
- * was lost (the register holds exactly the number of writes it took), the ids are all distinct.
+ * was lost (the register holds exactly one increment per acquisition, less the writes it refused as
+ * stale), the ids are all distinct, and no thread is still busy {@link #STUCK_AFTER} after the end.
  * The exit code is 1 if any check failed.
  *
  * <p>The backend is an H2 database in a new directory under the temp dir, deleted afterwards, or
  * any lock backend through {@code --backend}. Worker ids and segments come from the database's
  * tables where the backend is one, otherwise from a fixed worker id and an in-memory allocator.
+ * A shutdown hook closes the backend if the demo is interrupted (Ctrl-C): the lock clients release,
+ * the embedded database's directory is deleted.
  */
 @Command(name = "demo",
         sortOptions = false,
@@ -87,6 +90,12 @@ final class DemoCommand implements Callable<Integer> {
     static final Duration MAX_DURATION = Duration.ofMinutes(10);
     static final long MAX_IDS = 50_000_000;
     static final String SEGMENT_TAG = "distkit-demo";
+    /**
+     * How long after the end of the run the threads get to return: longer than any one operation may
+     * take (the lock engine gives a JDBC operation 2 × 5 s + 1 s). A thread still busy then is reported
+     * as a failed check, and left behind (it is a daemon thread).
+     */
+    static final Duration STUCK_AFTER = Duration.ofSeconds(12);
 
     private final boolean terminal;
 
@@ -135,9 +144,21 @@ final class DemoCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--ids must be between 1 and " + MAX_IDS + ", was " + ids);
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Backend backend = backendUri == null ? Backend.embeddedH2()
-                : DistkitCommand.openBackend(spec, backendUri)) {
+        int poolSize = Backend.poolSize(workers, CLIENTS);
+        Backend backend = backendUri == null ? Backend.embeddedH2(poolSize)
+                : DistkitCommand.openBackend(spec, backendUri, poolSize);
+        // Ctrl-C, kill: the lock clients release and the embedded database's directory goes, as at the end
+        Thread cleanup = new Thread(backend::close, "distkit-demo-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
             return run(backend, out);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is closing the backend; close() below waits for it
+            }
+            backend.close();
         }
     }
 
@@ -199,19 +220,28 @@ final class DemoCommand implements Callable<Integer> {
         threads.forEach(Thread::start);
 
         Progress progress = new Progress(out, terminal, start, acquisitions, idRuns);
-        while (!done.await(terminal ? 200 : 1000, TimeUnit.MILLISECONDS)) {
+        long giveUpAt = deadline + STUCK_AFTER.toNanos();
+        long tick = TimeUnit.MILLISECONDS.toNanos(terminal ? 200 : 1000);
+        while (!done.await(Math.max(0, Math.min(tick, giveUpAt - System.nanoTime())), TimeUnit.NANOSECONDS)) {
+            if (System.nanoTime() - giveUpAt >= 0) {
+                break;
+            }
             progress.show();
         }
         progress.clear();
+        List<String> stuck = new ArrayList<>();
         for (Thread t : threads) {
-            t.join();
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(giveUpAt - System.nanoTime()))); // join(0) never returns
+            if (t.isAlive()) {
+                stuck.add(t.getName()); // a daemon thread: left behind, reported below
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
 
         Histogram allWaits = new Histogram(3);
         waits.forEach(allWaits::add);
         return summary(out, seconds, register.snapshot(), acquisitions, lostLeases.sum(), allWaits,
-                workerFailure.get(), idRuns.stream().map(IdRun::result).toList());
+                workerFailure.get(), idRuns.stream().map(IdRun::result).toList(), stuck);
     }
 
     private static Thread thread(String name, CountDownLatch done, Runnable body) {
@@ -259,7 +289,8 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private int summary(PrintWriter out, double seconds, FencedRegister.Snapshot reg, LongAdder[] acquisitions,
-            long lostLeases, Histogram waits, @Nullable Throwable workerFailure, List<IdRun.Result> idResults) {
+            long lostLeases, Histogram waits, @Nullable Throwable workerFailure, List<IdRun.Result> idResults,
+            List<String> stuck) {
         Table table = new Table();
         long total = acquisitions[0].sum() + acquisitions[1].sum();
         table.row("lock acquisitions", String.format(Locale.ROOT, "%s in %.1f s (client 1: %s, client 2: %s)",
@@ -272,14 +303,20 @@ final class DemoCommand implements Callable<Integer> {
                         ? grouped(reg.accepted()) + " strictly increasing, " + reg.firstToken() + " .. " + reg.lastToken()
                         : "NOT strictly increasing: " + reg.repeated() + " repeated, " + reg.refused() + " refused as stale",
                 reg.accepted() > 0 && reg.tokensStrictlyIncreasing());
-        long lost = reg.accepted() - reg.value();
-        table.row("lost updates", grouped(lost) + " (register " + grouped(reg.value()) + ", increments "
-                + grouped(reg.accepted()) + ")", lost == 0);
+        // counted against the workers' own tally, not the register's: every acquisition makes one increment,
+        // and only the writes the register refused as stale may be missing from it
+        long lost = total - reg.refused() - reg.value();
+        table.row("lost updates", grouped(lost) + " (register " + grouped(reg.value()) + "; acquisitions "
+                + grouped(total) + " - refused " + grouped(reg.refused()) + ")", lost == 0);
         if (lostLeases > 0) {
             table.row("leases lost", grouped(lostLeases), false);
         }
         if (workerFailure != null) {
             table.row("lock errors", DistkitCommand.describe(workerFailure), false);
+        }
+        if (!stuck.isEmpty()) {
+            table.row("stuck threads", stuck.size() + " still busy " + DurationConverter.format(STUCK_AFTER)
+                    + " after the end: " + String.join(", ", stuck), false);
         }
         for (IdRun.Result r : idResults) {
             table.row(r.name() + " ids", String.format(Locale.ROOT, "%s in %.2f s: %s ids/s", grouped(r.count()),

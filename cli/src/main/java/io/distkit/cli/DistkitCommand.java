@@ -50,14 +50,16 @@ public final class DistkitCommand implements Runnable {
     CommandSpec spec;
 
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
-            description = "Print stack traces with errors, and the libraries' log down to debug.")
+            description = "Print stack traces with errors, and the libraries' log down to debug (an option of"
+                    + " distkit only before '--' and, for 'lock', before the command).")
     boolean verbose;
 
     private DistkitCommand() {}
 
     /**
      * The parser of the whole command: subcommands, one-line errors (stack traces with
-     * {@code --verbose}), exit code 2 for bad arguments.
+     * {@code --verbose}), exit code 2 for bad arguments. Once the arguments are parsed, it sets
+     * {@link CliLogging} quiet or verbose.
      *
      * @param terminal whether standard output is a terminal: the demo then redraws one status line
      *     instead of printing a line per second
@@ -74,6 +76,13 @@ public final class DistkitCommand implements Runnable {
         Errors errors = new Errors();
         cl.setParameterExceptionHandler(errors);
         cl.setExecutionExceptionHandler(errors);
+        // --verbose as the parser understood it: not a word of the command that 'lock' runs
+        cl.setExecutionStrategy(parseResult -> {
+            boolean verbose = verbose(parseResult);
+            errors.parsedVerbose = verbose;
+            CliLogging.configure(verbose);
+            return new CommandLine.RunLast().execute(parseResult);
+        });
         return cl;
     }
 
@@ -85,10 +94,12 @@ public final class DistkitCommand implements Runnable {
     /**
      * Opens the backend of a command's {@code --backend} option; a URI no backend takes is a bad
      * argument (exit code 2), not a failure.
+     *
+     * @param poolSize connections of the pool of a {@code jdbc:} backend: {@link Backend#poolSize}
      */
-    static Backend openBackend(CommandSpec spec, String uri) {
+    static Backend openBackend(CommandSpec spec, String uri, int poolSize) {
         try {
-            return Backend.open(uri);
+            return Backend.open(uri, poolSize);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--backend: " + describe(e), e, null, uri);
         }
@@ -127,6 +138,22 @@ public final class DistkitCommand implements Runnable {
         return message.strip().lines().findFirst().orElse("").strip();
     }
 
+    /**
+     * Whether {@code --verbose} is among the arguments before {@code --}, for errors found while
+     * parsing (no parse result to ask). What follows {@code --} is the command's that 'lock' runs.
+     */
+    static boolean verboseBeforeDoubleDash(String[] args) {
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                return false;
+            }
+            if (arg.equals("--verbose")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean verbose(ParseResult result) {
         for (ParseResult r = result; r != null; r = r.subcommand()) {
             if (r.hasMatchedOption("--verbose")) {
@@ -139,13 +166,17 @@ public final class DistkitCommand implements Runnable {
     /** Errors as one line on standard error, naming the command and where its help is. */
     private static final class Errors implements IParameterExceptionHandler, IExecutionExceptionHandler {
 
+        /** {@code --verbose} of a command line that parsed; null while parsing failed. */
+        volatile @Nullable Boolean parsedVerbose;
+
         @Override
         public int handleParseException(ParameterException ex, String[] args) {
             CommandLine cl = ex.getCommandLine();
             PrintWriter err = cl.getErr();
             String name = cl.getCommandSpec().qualifiedName();
             err.println(name + ": " + describe(ex) + " (see '" + name + " --help')");
-            if (java.util.Arrays.asList(args).contains("--verbose")) {
+            Boolean parsed = parsedVerbose; // set when a command found a bad argument after parsing
+            if (parsed != null ? parsed : verboseBeforeDoubleDash(args)) {
                 ex.printStackTrace(err);
             }
             err.flush();

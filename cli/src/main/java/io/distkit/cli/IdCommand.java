@@ -145,7 +145,7 @@ final class IdCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "snowflake ids need a worker id: --backend jdbc:... leases"
                     + " one, --worker-id N fixes it");
         }
-        try (Backend backend = DistkitCommand.openBackend(spec, backendUri)) {
+        try (Backend backend = DistkitCommand.openBackend(spec, backendUri, Backend.poolSize(1, 0))) {
             DataSource db = backend.dataSource().orElseThrow();
             WorkerIdAssigner assigner = backend.register(JdbcWorkerIdAssigner.builder(db).createTableIfMissing().build());
             print(out, assigner);
@@ -179,7 +179,7 @@ final class IdCommand implements Callable<Integer> {
         if (backendUri == null) {
             throw new ParameterException(spec.commandLine(), "segment ids need a database: --backend jdbc:...");
         }
-        try (Backend backend = DistkitCommand.openBackend(spec, backendUri)) {
+        try (Backend backend = DistkitCommand.openBackend(spec, backendUri, Backend.poolSize(1, 0))) {
             JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(backend.dataSource().orElseThrow())
                     .createTableIfMissing()
                     .createMissingTags(1)

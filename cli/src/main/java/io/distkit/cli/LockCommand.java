@@ -1,18 +1,31 @@
 package io.distkit.cli;
 
+import io.distkit.lock.DistributedLock;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockException;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.spi.LockNames;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -26,10 +39,15 @@ import picocli.CommandLine.Spec;
 /**
  * {@code distkit lock}: a distributed {@code flock(1)}. Takes the lock, runs the command with the
  * fencing token in its environment while the lock engine renews the lease, and releases the lock
- * when the command ends. If the lease is lost (a renewal finds the lock gone, or none succeeds by
- * the lease's local deadline), the holder is told through {@link LockHandle#onLost}, and the
- * command, which no longer holds the lock, is stopped: SIGTERM to it and its descendants, SIGKILL
- * after a grace period.
+ * when the command ends.
+ *
+ * <p>The command must not run without the lock, so it is stopped (SIGTERM to it and every
+ * descendant seen, SIGKILL to what is left after the grace period) in three cases: a watchdog finds
+ * that renewals have failed and only the grace period is left of the lease, so that the SIGKILL
+ * lands by the lease's local deadline; the lease is lost ({@link LockHandle#onLost}: taken over, or
+ * the deadline passed while the JVM stood still), SIGKILL after the grace period or at the deadline,
+ * whichever comes first; distkit itself is stopped (shutdown hook). distkit releases the lock and
+ * returns only once the whole tree is gone.
  */
 @Command(name = "lock",
         sortOptions = false,
@@ -42,8 +60,12 @@ import picocli.CommandLine.Spec;
                     + " DISTKIT_LOCK_NAME): pass the token to what it writes to, so that a holder that lost the lock"
                     + " cannot overwrite a newer one.",
             "",
-            "If the lock is lost while the command runs, the command (and its children) gets SIGTERM, then"
-                    + " SIGKILL after --grace; distkit then exits with the command's code, 1 if that was 0.",
+            "The command is not left running without the lock. If renewals fail, it gets SIGTERM when only"
+                    + " --grace is left of the lease, and SIGKILL when the lease runs out. If the lock is lost"
+                    + " (taken over, or distkit stood still past the lease), SIGTERM at once and SIGKILL after"
+                    + " --grace. If distkit itself is stopped, the same as for a lost lock. Signals go to the"
+                    + " command and all its descendants; distkit exits once they are all gone, with the command's"
+                    + " code, 1 if that was 0.",
             "",
             "Exit code: the command's; 75 if the lock could not be had within --wait; 127 if the command could"
                     + " not be started; 2 for bad arguments; 1 if the backend failed."},
@@ -54,6 +76,8 @@ import picocli.CommandLine.Spec;
             "      --name migrate --wait 0 -- make migrate",
             "  distkit lock --backend 'jdbc:h2:/tmp/locks;AUTO_SERVER=TRUE' --name x \\",
             "      -- sh -c 'echo my token is $DISTKIT_FENCING_TOKEN'",
+            "  distkit lock --backend redis://localhost:6379 --name etl \\",
+            "      --lease 2m --grace 20s -- ./etl.sh",
             "  export DISTKIT_BACKEND=redis://localhost:6379",
             "  distkit lock --name deploy --wait 5m -- ./deploy.sh"})
 final class LockCommand implements Callable<Integer> {
@@ -66,6 +90,14 @@ final class LockCommand implements Callable<Integer> {
     static final String TOKEN_ENV = "DISTKIT_FENCING_TOKEN";
     /** Environment variable with the lock name. */
     static final String NAME_ENV = "DISTKIT_LOCK_NAME";
+    /** Longest default grace period: {@code min(2 s, lease / 10)}. */
+    static final Duration DEFAULT_MAX_GRACE = Duration.ofSeconds(2);
+    /** How long a SIGKILLed process is given to disappear before distkit looks again (and says so). */
+    static final Duration KILL_WAIT = Duration.ofSeconds(2);
+    /** Rounds of "look for descendants, SIGKILL them": a fork bomb gets no endless loop. */
+    static final int KILL_ROUNDS = 5;
+    /** How often a stop looks whether the processes it signalled are gone. */
+    static final Duration EXIT_POLL = Duration.ofMillis(20);
 
     @Spec
     CommandSpec spec;
@@ -90,9 +122,11 @@ final class LockCommand implements Callable<Integer> {
                     + " distkit (default: ${DEFAULT-VALUE}; renewed every third of it).")
     Duration lease = Duration.ofSeconds(30);
 
-    @Option(names = "--grace", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
-            description = "After the lock is lost: time between SIGTERM and SIGKILL to the command (default: ${DEFAULT-VALUE}).")
-    Duration grace = Duration.ofSeconds(10);
+    @Option(names = "--grace", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Time between SIGTERM and SIGKILL when the command is stopped; the SIGTERM comes this"
+                    + " long before the lease runs out if renewals fail. Less than half the lease (default: 2s or"
+                    + " a tenth of the lease, whichever is less).")
+    @Nullable Duration grace;
 
     @Parameters(paramLabel = "COMMAND", arity = "1..*",
             description = "The command and its arguments; put -- before it if it has options of its own.")
@@ -103,11 +137,13 @@ final class LockCommand implements Callable<Integer> {
         if (wait.isNegative()) {
             throw new ParameterException(spec.commandLine(), "--wait must not be negative, was " + wait);
         }
-        if (grace.isNegative()) {
-            throw new ParameterException(spec.commandLine(), "--grace must not be negative, was " + grace);
-        }
         if (backendUri == null || backendUri.isBlank()) {
             throw new ParameterException(spec.commandLine(), "--backend is required (or set DISTKIT_BACKEND)");
+        }
+        try {
+            LockNames.check(name);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--name: " + e.getMessage(), e);
         }
         LockOptions options;
         try {
@@ -115,111 +151,413 @@ final class LockCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--lease: " + e.getMessage(), e);
         }
+        Duration graceTime = grace != null ? grace : min(DEFAULT_MAX_GRACE, lease.dividedBy(10));
+        if (graceTime.isNegative()) {
+            throw new ParameterException(spec.commandLine(), "--grace must not be negative, was "
+                    + DurationConverter.format(graceTime));
+        }
+        if (graceTime.compareTo(lease.dividedBy(2)) >= 0) {
+            throw new ParameterException(spec.commandLine(), "--grace must be less than half the --lease ("
+                    + DurationConverter.format(lease) + "), was " + DurationConverter.format(graceTime)
+                    + ": the command is stopped when only --grace is left of a lease that cannot be renewed");
+        }
         PrintWriter err = spec.commandLine().getErr();
-        try (Backend backend = DistkitCommand.openBackend(spec, backendUri)) {
+        try (Backend backend = DistkitCommand.openBackend(spec, backendUri, Backend.poolSize(1, 1))) {
             LockClient client = backend.newLockClient();
-            Optional<LockHandle> acquired;
+            DistributedLock lock;
             try {
-                acquired = client.lock(name, options).tryAcquire(wait);
+                lock = client.lock(name, options);
             } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--name: " + e.getMessage(), e);
+                // the name is checked above: what is left is the backend's verdict on the options
+                throw new ParameterException(spec.commandLine(), "--lease: " + e.getMessage(), e);
             }
+            Optional<LockHandle> acquired = lock.tryAcquire(wait);
             if (acquired.isEmpty()) {
                 err.println("distkit lock: '" + name + "' is held by someone else; gave up after "
                         + DurationConverter.format(wait) + " (on " + backend.description() + ")");
                 err.flush();
                 return EXIT_NOT_ACQUIRED;
             }
-            return runHolding(acquired.get(), err);
+            return new Holder(acquired.get(), options.renewInterval(), graceTime, err, backend).run();
         }
     }
 
-    private int runHolding(LockHandle handle, PrintWriter err) throws InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
-        builder.environment().put(TOKEN_ENV, Long.toString(handle.fencingToken()));
-        builder.environment().put(NAME_ENV, name);
-        Process process;
-        try {
-            process = builder.start();
-        } catch (IOException e) {
-            handle.release();
-            err.println("distkit lock: cannot run " + command.get(0) + ": " + DistkitCommand.describe(e));
-            err.flush();
-            return EXIT_CANNOT_RUN;
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    /**
+     * Whether {@code process} still runs: alive, and not a zombie (dead, waiting for its parent to reap
+     * it; {@link ProcessHandle#isAlive} counts those, and an orphan's new parent may take its time).
+     * Where there is no {@code /proc}, as the JDK sees it.
+     */
+    static boolean running(ProcessHandle process) {
+        if (!process.isAlive()) {
+            return false;
         }
-        AtomicBoolean lost = new AtomicBoolean();
-        handle.onLost(() -> {
-            lost.set(true);
-            err.println("distkit lock: lost lock '" + name + "' (its lease was not renewed in time);"
-                    + " stopping the command (pid " + process.pid() + ")");
-            err.flush();
-            stop(process, grace);
-        });
-        // distkit itself stopped (Ctrl-C, kill): the command must not go on without the lock, and the lock
-        // should not wait out its lease
-        Thread hook = new Thread(() -> {
-            if (process.isAlive()) {
-                stop(process, grace);
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            int endOfName = stat.lastIndexOf(')'); // "pid (name) state ...", and a name may hold anything
+            return endOfName < 0 || endOfName + 2 >= stat.length() || "ZXx".indexOf(stat.charAt(endOfName + 2)) < 0;
+        } catch (NoSuchFileException gone) {
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return process.isAlive();
+        }
+    }
+
+    /**
+     * The reason a lost handle gives, from the exception its release throws, without the lock name
+     * (the message names the lock already) and the engine's "lost before release" framing.
+     */
+    static String lossReason(LockException e) {
+        String message = String.valueOf(e.getMessage());
+        String prefix = "lock '" + e.lockName() + "': ";
+        if (e.lockName() != null && message.startsWith(prefix)) {
+            message = message.substring(prefix.length());
+        }
+        String framing = "lost before release: ";
+        int at = message.indexOf(framing);
+        return at >= 0 ? message.substring(at + framing.length()) : message;
+    }
+
+    /**
+     * One run of the command under the lock. The monitor orders the start of the command against the
+     * start of stopping it: a loss (or a signal to distkit) before the start keeps it from starting,
+     * one after it stops it; there is no moment in between where it would be missed.
+     */
+    private final class Holder {
+        private final LockHandle handle;
+        private final Duration renewInterval;
+        private final Duration grace;
+        private final PrintWriter err;
+        private final Backend backend;
+        private final Thread shutdownHook;
+        /** The command and every descendant seen since; dead ones are pruned as the watchdog goes. */
+        private final Set<ProcessHandle> tree = ConcurrentHashMap.newKeySet();
+        /** Counted down once stopping the tree has ended (only waited for when it began). */
+        private final CountDownLatch stopped = new CountDownLatch(1);
+        /** The lock was lost, or was about to be, while the command ran: its exit code 0 becomes 1. */
+        private final AtomicBoolean lost = new AtomicBoolean();
+        private final AtomicBoolean releasing = new AtomicBoolean();
+        private final CompletableFuture<Void> released = new CompletableFuture<>();
+
+        // guarded by this
+        private @Nullable Process child;
+        private boolean stopRequested;
+        private boolean stopping;
+        private boolean childEnded;
+        private boolean lossReported;
+
+        Holder(LockHandle handle, Duration renewInterval, Duration grace, PrintWriter err, Backend backend) {
+            this.handle = handle;
+            this.renewInterval = renewInterval;
+            this.grace = grace;
+            this.err = err;
+            this.backend = backend;
+            this.shutdownHook = new Thread(this::onShutdown, "distkit-lock-shutdown");
+        }
+
+        int run() throws InterruptedException {
+            // first the listener and the hook, then the command: a loss or a signal at any moment is seen
+            handle.onLost(this::onLost);
+            Runtime.getRuntime().addShutdownHook(shutdownHook);
+            try {
+                return runCommand();
+            } finally {
                 try {
-                    process.waitFor(grace.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+                    Runtime.getRuntime().removeShutdownHook(shutdownHook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook is running: it waits for the same stop and release as this thread
+                }
+            }
+        }
+
+        private int runCommand() throws InterruptedException {
+            ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+            builder.environment().put(TOKEN_ENV, Long.toString(handle.fencingToken()));
+            builder.environment().put(NAME_ENV, name);
+            Process process;
+            try {
+                process = start(builder);
+            } catch (IOException e) {
+                releaseOnce(); // a lost lock changes nothing here: the command never ran
+                say("cannot run " + command.get(0) + ": " + DistkitCommand.describe(e));
+                return EXIT_CANNOT_RUN;
+            }
+            if (process == null) {
+                LockException failure = releaseOnce();
+                synchronized (this) {
+                    if (failure instanceof LockLostException e) {
+                        reportLoss(lossReason(e), null);
+                    }
+                    say(lost.get() || failure instanceof LockLostException ? "the command was not started"
+                            : "distkit is stopping; the command was not started");
+                }
+                return DistkitCommand.EXIT_FAILURE;
+            }
+            Thread watchdog = new Thread(() -> watch(process), "distkit-lock-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
+            int code = process.waitFor();
+            // a stop begun goes on until the descendants are gone too: only then may the lock go
+            if (childEnded() && !stopped.await(stopBound(), TimeUnit.NANOSECONDS)) {
+                say("the command's processes did not all end in time; releasing the lock all the same");
+            }
+            finishRelease();
+            return lost.get() && code == 0 ? DistkitCommand.EXIT_FAILURE : code;
+        }
+
+        /** Starts the command unless stopping was asked for or the lock is no longer held. */
+        private synchronized @Nullable Process start(ProcessBuilder builder) throws IOException {
+            if (stopRequested || !handle.isHeld()) {
+                return null;
+            }
+            Process process = builder.start();
+            child = process;
+            tree.add(process.toHandle());
+            return process;
+        }
+
+        /** The command has exited: a stop begun goes on (descendants), none begins. Returns whether one began. */
+        private synchronized boolean childEnded() {
+            childEnded = true;
+            return stopping;
+        }
+
+        /**
+         * Stops the command's tree, once: SIGTERM now, SIGKILL by {@code now + grace}, or by the lease's
+         * deadline if that is sooner (at once if it has passed). Before the start it keeps the command
+         * from starting.
+         *
+         * @return the pid of the command if this call began stopping it
+         */
+        private synchronized @Nullable Long requestStop() {
+            stopRequested = true;
+            Process process = child;
+            if (process == null || stopping || childEnded) {
+                return null;
+            }
+            stopping = true;
+            long left = Math.max(0, remaining().toNanos());
+            long killAt = System.nanoTime() + Math.min(grace.toNanos(), left);
+            Thread stopper = new Thread(() -> {
+                try {
+                    stopTree(process, killAt);
+                } finally {
+                    stopped.countDown();
+                }
+            }, "distkit-lock-stop");
+            stopper.setDaemon(false); // not inherited from the library thread a loss is reported on
+            stopper.start();
+            return process.pid();
+        }
+
+        /** Longer than a stop can take: its kill deadline, then every SIGKILL round. */
+        private long stopBound() {
+            return grace.toNanos() + KILL_WAIT.toNanos() * (KILL_ROUNDS + 2);
+        }
+
+        /** Time left of the lease by this client's conservative local deadline; negative once past. */
+        private Duration remaining() {
+            return Duration.between(Instant.now(), handle.leaseDeadline());
+        }
+
+        /**
+         * The watchdog: stops the command when only {@code grace} is left of the lease. A lease renewed
+         * on time never gets there: renewals come every third of the lease, and the grace is under half
+         * of it, so the lease has then gone unrenewed for more than one and a half renewal intervals.
+         * It wakes when that point would come and at least every quarter renewal interval (the deadline
+         * moves with each renewal), and notes the command's descendants as it goes, so that one
+         * orphaned by a parent that exits is still stopped.
+         */
+        private void watch(Process process) {
+            long checkNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(1), renewInterval.toNanos() / 4);
+            try {
+                for (;;) {
+                    synchronized (this) {
+                        if (stopping || childEnded) {
+                            return;
+                        }
+                    }
+                    tree.removeIf(p -> !p.isAlive());
+                    process.descendants().forEach(tree::add);
+                    Duration remaining = remaining();
+                    long untilStop = remaining.minus(grace).toNanos();
+                    if (untilStop <= 0) {
+                        Long pid = requestStop();
+                        if (pid != null) {
+                            lost.set(true);
+                            say("lock '" + name + "' could not be renewed and its lease " + (remaining.isNegative()
+                                    ? "ran out " + DurationConverter.format(remaining.negated()) + " ago; stopping"
+                                            + " the command (pid " + pid + ")"
+                                    : "runs out in " + DurationConverter.format(remaining) + "; stopping the command"
+                                            + " (pid " + pid + ") before it does"));
+                        }
+                        return;
+                    }
+                    long sleep = Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(untilStop, checkNanos));
+                    if (process.waitFor(sleep, TimeUnit.NANOSECONDS)) {
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        /**
+         * The lease is lost: on a library thread (quick), stops the command and says why. The reason is
+         * what the release of the lost handle throws (no backend call): taken and printed under the
+         * monitor, so that the thread finishing the run, whose release then gets nothing, waits for the line.
+         */
+        private synchronized void onLost() {
+            lost.set(true);
+            Long pid = requestStop();
+            String reason = null;
+            try {
+                handle.release();
+            } catch (LockLostException e) {
+                reason = lossReason(e);
+            } catch (LockException e) {
+                // not a loss: the release at the end reports it
+            }
+            reportLoss(reason, pid);
+        }
+
+        /** Says the lock was lost, once, and that the command is being stopped if {@code pid} is given. */
+        private synchronized void reportLoss(@Nullable String reason, @Nullable Long pid) {
+            String stopping = pid == null ? "" : "stopping the command (pid " + pid + ")";
+            if (!lossReported) {
+                lossReported = true;
+                say("lost lock '" + name + "'" + (reason != null ? " (" + reason + ")" : "")
+                        + (stopping.isEmpty() ? "" : "; " + stopping));
+            } else if (!stopping.isEmpty()) {
+                say(stopping);
+            }
+        }
+
+        /** distkit is being stopped (Ctrl-C, kill): the command must not run on without the lock. */
+        private void onShutdown() {
+            Long pid = requestStop();
+            if (pid != null) {
+                say("distkit is stopping; stopping the command (pid " + pid + ")");
+            }
+            boolean began;
+            synchronized (this) {
+                began = stopping;
+            }
+            try {
+                if (began) {
+                    stopped.await(stopBound(), TimeUnit.NANOSECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            releaseOnce(); // the lock need not wait out its lease
+            // before the JVM halts: an embedded database writes the release to its file as it closes
+            backend.close();
+        }
+
+        /** SIGTERM to the whole tree, SIGKILL at {@code killAt} to all that is left of it, then make sure. */
+        private void stopTree(Process process, long killAt) {
+            Set<ProcessHandle> members = snapshot(process);
+            members.forEach(ProcessHandle::destroy);
+            awaitGone(members, killAt);
+            // a member may have started others since the first look, or ignored the SIGTERM
+            for (int round = 0; round < KILL_ROUNDS; round++) {
+                Set<ProcessHandle> alive = snapshot(process);
+                if (alive.isEmpty()) {
+                    return;
+                }
+                alive.forEach(ProcessHandle::destroyForcibly);
+                awaitGone(alive, System.nanoTime() + KILL_WAIT.toNanos());
+            }
+            Set<ProcessHandle> left = snapshot(process);
+            if (!left.isEmpty()) {
+                say(left.size() + " process(es) of the command still alive after SIGKILL: "
+                        + left.stream().map(p -> Long.toString(p.pid())).toList());
+            }
+        }
+
+        /** The command and every descendant of it or of a member seen before, still running now. */
+        private Set<ProcessHandle> snapshot(Process process) {
+            tree.add(process.toHandle());
+            Set<ProcessHandle> found = new HashSet<>();
+            for (ProcessHandle member : List.copyOf(tree)) {
+                if (member.isAlive()) {
+                    found.add(member);
+                    member.descendants().forEach(found::add); // those of a zombie too: they are not
+                }
+            }
+            tree.addAll(found);
+            found.removeIf(p -> !running(p));
+            return found;
+        }
+
+        /** Waits until none of {@code members} runs, or until {@code deadline}; whether none runs. */
+        private boolean awaitGone(Set<ProcessHandle> members, long deadline) {
+            Set<ProcessHandle> left = new HashSet<>(members);
+            for (;;) {
+                left.removeIf(p -> !running(p));
+                long wait = deadline - System.nanoTime();
+                if (left.isEmpty() || wait <= 0) {
+                    return left.isEmpty();
+                }
+                try {
+                    TimeUnit.NANOSECONDS.sleep(Math.min(wait, EXIT_POLL.toNanos()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+
+        /**
+         * Releases the lock once, whoever calls (this thread, the shutdown hook); a second caller waits
+         * for the first. Returns what the release threw, to its first caller only.
+         */
+        private @Nullable LockException releaseOnce() {
+            if (!releasing.compareAndSet(false, true)) {
+                try {
+                    released.get(KILL_WAIT.toMillis() * 5, TimeUnit.MILLISECONDS);
+                } catch (ExecutionException | TimeoutException e) {
+                    // the first caller deals with it
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
+                return null;
             }
             try {
                 handle.release();
-            } catch (RuntimeException e) {
-                // lost or unreachable: the lease runs out by itself
-            }
-        }, "distkit-lock-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        int code;
-        try {
-            code = process.waitFor();
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it stops the command
+                return null;
+            } catch (LockException e) {
+                return e;
+            } finally {
+                released.complete(null);
             }
         }
-        try {
-            handle.release();
-        } catch (LockLostException e) {
-            if (!lost.getAndSet(true)) {
-                err.println("distkit lock: lost lock '" + name + "' before the command ended");
-                err.flush();
-            }
-        } catch (LockException e) {
-            // the command ran under the lock all the same: its code stands
-            err.println("distkit lock: could not release '" + name + "' (its lease runs out by itself): "
-                    + DistkitCommand.describe(e));
-            err.flush();
-        }
-        if (lost.get()) {
-            return code != 0 ? code : DistkitCommand.EXIT_FAILURE;
-        }
-        return code;
-    }
 
-    /** SIGTERM to the process and its descendants, SIGKILL to those left after {@code grace}. */
-    static void stop(Process process, Duration grace) {
-        List<ProcessHandle> tree = new ArrayList<>();
-        tree.add(process.toHandle());
-        process.descendants().forEach(tree::add);
-        tree.forEach(ProcessHandle::destroy);
-        Thread killer = new Thread(() -> {
-            long deadline = System.nanoTime() + grace.toNanos();
-            for (ProcessHandle p : tree) {
-                long left = deadline - System.nanoTime();
-                try {
-                    p.onExit().get(Math.max(0, left), TimeUnit.NANOSECONDS);
-                } catch (Exception notYet) {
-                    p.destroyForcibly();
+        /** Releases the lock and says what went wrong with it, if anything. */
+        private void finishRelease() {
+            LockException failure = releaseOnce();
+            synchronized (this) { // a listener that released first has printed its line once this is entered
+                if (failure instanceof LockLostException e) {
+                    lost.set(true);
+                    reportLoss(lossReason(e), null);
+                } else if (failure != null) {
+                    // the command ran under the lock all the same: its code stands
+                    say("could not release '" + name + "' (its lease runs out by itself): "
+                            + DistkitCommand.describe(failure));
                 }
             }
-        }, "distkit-lock-kill");
-        killer.setDaemon(true);
-        killer.start();
+        }
+
+        private void say(String line) {
+            synchronized (err) {
+                err.println("distkit lock: " + line);
+                err.flush();
+            }
+        }
     }
 }

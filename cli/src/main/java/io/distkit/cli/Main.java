@@ -1,35 +1,53 @@
 package io.distkit.cli;
 
-import java.util.Arrays;
+import java.io.Console;
+import java.lang.reflect.Method;
 
 /**
- * {@code java -jar distkit.jar ...}: binds the logger the libraries write to (warnings only, on
- * standard error; everything with {@code --verbose}), runs the command line and exits with its code.
+ * {@code java -jar distkit.jar ...}: runs the command line and exits with its code. The libraries'
+ * log lines go to {@link CliLogging}, which the command sets quiet or verbose once its arguments are
+ * parsed.
  */
 public final class Main {
+
+    /**
+     * System property saying whether standard output is a terminal, {@code true} or {@code false};
+     * {@code ./distkit} sets it from {@code [ -t 1 ]}. Without it the JVM's console decides.
+     */
+    static final String TERMINAL_PROPERTY = "distkit.terminal";
 
     private Main() {}
 
     public static void main(String[] args) {
-        boolean verbose = Arrays.asList(args).contains("--verbose");
-        // slf4j-simple reads these once, when the first logger is made: before anything logs
-        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "warn");
-        System.setProperty("org.slf4j.simpleLogger.showThreadName", Boolean.toString(verbose));
-        // quiet: "warning: lock 'x' (token 7) lost: ..."; verbose: time, thread, level and logger
-        System.setProperty("org.slf4j.simpleLogger.showShortLogName", Boolean.toString(verbose));
-        System.setProperty("org.slf4j.simpleLogger.showLogName", "false");
-        if (!verbose) {
-            System.setProperty("org.slf4j.simpleLogger.warnLevelString", "warning:");
-            System.setProperty("org.slf4j.simpleLogger.errorLevelString", "error:");
-        }
-        System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(verbose));
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
-        // Netty's and Lettuce's debug lines are per packet and per command: too much even for --verbose
-        System.setProperty("org.slf4j.simpleLogger.log.io.netty", "info");
-        System.setProperty("org.slf4j.simpleLogger.log.io.lettuce", "info");
-        boolean terminal = System.console() != null;
-        int code = DistkitCommand.commandLine(terminal).execute(args);
+        int code = DistkitCommand.commandLine(stdoutIsTerminal()).execute(args);
         System.exit(code);
+    }
+
+    /**
+     * Whether standard output is a terminal, so that a status line can be redrawn in place. Up to JDK
+     * 21 {@link System#console()} is null unless standard input and output are terminals; from JDK 22
+     * on it is a console even when they are pipes, and {@code Console.isTerminal()} (looked up by
+     * reflection: this compiles for 17) tells.
+     */
+    static boolean stdoutIsTerminal() {
+        String told = System.getProperty(TERMINAL_PROPERTY);
+        if (told != null && !told.isBlank()) {
+            return Boolean.parseBoolean(told.strip());
+        }
+        Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        Method isTerminal;
+        try {
+            isTerminal = Console.class.getMethod("isTerminal");
+        } catch (NoSuchMethodException beforeJdk22) {
+            return true;
+        }
+        try {
+            return Boolean.TRUE.equals(isTerminal.invoke(console));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false; // plain lines are always safe
+        }
     }
 }

@@ -24,6 +24,10 @@ class BadArgumentsTest {
         "lock --backend jdbc:h2:mem:bad --name x --lease 1ms -- true",
         "lock --backend foo://localhost:1 --name x -- true",
         "lock --backend jdbc:nosuchdriver://x --name x -- true",
+        "lock --backend jdbc:nosuchdriver://x --name x -- true --verbose",
+        "lock --backend jdbc:nosuchdriver://x --name x true --verbose",
+        "lock --backend jdbc:h2:mem:bad --name x --lease 2s --grace 1s -- true",
+        "lock --backend jdbc:h2:mem:bad --name x --grace 16s -- true",
         "id --kind uuid --worker-id 1",
         "id --worker-id 1",
         "id --kind snowflake",
@@ -54,6 +58,25 @@ class BadArgumentsTest {
 
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--backend is required (or set DISTKIT_BACKEND)");
+    }
+
+    @Test
+    void graceOfHalfTheLeaseIsRefusedSayingWhy() {
+        Cli.Result r = Cli.run("lock", "--backend", "jdbc:h2:mem:bad", "--name", "x", "--lease", "2s", "--grace", "1s",
+                "--", "true");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.errLines()).singleElement().asString()
+                .startsWith("distkit lock: --grace must be less than half the --lease (2 s), was 1 s");
+    }
+
+    @Test
+    void tooLongALockNameIsAnErrorOfTheName() {
+        Cli.Result r = Cli.run("lock", "--backend", Cli.h2Url(), "--name", "n".repeat(201), "--", "true");
+
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.errLines()).singleElement().asString()
+                .startsWith("distkit lock: --name: lock name must be at most 200 characters");
     }
 
     @Test

@@ -7,26 +7,51 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.jdbc.JdbcLockClient;
 import io.distkit.testkit.process.ChildJvm;
+import io.distkit.testkit.server.ServerProcess;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class LockCommandTest {
 
+    /**
+     * A command whose whole tree must be SIGKILLed: the shell and a child ignore SIGTERM, and the shell
+     * starts one more child when the SIGTERM comes (after any first look at the tree). Each writes its
+     * pid to a file in the current directory: {@code sh}, {@code stubborn}, {@code late}.
+     */
+    private static final String STUBBORN_TREE = "trap 'sleep 60 & echo $! > late' TERM;"
+            + " (trap '' TERM; exec sleep 60) & echo $! > stubborn; echo $$ > sh; wait; wait; wait";
+
     private final String db = Cli.h2Url();
+    /** Pid files of commands started by a test: whatever they name is killed after it. */
+    private final List<Path> pidFiles = new ArrayList<>();
 
     @TempDir
     Path dir;
+
+    @AfterEach
+    void killLeftovers() {
+        for (Path file : pidFiles) {
+            pid(file).flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
 
     @Test
     void runsTheCommandWithTheFencingTokenAndExitsWithItsCode() throws Exception {
@@ -73,13 +98,12 @@ class LockCommandTest {
     }
 
     @Test
-    void stopsTheCommandWhenTheLockIsLost() throws Exception {
-        Path pidFile = dir.resolve("pid");
+    void stopsTheCommandWhenTheLockIsTakenOver() throws Exception {
+        Path pidFile = track(dir.resolve("pid"));
         CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("lock", "--backend", db,
-                "--name", "job", "--lease", "1s", "--grace", "5s", "--",
+                "--name", "job", "--lease", "1s", "--",
                 "sh", "-c", "echo $$ > '" + pidFile + "'; exec sleep 60"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(pidFile) && !Files.readString(pidFile).isBlank());
-        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        long pid = awaitPid(pidFile);
         assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive);
 
         // another owner takes the row: the next renewal (every third of the 1 s lease) finds the lock gone
@@ -87,18 +111,81 @@ class LockCommandTest {
 
         Cli.Result r = await().atMost(Duration.ofSeconds(10)).until(() -> run.getNow(null), result -> result != null);
         assertThat(r.code()).as("%s", r).isEqualTo(128 + 15); // the command's own code: killed by SIGTERM
-        assertThat(r.err()).contains("lost lock 'job'").contains("stopping the command (pid " + pid + ")");
-        Optional<ProcessHandle> child = ProcessHandle.of(pid);
-        assertThat(child.isEmpty() || !child.get().isAlive()).as("child %d gone", pid).isTrue();
+        // the reason is the engine's, not a guess: here the lock was taken, not left to expire
+        assertThat(r.err()).contains("lost lock 'job' (a renewal found the lock gone from ")
+                .contains("stopping the command (pid " + pid + ")")
+                .doesNotContain("not renewed");
+        assertGone(pid);
+    }
+
+    @Test
+    void aLostLockStopsTheWholeTreeAlsoWhatIgnoresSigtermOrStartsLater() throws Exception {
+        List<Path> files = track(dir, "sh", "stubborn", "late");
+        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("lock", "--backend", db,
+                "--name", "tree", "--lease", "1s", "--grace", "400ms", "--",
+                "sh", "-c", "cd '" + dir + "'; " + STUBBORN_TREE));
+        long sh = awaitPid(files.get(0));
+        long stubborn = awaitPid(files.get(1));
+
+        assertThat(steal("tree")).isEqualTo(1);
+
+        Cli.Result r = await().atMost(Duration.ofSeconds(20)).until(() -> run.getNow(null), result -> result != null);
+        assertThat(r.code()).as("%s", r).isEqualTo(128 + 9); // the shell ignored SIGTERM: SIGKILL
+        long late = pid(files.get(2)).orElseThrow(() -> new AssertionError("the TERM trap did not run: " + r));
+        // distkit returned only once every one of them was gone
+        for (long pid : new long[] {sh, stubborn, late}) {
+            assertGone(pid);
+        }
+    }
+
+    @Test
+    void failingRenewalsStopTheCommandByTheLeaseDeadlineEvenIfItIgnoresSigterm() throws Exception {
+        List<Path> files = track(dir, "sh", "stubborn", "late");
+        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run("lock", "--backend", db,
+                "--name", "stuck", "--lease", "3s", "--grace", "1s", "--",
+                "sh", "-c", "cd '" + dir + "'; " + STUBBORN_TREE));
+        long sh = awaitPid(files.get(0));
+        long stubborn = awaitPid(files.get(1));
+
+        Instant expiresAt;
+        AtomicReference<Instant> lastSeenAlive = new AtomicReference<>(Instant.now());
+        try (Connection blocker = DriverManager.getConnection(db)) {
+            // the row locked by another transaction: every renewal of it fails (lock timeout) from now on
+            blocker.setAutoCommit(false);
+            expiresAt = lockRow(blocker, "stuck");
+
+            // sampled every 5 ms: when the last of them was last seen alive
+            await().atMost(Duration.ofSeconds(15)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5))
+                    .until(() -> {
+                        Instant now = Instant.now();
+                        if (isAlive(sh) || isAlive(stubborn)) {
+                            lastSeenAlive.set(now);
+                            return false;
+                        }
+                        return true;
+                    });
+            blocker.rollback();
+        }
+
+        Cli.Result r = await().atMost(Duration.ofSeconds(20)).until(() -> run.getNow(null), result -> result != null);
+        assertThat(r.code()).as("%s", r).isEqualTo(128 + 9);
+        assertThat(r.err()).contains("lock 'stuck' could not be renewed and its lease")
+                .contains("stopping the command (pid " + sh + ") before it does");
+        // SIGKILL is aimed at the client's local deadline, drift (1% + 2 ms) before the server's expiry;
+        // the allowance is for a loaded machine. Before the watchdog, SIGKILL came a whole grace (1 s) after it.
+        assertThat(lastSeenAlive.get()).isBefore(expiresAt.plusMillis(300));
+        long late = pid(files.get(2)).orElseThrow(() -> new AssertionError("the TERM trap did not run: " + r));
+        assertGone(late);
     }
 
     @Test
     void holderPausedPastItsLeaseStopsTheCommandWhenItWakes() {
         Duration lease = Duration.ofSeconds(2);
         String file = "jdbc:h2:file:" + dir.resolve("locks").toAbsolutePath();
+        Path pidFile = track(dir.resolve("pid"));
         try (ChildJvm distkit = ChildJvm.builder(Main.class)
-                .args("lock", "--backend", file, "--name", "paused", "--lease", "2s", "--grace", "5s", "--",
-                        "sh", "-c", "echo pid $$; exec sleep 60")
+                .args("lock", "--backend", file, "--name", "paused", "--lease", "2s", "--",
+                        "sh", "-c", "echo $$ > '" + pidFile + "'; echo pid $$; exec sleep 60")
                 .start()) {
             long pid = Long.parseLong(distkit.awaitLine(l -> l.startsWith("pid "), Duration.ofSeconds(30)).substring(4));
 
@@ -108,10 +195,41 @@ class LockCommandTest {
             assertThat(ProcessHandle.of(pid)).get().matches(ProcessHandle::isAlive); // nobody has told it yet
             distkit.resume();
 
-            assertThat(distkit.awaitExit(Duration.ofSeconds(15))).hasValue(128 + 15);
-            Optional<ProcessHandle> child = ProcessHandle.of(pid);
-            assertThat(child.isEmpty() || !child.get().isAlive()).as("child %d gone", pid).isTrue();
-            assertThat(distkit.logTail(10)).contains("lost lock 'paused'", "warning: lock 'paused'");
+            // past the deadline: SIGTERM and, with no time left of the lease, SIGKILL at once
+            assertThat(distkit.awaitExit(Duration.ofSeconds(15))).isPresent();
+            assertThat(distkit.exitCode().orElseThrow()).isIn(128 + 15, 128 + 9);
+            assertGone(pid);
+            String log = distkit.logTail(20);
+            assertThat(log).contains("lost lock 'paused'", "warning: lock 'paused'").doesNotContain("\tat ");
+        }
+    }
+
+    @Test
+    void stoppingDistkitStopsTheCommandAndReleasesTheLock() throws Exception {
+        // H2 must not close the database in its own shutdown hook, before distkit's releases the lock
+        String file = "jdbc:h2:file:" + dir.resolve("locks").toAbsolutePath() + ";DB_CLOSE_ON_EXIT=FALSE";
+        List<Path> files = track(dir, "sh", "stubborn", "late");
+        try (ChildJvm distkit = ChildJvm.builder(Main.class)
+                .args("lock", "--backend", file, "--name", "signalled", "--grace", "500ms", "--",
+                        "sh", "-c", "cd '" + dir + "'; echo started; " + STUBBORN_TREE)
+                .start()) {
+            distkit.awaitLine("started"::equals, Duration.ofSeconds(30));
+            long sh = awaitPid(files.get(0));
+            long stubborn = awaitPid(files.get(1));
+
+            ServerProcess.sendSignal(ProcessHandle.of(distkit.pid()).orElseThrow(), "TERM");
+
+            assertThat(distkit.awaitExit(Duration.ofSeconds(20))).hasValue(128 + 15);
+            for (long pid : new long[] {sh, stubborn}) {
+                assertGone(pid);
+            }
+            assertThat(distkit.logTail(10)).contains("distkit is stopping; stopping the command (pid " + sh + ")");
+        }
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL(file);
+        try (LockClient other = JdbcLockClient.builder(ds).build()) {
+            // released, not left to its 30 s lease
+            assertThat(other.lock("signalled").tryAcquire()).hasValueSatisfying(LockHandle::release);
         }
     }
 
@@ -122,6 +240,53 @@ class LockCommandTest {
         assertThat(r.code()).as("%s", r).isEqualTo(LockCommand.EXIT_CANNOT_RUN);
         assertThat(r.errLines()).singleElement().asString().contains("cannot run /nonexistent/command");
         assertThat(Cli.run("lock", "--backend", db, "--name", "x", "--wait", "0", "true").code()).isZero();
+    }
+
+    @Test
+    void verboseAfterTheCommandIsTheCommandsArgument() {
+        Path seen = dir.resolve("args");
+
+        Cli.Result r = Cli.run("lock", "--backend", db, "--name", "v", "sh", "-c", "echo \"$@\" > '" + seen + "'",
+                "sh", "--verbose");
+
+        assertThat(r.code()).as("%s", r).isZero();
+        assertThat(seen).content().isEqualToIgnoringNewLines("--verbose");
+        assertThat(CliLogging.verbose()).as("distkit's log verbose").isFalse();
+    }
+
+    private Path track(Path pidFile) {
+        pidFiles.add(pidFile);
+        return pidFile;
+    }
+
+    private List<Path> track(Path directory, String... names) {
+        List<Path> files = new ArrayList<>();
+        for (String name : names) {
+            files.add(track(directory.resolve(name)));
+        }
+        return files;
+    }
+
+    private static long awaitPid(Path file) {
+        return await().atMost(Duration.ofSeconds(20)).until(() -> pid(file), Optional::isPresent).orElseThrow();
+    }
+
+    private static Optional<Long> pid(Path file) {
+        try {
+            String text = Files.exists(file) ? Files.readString(file).strip() : "";
+            return text.matches("\\d+") ? Optional.of(Long.parseLong(text)) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Alive and not a zombie: an orphan killed a moment ago may wait a while for init to reap it. */
+    private static boolean isAlive(long pid) {
+        return ProcessHandle.of(pid).map(LockCommand::running).orElse(false);
+    }
+
+    private static void assertGone(long pid) {
+        assertThat(isAlive(pid)).as("process %d still running", pid).isFalse();
     }
 
     private JdbcDataSource h2() {
@@ -135,6 +300,18 @@ class LockCommandTest {
                 PreparedStatement s = c.prepareStatement("UPDATE distkit_lock SET owner = 'thief' WHERE lock_name = ?")) {
             s.setString(1, lockName);
             return s.executeUpdate();
+        }
+    }
+
+    /** Locks the lock's row in {@code c}'s open transaction and returns its expiry, final from now on. */
+    private static Instant lockRow(Connection c, String lockName) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(
+                "SELECT expires_at FROM distkit_lock WHERE lock_name = ? FOR UPDATE")) {
+            s.setString(1, lockName);
+            try (ResultSet rs = s.executeQuery()) {
+                assertThat(rs.next()).isTrue();
+                return rs.getObject(1, OffsetDateTime.class).toInstant();
+            }
         }
     }
 }
