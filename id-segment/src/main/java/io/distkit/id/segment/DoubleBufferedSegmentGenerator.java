@@ -419,12 +419,14 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
      *     measured from there
      */
     private void fetch(long fetchStep, long requestedAt) {
+        long previousEnd;
         lock.lock();
         try {
             if (closed) {
                 fetching = false;
                 return;
             }
+            previousEnd = lastEnd; // no other fetch runs: it stays so until this one publishes
         } finally {
             lock.unlock();
         }
@@ -432,20 +434,14 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         Segment segment;
         try {
             segment = allocator.allocate(tag, fetchStep);
+            checkSegment(segment, fetchStep, previousEnd);
         } catch (RuntimeException | Error e) {
             fetchFailed(e, fetchStep, requestedAt, ticker.read() - started);
             return;
         }
         long took = ticker.read() - started;
-        IdGenerationException broken = null;
         lock.lock();
         try {
-            try {
-                checkSegment(segment, fetchStep, lastEnd);
-            } catch (IdGenerationException e) {
-                broken = e;
-                return;
-            }
             fetching = false;
             lastEnd = segment.endExclusive();
             lastFetchAt = requestedAt;
@@ -462,9 +458,6 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
             changed.signalAll();
         } finally {
             lock.unlock();
-            if (broken != null) {
-                fetchFailed(broken, fetchStep, requestedAt, took);
-            }
         }
         reportFetched(segment, took);
     }
