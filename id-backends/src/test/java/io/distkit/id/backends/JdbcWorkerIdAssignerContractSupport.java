@@ -99,8 +99,8 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
     @DisplayName("the id of a holder that stopped renewing is leased again only after its row expires by the DB clock, with the holder's mark; the holder knew first")
     void expiredLeaseIsRecycledWithItsHighWaterMark() throws Exception {
         Duration leaseTime = Duration.ofSeconds(2);
-        HikariDataSource crashingPool = closeLater(newPool());
-        WorkerIdAssigner crashing = closeLater(JdbcWorkerIdAssigner.builder(crashingPool).tableName(table)
+        HikariDataSource crashingPool = toClose.add(newPool());
+        WorkerIdAssigner crashing = toClose.add(JdbcWorkerIdAssigner.builder(crashingPool).tableName(table)
                 .createTableIfMissing().leaseTime(leaseTime).build());
         WorkerLease old = crashing.acquire(1);
         old.saveLastTimestamp(12_345);

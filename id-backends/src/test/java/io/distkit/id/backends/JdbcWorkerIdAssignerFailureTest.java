@@ -57,7 +57,7 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
     @DisplayName("F20: a holder cut off declares its lease lost at the local deadline, before the row expires; the id goes to another process only after the DB-clock expiry, with the mark")
     void cutOffHolderGivesUpBeforeTheDatabaseDoes() throws Exception {
         Duration leaseTime = Duration.ofSeconds(2);
-        WorkerIdAssigner holder = closeLater(JdbcWorkerIdAssigner.builder(viaProxy()).tableName(table)
+        WorkerIdAssigner holder = toClose.add(JdbcWorkerIdAssigner.builder(viaProxy()).tableName(table)
                 .createTableIfMissing().leaseTime(leaseTime).build());
         WorkerLease lease = holder.acquire(1);
         lease.saveLastTimestamp(777);
@@ -93,7 +93,7 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
     @Test
     @DisplayName("cut off: saveLastTimestamp fails as unavailable (not lost) in bounded time; close returns in bounded time without throwing; the row then expires by itself")
     void unreachableDatabaseIsUnavailableNotLost() {
-        WorkerIdAssigner holder = closeLater(JdbcWorkerIdAssigner.builder(viaProxy()).tableName(table)
+        WorkerIdAssigner holder = toClose.add(JdbcWorkerIdAssigner.builder(viaProxy()).tableName(table)
                 .createTableIfMissing().commandTimeout(Duration.ofSeconds(1)).build()); // 30 s lease
         WorkerLease lease = holder.acquire(1);
         lease.saveLastTimestamp(10);
@@ -122,7 +122,7 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
 
     private HikariDataSource viaProxy() {
         // no socketTimeout: only distkit's network bound ends a statement on a silent connection
-        return closeLater(Pools.hikari("jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/"
+        return toClose.add(Pools.hikari("jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/"
                 + postgres.database(), postgres.user(), postgres.password()));
     }
 }

@@ -92,8 +92,8 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
     void acknowledgedRenewalSurvivesACrash() {
         createTableDurably();
         alterRoleSynchronousCommitOff();
-        HikariDataSource pool = closeLater(newPool());
-        closeLater(JdbcWorkerIdAssigner.builder(pool).tableName(table).leaseTime(Duration.ofSeconds(6))
+        HikariDataSource pool = toClose.add(newPool());
+        toClose.add(JdbcWorkerIdAssigner.builder(pool).tableName(table).leaseTime(Duration.ofSeconds(6))
                 .renewInterval(Duration.ofMillis(500)).build()).acquire(1);
         String claimed = expiresAt(0);
         // a renewal moves the expiry; nothing else commits meanwhile that could flush the WAL for it

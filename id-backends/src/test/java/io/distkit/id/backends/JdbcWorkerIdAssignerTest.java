@@ -13,11 +13,11 @@ import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
 import io.distkit.jdbc.SqlDialect;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.Servers;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -37,13 +37,11 @@ class JdbcWorkerIdAssignerTest {
     @RegisterExtension
     final H2Database h2 = H2Database.builder().build();
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        toClose.close();
     }
 
     // ---- the table ---------------------------------------------------------------------------------------
@@ -64,8 +62,8 @@ class JdbcWorkerIdAssignerTest {
     @Test
     void createTableIfMissingCreatesTheTableOnceAndTheNextAssignerUsesIt() {
         HikariDataSource pool = pool();
-        WorkerIdAssigner first = closeLater(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
-        WorkerIdAssigner second = closeLater(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
+        WorkerIdAssigner first = toClose.add(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
+        WorkerIdAssigner second = toClose.add(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
         assertThat(first.acquire(2).workerId()).isZero();
         assertThat(second.acquire(2).workerId()).isEqualTo(1);
         assertThat(tables(pool)).contains("DISTKIT_WORKER");
@@ -98,11 +96,11 @@ class JdbcWorkerIdAssignerTest {
 
     @Test
     void h2InACompatibilityModeUsesTheH2Dialect() {
-        H2Database postgresMode = closeLater(H2Database.builder().mode(H2Database.Mode.POSTGRESQL).build());
+        H2Database postgresMode = toClose.add(H2Database.builder().mode(H2Database.Mode.POSTGRESQL).build());
         postgresMode.start();
-        HikariDataSource pool = closeLater(Pools.hikari(postgresMode.jdbcUrl(), postgresMode.user(),
+        HikariDataSource pool = toClose.add(Pools.hikari(postgresMode.jdbcUrl(), postgresMode.user(),
                 postgresMode.password()));
-        WorkerIdAssigner assigner = closeLater(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
+        WorkerIdAssigner assigner = toClose.add(JdbcWorkerIdAssigner.builder(pool).createTableIfMissing().build());
         assertThat(assigner.toString()).contains("H2");
         WorkerLease lease = assigner.acquire(1);
         lease.saveLastTimestamp(42);
@@ -213,7 +211,7 @@ class JdbcWorkerIdAssignerTest {
     void theLocalDeadlineRunsOnTheTickerFromTheSendTimeOfTheLastSuccessfulRenewal() throws Exception {
         AtomicLong ticker = new AtomicLong(0);
         SlowRenewalDataSource database = new SlowRenewalDataSource(pool(), ticker);
-        WorkerIdAssigner assigner = closeLater(JdbcWorkerIdAssigner.builder(database).createTableIfMissing()
+        WorkerIdAssigner assigner = toClose.add(JdbcWorkerIdAssigner.builder(database).createTableIfMissing()
                 .leaseTime(Duration.ofSeconds(1)).renewInterval(Duration.ofMillis(50)).ticker(ticker::get).build());
         TableWorkerLease lease = (TableWorkerLease) assigner.acquire(1);
         long drift = 10 * MS + 2 * MS; // 1% of the lease + 2 ms
@@ -250,20 +248,15 @@ class JdbcWorkerIdAssignerTest {
     // ---- support -----------------------------------------------------------------------------------------
 
     private WorkerIdAssigner assigner(java.util.function.UnaryOperator<JdbcWorkerIdAssigner.Builder> configure) {
-        return closeLater(configure.apply(JdbcWorkerIdAssigner.builder(pool()).createTableIfMissing()).build());
+        return toClose.add(configure.apply(JdbcWorkerIdAssigner.builder(pool()).createTableIfMissing()).build());
     }
 
     private HikariDataSource pool() {
-        return closeLater(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
+        return toClose.add(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
     }
 
     private static List<String> tables(HikariDataSource pool) {
         return new JdbcTemplate(pool).queryForList(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'PUBLIC'", String.class);
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
     }
 }

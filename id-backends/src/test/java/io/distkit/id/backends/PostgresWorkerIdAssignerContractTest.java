@@ -30,7 +30,7 @@ class PostgresWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractS
 
     @Test
     void anUnloggedTableIsRefused() {
-        HikariDataSource pool = closeLater(newPool());
+        HikariDataSource pool = toClose.add(newPool());
         JdbcTemplate jdbc = new JdbcTemplate(pool);
         jdbc.execute(JdbcWorkerIdAssigner.createTableSql(SqlDialect.POSTGRESQL, table)
                 .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
@@ -40,7 +40,7 @@ class PostgresWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractS
                 .hasMessageContaining("UNLOGGED")
                 .hasMessageContaining("ALTER TABLE " + table + " SET LOGGED");
         jdbc.execute("ALTER TABLE " + table + " SET LOGGED");
-        assertThat(closeLater(JdbcWorkerIdAssigner.builder(pool).tableName(table).build()).acquire(1).workerId())
+        assertThat(toClose.add(JdbcWorkerIdAssigner.builder(pool).tableName(table).build()).acquire(1).workerId())
                 .isZero();
     }
 }

@@ -10,6 +10,7 @@ import io.distkit.id.snowflake.SnowflakeIdGenerator;
 import io.distkit.id.snowflake.SnowflakeLayout;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.server.FakeTime;
 import io.distkit.testkit.server.H2Database;
@@ -136,15 +137,12 @@ class SnowflakeFailureTest {
     Path tempDir;
 
     private final String table = "sf_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
     private final Map<Db, JdbcTemplate> admins = new HashMap<>();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close(); // children first (newest first), then assigners, then pools
-        }
-        toClose.clear();
+        toClose.close(); // children first (newest first), then assigners, then pools
     }
 
     // ---- F20 -----------------------------------------------------------------------------------------------
@@ -305,7 +303,7 @@ class SnowflakeFailureTest {
     @DisplayName("F21: a restart with the wall clock 10 s behind the persisted mark refuses, or waits until the clock passes it")
     void restartWithTheClockBehindThePersistedMarkRefusesOrWaits(Db db) {
         long began = System.nanoTime();
-        HikariDataSource pool = closeLater(db.pool());
+        HikariDataSource pool = toClose.add(db.pool());
         long[] firstLife;
         try (WorkerIdAssigner assigner = JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing()
                 .leaseTime(LEASE).build();
@@ -571,15 +569,15 @@ class SnowflakeFailureTest {
 
     /** An assigner in this JVM on the test's table (created if missing), closed after the test. */
     private WorkerIdAssigner assignerHere(Db db, Duration lease) {
-        HikariDataSource pool = closeLater(db.pool());
-        return closeLater(JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing().leaseTime(lease)
+        HikariDataSource pool = toClose.add(db.pool());
+        return toClose.add(JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing().leaseTime(lease)
                 .build());
     }
 
     private GeneratorProcess launch(String name, Db db, FakeTime clock) {
         try {
             Path out = Files.createDirectory(tempDir.resolve("ids-" + name));
-            return closeLater(GeneratorProcess.launch(name, db.childUrl(), db.user(), db.password(), table, out, clock));
+            return toClose.add(GeneratorProcess.launch(name, db.childUrl(), db.user(), db.password(), table, out, clock));
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -606,7 +604,7 @@ class SnowflakeFailureTest {
     }
 
     private JdbcTemplate admin(Db db) {
-        return admins.computeIfAbsent(db, d -> new JdbcTemplate(closeLater(d.pool())));
+        return admins.computeIfAbsent(db, d -> new JdbcTemplate(toClose.add(d.pool())));
     }
 
     /** Milliseconds until the row's lease expires, by the database clock (negative once expired). */
@@ -619,10 +617,5 @@ class SnowflakeFailureTest {
     private long rowMark(Db db, int workerId) {
         return admin(db).queryForObject("SELECT last_timestamp FROM " + table + " WHERE worker_id = ?", Long.class,
                 workerId);
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
     }
 }

@@ -6,7 +6,7 @@ import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
-import java.util.ArrayList;
+import io.distkit.testkit.Closer;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
@@ -31,15 +31,12 @@ abstract class WorkerTableTestSupport {
     abstract SqlDialect dialect();
 
     final String table = "w_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    final Closer toClose = new Closer();
     private @Nullable JdbcTemplate admin;
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-        toClose.clear();
+        toClose.close();
     }
 
     /** One worker row as the database has it. */
@@ -62,8 +59,8 @@ abstract class WorkerTableTestSupport {
     }
 
     WorkerIdAssigner assigner(UnaryOperator<JdbcWorkerIdAssigner.Builder> configure) {
-        HikariDataSource pool = closeLater(newPool());
-        return closeLater(configure.apply(JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing())
+        HikariDataSource pool = toClose.add(newPool());
+        return toClose.add(configure.apply(JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing())
                 .build());
     }
 
@@ -89,13 +86,8 @@ abstract class WorkerTableTestSupport {
 
     JdbcTemplate admin() {
         if (admin == null) {
-            admin = new JdbcTemplate(closeLater(newPool()));
+            admin = new JdbcTemplate(toClose.add(newPool()));
         }
         return admin;
-    }
-
-    <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
     }
 }

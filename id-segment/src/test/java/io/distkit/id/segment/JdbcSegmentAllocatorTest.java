@@ -9,6 +9,7 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.Segment;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.MariaDbServer;
@@ -114,7 +115,7 @@ class JdbcSegmentAllocatorTest {
         void unloggedTableIsRefused() {
             admin().execute(JdbcSegmentAllocator.createTableSql(SqlDialect.POSTGRESQL, table)
                     .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
-            HikariDataSource pool = closeLater(newPool());
+            HikariDataSource pool = toClose.add(newPool());
             assertThatThrownBy(() -> JdbcSegmentAllocator.builder(pool).tableName(table).build())
                     .isExactlyInstanceOf(IdGenerationException.class)
                     .hasMessageContaining(table)
@@ -132,7 +133,7 @@ class JdbcSegmentAllocatorTest {
             allocator(b -> b).createTag("t", 0); // the table and the tag, committed synchronously
             Properties asynchronous = new Properties();
             asynchronous.setProperty("options", "-c synchronous_commit=off");
-            HikariDataSource pool = closeLater(Pools.hikari(POSTGRES.jdbcUrl(), POSTGRES.user(), POSTGRES.password(),
+            HikariDataSource pool = toClose.add(Pools.hikari(POSTGRES.jdbcUrl(), POSTGRES.user(), POSTGRES.password(),
                     asynchronous));
             assertThat(new JdbcTemplate(pool).queryForObject("SHOW synchronous_commit", String.class)).isEqualTo("off");
             JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(pool).tableName(table).build();
@@ -160,15 +161,12 @@ class JdbcSegmentAllocatorTest {
         abstract SqlDialect dialect();
 
         final String table = "s_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        private final List<AutoCloseable> toClose = new ArrayList<>();
+        final Closer toClose = new Closer();
         private @Nullable JdbcTemplate admin;
 
         @AfterEach
         void closeAll() throws Exception {
-            for (int i = toClose.size() - 1; i >= 0; i--) {
-                toClose.get(i).close();
-            }
-            toClose.clear();
+            toClose.close();
         }
 
         // ---- allocation --------------------------------------------------------------------------------
@@ -342,7 +340,7 @@ class JdbcSegmentAllocatorTest {
         @Test
         @DisplayName("a missing table is an IdGenerationException carrying its DDL and naming createTableIfMissing(); nothing is created")
         void missingTableCarriesItsDdl() {
-            HikariDataSource pool = closeLater(newPool());
+            HikariDataSource pool = toClose.add(newPool());
             assertThatThrownBy(() -> JdbcSegmentAllocator.builder(pool).tableName(table).build())
                     .isExactlyInstanceOf(IdGenerationException.class)
                     .hasMessageContaining("the segment table " + table + " does not exist")
@@ -378,7 +376,7 @@ class JdbcSegmentAllocatorTest {
         @Test
         @DisplayName("bad arguments are refused with messages naming them, before any statement (the pool is closed)")
         void badArgumentsAreRefused() {
-            HikariDataSource pool = closeLater(newPool());
+            HikariDataSource pool = toClose.add(newPool());
             JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(pool).tableName(table).createTableIfMissing()
                     .build();
             pool.close(); // a statement would be an IdSourceUnavailableException: these must come first
@@ -423,7 +421,7 @@ class JdbcSegmentAllocatorTest {
                     .hasCauseInstanceOf(java.sql.SQLException.class)
                     .satisfies(e -> assertThat(((IdSourceUnavailableException) e).source()).isEqualTo(table));
 
-            HikariDataSource pool = closeLater(newPool());
+            HikariDataSource pool = toClose.add(newPool());
             JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(pool).tableName(table).createTableIfMissing()
                     .build();
             allocator.createTag("t", 0);
@@ -508,7 +506,7 @@ class JdbcSegmentAllocatorTest {
         }
 
         JdbcSegmentAllocator allocator(UnaryOperator<JdbcSegmentAllocator.Builder> configure) {
-            HikariDataSource pool = closeLater(newPool());
+            HikariDataSource pool = toClose.add(newPool());
             return configure.apply(JdbcSegmentAllocator.builder(pool).tableName(table).createTableIfMissing()).build();
         }
 
@@ -543,14 +541,9 @@ class JdbcSegmentAllocatorTest {
 
         JdbcTemplate admin() {
             if (admin == null) {
-                admin = new JdbcTemplate(closeLater(newPool()));
+                admin = new JdbcTemplate(toClose.add(newPool()));
             }
             return admin;
-        }
-
-        <T extends AutoCloseable> T closeLater(T closeable) {
-            toClose.add(closeable);
-            return closeable;
         }
     }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.process.ChildJvm;
 import io.distkit.testkit.server.Pools;
@@ -15,9 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
@@ -39,7 +38,7 @@ class SegmentFailureTest {
 
     static PostgresServer server;
     static HikariDataSource pool;
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @BeforeAll
     static void startDatabase() {
@@ -60,9 +59,7 @@ class SegmentFailureTest {
 
     @AfterEach
     void closeAll() throws Exception {
-        for (AutoCloseable c : toClose) {
-            c.close();
-        }
+        toClose.close();
     }
 
     JdbcSegmentAllocator allocator(String table) {

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.process.ChildJvm;
 import io.distkit.testkit.process.LockHolderProcess;
 import io.distkit.testkit.server.FakeTime;
@@ -77,18 +78,15 @@ class JdbcClockSkewFailureTest {
     Path tempDir;
 
     private final String prefix = "f18-" + UUID.randomUUID() + "-";
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
     private final List<HikariDataSource> pools = new ArrayList<>();
 
     @AfterEach
     void closeAll() throws Exception {
         try {
-            for (int i = toClose.size() - 1; i >= 0; i--) {
-                toClose.get(i).close(); // children and clients, newest first
-            }
+            toClose.close(); // children and clients, newest first
         } finally {
             pools.forEach(HikariDataSource::close);
-            toClose.clear();
             pools.clear();
         }
     }

@@ -12,13 +12,13 @@ import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import io.distkit.testkit.server.Servers;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,13 +35,11 @@ class JdbcLockClientTest {
     @RegisterExtension
     final H2Database h2 = H2Database.builder().build();
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        toClose.close();
     }
 
     @Test
@@ -59,8 +57,8 @@ class JdbcLockClientTest {
     @Test
     void createTableIfMissingCreatesTheTableOnceAndTheNextClientUsesIt() throws Exception {
         HikariDataSource pool = h2Pool();
-        LockClient first = closeLater(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
-        LockClient second = closeLater(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
+        LockClient first = toClose.add(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
+        LockClient second = toClose.add(JdbcLockClient.builder(pool).tableName("app_locks").createTableIfMissing().build());
         LockHandle held = first.lock("job").tryAcquire().orElseThrow();
         assertThat(second.lock("job").tryAcquire()).isEmpty();
         held.release();
@@ -134,7 +132,7 @@ class JdbcLockClientTest {
 
     @Test
     void anUnloggedTableIsRefusedOnPostgres() throws Exception {
-        HikariDataSource pool = closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
         JdbcTemplate jdbc = new JdbcTemplate(pool);
         jdbc.execute(JdbcLockClient.createTableSql(SqlDialect.POSTGRESQL, "unlogged_locks")
                 .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
@@ -144,14 +142,14 @@ class JdbcLockClientTest {
                 .hasMessageContaining("UNLOGGED")
                 .hasMessageContaining("ALTER TABLE unlogged_locks SET LOGGED");
         jdbc.execute("ALTER TABLE unlogged_locks SET LOGGED");
-        closeLater(JdbcLockClient.builder(pool).tableName("unlogged_locks").build()).lock("x").tryAcquire().orElseThrow()
+        toClose.add(JdbcLockClient.builder(pool).tableName("unlogged_locks").build()).lock("x").tryAcquire().orElseThrow()
                 .release();
     }
 
     @Test
     void jdbcUrlsConnectThroughLockClients() throws Exception {
-        HikariDataSource pool = closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
-        closeLater(JdbcLockClient.builder(pool).createTableIfMissing().build()).close();
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        toClose.add(JdbcLockClient.builder(pool).createTableIfMissing().build()).close();
         String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=" + postgres.password();
         try (LockClient client = LockClients.connect(URI.create(url))) {
             LockHandle handle = client.lock("via-url").tryAcquire().orElseThrow();
@@ -172,16 +170,11 @@ class JdbcLockClientTest {
     }
 
     private HikariDataSource h2Pool() {
-        return closeLater(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
+        return toClose.add(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
     }
 
     private static List<String> tables(HikariDataSource pool) {
         return new JdbcTemplate(pool).queryForList(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'PUBLIC'", String.class);
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
     }
 }

@@ -10,6 +10,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;
 import io.distkit.testkit.history.FencedRegister;
@@ -20,7 +21,6 @@ import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
@@ -58,15 +58,13 @@ class JdbcLockFailureTest {
     @RegisterExtension
     final FaultProxy proxy = FaultProxy.builder().target(postgres.host(), postgres.port()).build();
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
     private @Nullable JdbcTemplate admin;
 
     @AfterEach
     void closeAll() throws Exception {
         proxy.heal(); // first: a client still cut off would wait for its releases to time out
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        toClose.close();
     }
 
     // ---- F1 ----------------------------------------------------------------------------------------------
@@ -187,10 +185,10 @@ class JdbcLockFailureTest {
     @DisplayName("F4/F13: a connection gone silent ends a blocking acquire and a release within the network bound, though the pool sets no socket timeout")
     void silentConnectionEndsBlockingCallsInBoundedTime() throws Exception {
         String name = "silent-" + UUID.randomUUID();
-        HikariDataSource pool = closeLater(Pools.hikari(
+        HikariDataSource pool = toClose.add(Pools.hikari(
                 "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + postgres.database(),
                 postgres.user(), postgres.password())); // no socketTimeout: the driver would wait for TCP
-        LockClient client = closeLater(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(1))
+        LockClient client = toClose.add(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(1))
                 .defaultOptions(lease(Duration.ofSeconds(30), false)).build());
         LockHandle held = client.lock(name).tryAcquire().orElseThrow();
         Duration bound = Duration.ofSeconds(1 + 1).plusSeconds(2); // the network bound, plus slack
@@ -299,7 +297,7 @@ class JdbcLockFailureTest {
     }
 
     private HikariDataSource direct() {
-        return closeLater(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        return toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
     }
 
     /** A pool whose connections go through the proxy; a silent connection fails after {@code socketTimeoutSeconds}. */
@@ -308,7 +306,7 @@ class JdbcLockFailureTest {
         properties.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
         properties.setProperty("connectTimeout", "2");
         String url = "jdbc:postgresql://" + proxy.host() + ":" + proxy.port() + "/" + postgres.database();
-        return closeLater(Pools.hikari(url, postgres.user(), postgres.password(), properties));
+        return toClose.add(Pools.hikari(url, postgres.user(), postgres.password(), properties));
     }
 
     private String urlWithCredentials() {
@@ -317,16 +315,11 @@ class JdbcLockFailureTest {
     }
 
     private LockClient client(HikariDataSource pool, LockOptions defaults) {
-        return closeLater(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(2))
+        return toClose.add(JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(2))
                 .defaultOptions(defaults).build());
     }
 
     private static LockOptions lease(Duration lease, boolean autoRenew) {
         return LockOptions.builder().leaseTime(lease).autoRenew(autoRenew).build();
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
     }
 }

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.RedisServer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,13 +59,11 @@ class RedisHandOffFailureTest {
     @RegisterExtension
     static RedisServer redis = RedisServer.builder().build();
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
+        toClose.close();
     }
 
     @Test

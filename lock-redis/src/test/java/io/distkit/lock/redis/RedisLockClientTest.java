@@ -9,6 +9,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.RedisServer;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -32,18 +33,11 @@ class RedisLockClientTest {
     @RegisterExtension
     static RedisServer redis = RedisServer.builder().build();
 
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
+        toClose.close();
     }
 
     /** A prefix of its own per test: commands and keys of one test are told apart from the rest. */
@@ -52,7 +46,7 @@ class RedisLockClientTest {
     }
 
     private LockClient client(String prefix) {
-        return closeLater(RedisLockClient.builder(redis.uri()).keyPrefix(prefix).build());
+        return toClose.add(RedisLockClient.builder(redis.uri()).keyPrefix(prefix).build());
     }
 
     // ---- builder -------------------------------------------------------------------------------------
@@ -123,7 +117,7 @@ class RedisLockClientTest {
                 .defaultOptions(LockOptions.builder().leaseTime(Duration.ofSeconds(1)).build())
                 .waitForReplicas(1, Duration.ofMillis(600)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("half the leaseTime");
-        LockClient client = closeLater(RedisLockClient.builder(redis.uri()).waitForReplicas(1, Duration.ofMillis(100))
+        LockClient client = toClose.add(RedisLockClient.builder(redis.uri()).waitForReplicas(1, Duration.ofMillis(100))
                 .build());
         assertThatThrownBy(() -> client.lock("x", LockOptions.builder().leaseTime(Duration.ofMillis(150)).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("half the leaseTime");
@@ -134,7 +128,7 @@ class RedisLockClientTest {
     @Test
     @DisplayName("LockClients.connect finds the Redis backend for redis:// URIs")
     void connectsByUri() throws Exception {
-        LockClient client = closeLater(LockClients.connect("redis://127.0.0.1:" + redis.port()));
+        LockClient client = toClose.add(LockClients.connect("redis://127.0.0.1:" + redis.port()));
         assertThat(client.toString()).contains("redis 127.0.0.1:" + redis.port());
         String name = "by-uri-" + UUID.randomUUID();
         LockHandle handle = client.lock(name).tryAcquire().orElseThrow();
@@ -188,7 +182,7 @@ class RedisLockClientTest {
     void serverGoneAfterBuildFailsClearly() throws Exception {
         try (RedisServer doomed = RedisServer.builder().build()) {
             doomed.start();
-            LockClient client = closeLater(RedisLockClient.builder(doomed.uri()).commandTimeout(Duration.ofSeconds(1))
+            LockClient client = toClose.add(RedisLockClient.builder(doomed.uri()).commandTimeout(Duration.ofSeconds(1))
                     .build());
             doomed.kill();
             long start = System.nanoTime();
@@ -321,9 +315,9 @@ class RedisLockClientTest {
         String channel = prefix + "{handoff}:released";
         LockOptions longLease = LockOptions.builder().leaseTime(Duration.ofSeconds(60)).reentrant(false).build();
         LockClient holder = RedisLockClient.builder(redis.uri()).keyPrefix(prefix).defaultOptions(longLease).build();
-        closeLater(holder);
+        toClose.add(holder);
         LockClient waiters = RedisLockClient.builder(redis.uri()).keyPrefix(prefix).defaultOptions(longLease).build();
-        closeLater(waiters);
+        toClose.add(waiters);
 
         long start = calls("evalsha");
         LockHandle current = holder.lock("handoff").acquire();
@@ -360,7 +354,7 @@ class RedisLockClientTest {
         // REPLCONF ACK (up to a second later), and WAIT rightly reports 0 until then
         try (RedisServer master = RedisServer.builder().args("--repl-diskless-sync", "no").build()) {
             master.start();
-            LockClient alone = closeLater(RedisLockClient.builder(master.uri())
+            LockClient alone = toClose.add(RedisLockClient.builder(master.uri())
                     .waitForReplicas(1, Duration.ofMillis(200)).build());
             assertThatThrownBy(() -> alone.lock("replicated").tryAcquire())
                     .isInstanceOf(LockBackendException.class)

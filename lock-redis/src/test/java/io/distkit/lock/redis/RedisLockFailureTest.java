@@ -22,6 +22,7 @@ import io.distkit.lock.redis.FailureSupport.Expiry;
 import io.distkit.lock.redis.FailureSupport.Held;
 import io.distkit.lock.redis.FailureSupport.LockState;
 import io.distkit.lock.redis.FailureSupport.Recorder;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;
 import io.distkit.testkit.history.FencedRegister;
@@ -69,27 +70,20 @@ class RedisLockFailureTest {
     final FaultProxy proxy = FaultProxy.builder().target(redis.host(), redis.port()).build();
 
     private final String prefix = FailureSupport.freshPrefix();
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
         proxy.heal(); // first: a client still cut off would wait for its releases to time out
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
+        toClose.close();
     }
 
     private LockClient direct(LockOptions options) {
-        return closeLater(RedisLockClient.builder(redis.uri()).keyPrefix(prefix).defaultOptions(options).build());
+        return toClose.add(RedisLockClient.builder(redis.uri()).keyPrefix(prefix).defaultOptions(options).build());
     }
 
     private LockClient viaProxy(LockOptions options, Duration commandTimeout) {
-        return closeLater(RedisLockClient.builder(proxy.uri("redis")).keyPrefix(prefix).defaultOptions(options)
+        return toClose.add(RedisLockClient.builder(proxy.uri("redis")).keyPrefix(prefix).defaultOptions(options)
                 .commandTimeout(commandTimeout).build());
     }
 
@@ -111,7 +105,7 @@ class RedisLockFailureTest {
         Duration pausePastLease = Duration.ofMillis(200 + random.nextInt(600));
         String name = "f1-" + UUID.randomUUID(); // the child uses the default key prefix
         LockKeys keys = LockKeys.of(RedisLockClient.DEFAULT_KEY_PREFIX, name);
-        LockClient contenderClient = closeLater(RedisLockClient.builder(redis.uri())
+        LockClient contenderClient = toClose.add(RedisLockClient.builder(redis.uri())
                 .defaultOptions(lease(Duration.ofSeconds(2))).build());
         Recorder recorder = new Recorder();
         FencedRegister register = new FencedRegister();
@@ -386,7 +380,7 @@ class RedisLockFailureTest {
     @DisplayName("F13: a lost acquire reply, then the server closes the connection: Lettuce re-sends it and the owner value resolves it to one grant, one token")
     void ambiguousAcquireReSentAfterCloseIsResolvedByOwnerValue() throws Exception {
         String clientName = "f13-" + UUID.randomUUID();
-        LockClient holderClient = closeLater(RedisLockClient.builder(proxy.uri("redis") + "?clientName=" + clientName)
+        LockClient holderClient = toClose.add(RedisLockClient.builder(proxy.uri("redis") + "?clientName=" + clientName)
                 .keyPrefix(prefix).defaultOptions(lease(Duration.ofSeconds(2))).commandTimeout(Duration.ofSeconds(3))
                 .build());
         LockKeys keys = LockKeys.of(prefix, "f13-close");
@@ -476,17 +470,17 @@ class RedisLockFailureTest {
     @Test
     @DisplayName("F14: a stale release or renewal after ownership loss reports the loss and leaves the new holder's lock, lease and token alone")
     void staleReleaseAndRenewalLeaveTheNewHolderAlone() throws Exception {
-        RedisServer clocked = closeLater(RedisServer.builder().fakeTime().build());
+        RedisServer clocked = toClose.add(RedisServer.builder().fakeTime().build());
         clocked.start();
-        FaultProxy frozen = closeLater(FaultProxy.builder().target(clocked.host(), clocked.port()).build());
+        FaultProxy frozen = toClose.add(FaultProxy.builder().target(clocked.host(), clocked.port()).build());
         frozen.start();
         Duration staleLease = Duration.ofSeconds(3);
         Duration newLease = Duration.ofSeconds(2);
-        LockClient releaser = closeLater(RedisLockClient.builder(clocked.uri()).keyPrefix(prefix)
+        LockClient releaser = toClose.add(RedisLockClient.builder(clocked.uri()).keyPrefix(prefix)
                 .defaultOptions(lease(staleLease, false)).build());
-        LockClient renewer = closeLater(RedisLockClient.builder(frozen.uri("redis")).keyPrefix(prefix)
+        LockClient renewer = toClose.add(RedisLockClient.builder(frozen.uri("redis")).keyPrefix(prefix)
                 .defaultOptions(lease(staleLease)).build());
-        LockClient newClient = closeLater(RedisLockClient.builder(clocked.uri()).keyPrefix(prefix)
+        LockClient newClient = toClose.add(RedisLockClient.builder(clocked.uri()).keyPrefix(prefix)
                 .defaultOptions(lease(newLease)).build());
         LockKeys releaseKeys = LockKeys.of(prefix, "f14-release");
         LockKeys renewKeys = LockKeys.of(prefix, "f14-renew");

@@ -21,6 +21,7 @@ import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.FailureSupport.Held;
 import io.distkit.lock.redis.FailureSupport.LockState;
 import io.distkit.lock.redis.FailureSupport.Recorder;
+import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;
 import io.distkit.testkit.history.FencedRegister;
@@ -30,8 +31,6 @@ import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.RedisServer;
 import io.distkit.testkit.server.RedisServer.Persistence;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -55,29 +54,22 @@ import org.junit.jupiter.api.Timeout;
 class RedisServerFailureTest {
 
     private final String prefix = FailureSupport.freshPrefix();
-    private final List<AutoCloseable> toClose = new ArrayList<>();
+    private final Closer toClose = new Closer();
 
     @AfterEach
     void closeAll() throws Exception {
-        for (int i = toClose.size() - 1; i >= 0; i--) {
-            toClose.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T closeable) {
-        toClose.add(closeable);
-        return closeable;
+        toClose.close();
     }
 
     private RedisServer start(RedisServer.Builder builder) {
-        RedisServer server = closeLater(builder.build());
+        RedisServer server = toClose.add(builder.build());
         server.start();
         return server;
     }
 
     /** A client on {@code server}; a short command timeout, since its server may be killed under it. */
     private LockClient client(RedisServer server, LockOptions options) {
-        return closeLater(RedisLockClient.builder(server.uri()).keyPrefix(prefix).defaultOptions(options)
+        return toClose.add(RedisLockClient.builder(server.uri()).keyPrefix(prefix).defaultOptions(options)
                 .commandTimeout(Duration.ofSeconds(2)).build());
     }
 
@@ -190,12 +182,12 @@ class RedisServerFailureTest {
         Duration pause = lease.plusMillis(300 + random.nextInt(500));
         Duration contenderLease = Duration.ofSeconds(3);
         RedisServer server = start(RedisServer.builder());
-        FaultProxy holderLink = closeLater(FaultProxy.builder().target(server.host(), server.port()).build());
+        FaultProxy holderLink = toClose.add(FaultProxy.builder().target(server.host(), server.port()).build());
         holderLink.start();
         // default command timeout (5 s): the commands sent during the pause wait for it instead of timing out
-        LockClient holderClient = closeLater(RedisLockClient.builder(holderLink.uri("redis")).keyPrefix(prefix)
+        LockClient holderClient = toClose.add(RedisLockClient.builder(holderLink.uri("redis")).keyPrefix(prefix)
                 .defaultOptions(lease(lease)).build());
-        LockClient contenderClient = closeLater(RedisLockClient.builder(server.uri()).keyPrefix(prefix)
+        LockClient contenderClient = toClose.add(RedisLockClient.builder(server.uri()).keyPrefix(prefix)
                 .defaultOptions(lease(contenderLease)).build());
         LockKeys keys = LockKeys.of(prefix, "f10");
         Recorder recorder = new Recorder();
@@ -348,7 +340,7 @@ class RedisServerFailureTest {
     void waitForReplicasRefusesALockTheReplicaDidNotGet() throws Exception {
         Pair pair = startPair();
         Duration lease = Duration.ofSeconds(3);
-        LockClient clientA = closeLater(RedisLockClient.builder(pair.master().uri()).keyPrefix(prefix)
+        LockClient clientA = toClose.add(RedisLockClient.builder(pair.master().uri()).keyPrefix(prefix)
                 .defaultOptions(lease(lease)).commandTimeout(Duration.ofSeconds(2))
                 .waitForReplicas(1, Duration.ofMillis(200)).build());
         LockKeys keys = LockKeys.of(prefix, "f15-wait");
@@ -381,7 +373,7 @@ class RedisServerFailureTest {
     void waitForReplicasKeepsTheLockAcrossFailover() throws Exception {
         Pair pair = startPair();
         Duration lease = Duration.ofSeconds(3);
-        LockClient clientA = closeLater(RedisLockClient.builder(pair.master().uri()).keyPrefix(prefix)
+        LockClient clientA = toClose.add(RedisLockClient.builder(pair.master().uri()).keyPrefix(prefix)
                 .defaultOptions(lease(lease)).commandTimeout(Duration.ofSeconds(2))
                 .waitForReplicas(1, Duration.ofMillis(200)).build());
         LockKeys keys = LockKeys.of(prefix, "f15-kept");
