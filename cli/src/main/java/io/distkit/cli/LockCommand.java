@@ -207,21 +207,6 @@ final class LockCommand implements Callable<Integer> {
     }
 
     /**
-     * The reason a lost handle gives, from the exception its release throws, without the lock name
-     * (the message names the lock already) and the engine's "lost before release" framing.
-     */
-    static String lossReason(LockException e) {
-        String message = String.valueOf(e.getMessage());
-        String prefix = "lock '" + e.lockName() + "': ";
-        if (e.lockName() != null && message.startsWith(prefix)) {
-            message = message.substring(prefix.length());
-        }
-        String framing = "lost before release: ";
-        int at = message.indexOf(framing);
-        return at >= 0 ? message.substring(at + framing.length()) : message;
-    }
-
-    /**
      * One run of the command under the lock. The monitor orders the start of the command against the
      * start of stopping it: a loss (or a signal to distkit) before the start keeps it from starting,
      * one after it stops it; there is no moment in between where it would be missed.
@@ -288,8 +273,8 @@ final class LockCommand implements Callable<Integer> {
             if (process == null) {
                 LockException failure = releaseOnce();
                 synchronized (this) {
-                    if (failure instanceof LockLostException e) {
-                        reportLoss(lossReason(e), null);
+                    if (failure instanceof LockLostException) {
+                        reportLoss(handle.lostReason().orElse(null), null);
                     }
                     say(lost.get() || failure instanceof LockLostException ? "the command was not started"
                             : "distkit is stopping; the command was not started");
@@ -407,9 +392,10 @@ final class LockCommand implements Callable<Integer> {
         }
 
         /**
-         * The lease is lost: on a library thread (quick), stops the command and says why. The reason is
-         * what the release of the lost handle throws (no backend call): taken and printed under the
-         * monitor, so that the thread finishing the run, whose release then gets nothing, waits for the line.
+         * The lease is lost: on a library thread (quick), stops the command and says why ({@link
+         * LockHandle#lostReason()}). The lost handle is released here (no backend call) and the line printed
+         * under the monitor, so that the thread finishing the run, whose release then gets nothing, waits
+         * for the line.
          */
         private synchronized void onLost() {
             lost.set(true);
@@ -418,7 +404,7 @@ final class LockCommand implements Callable<Integer> {
             try {
                 handle.release();
             } catch (LockLostException e) {
-                reason = lossReason(e);
+                reason = handle.lostReason().orElse(null);
             } catch (LockException e) {
                 // not a loss: the release at the end reports it
             }
@@ -542,9 +528,9 @@ final class LockCommand implements Callable<Integer> {
         private void finishRelease() {
             LockException failure = releaseOnce();
             synchronized (this) { // a listener that released first has printed its line once this is entered
-                if (failure instanceof LockLostException e) {
+                if (failure instanceof LockLostException) {
                     lost.set(true);
-                    reportLoss(lossReason(e), null);
+                    reportLoss(handle.lostReason().orElse(null), null);
                 } else if (failure != null) {
                     // the command ran under the lock all the same: its code stands
                     say("could not release '" + name + "' (its lease runs out by itself): "

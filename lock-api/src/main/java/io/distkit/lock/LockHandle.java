@@ -1,6 +1,7 @@
 package io.distkit.lock;
 
 import java.time.Instant;
+import java.util.Optional;
 
 /**
  * Proof of one acquisition. Not bound to a thread: it may be released from any thread.
@@ -40,6 +41,13 @@ public interface LockHandle extends AutoCloseable {
      * a library thread).
      */
     void onLost(Runnable listener);
+
+    /**
+     * Why the lease was lost, once it is: a renewal found the lock gone or taken over, the backend reported
+     * it, or no renewal succeeded by the deadline (a passed deadline is noticed by this call). Empty while
+     * the handle is held, and after a normal release or the client's close.
+     */
+    Optional<String> lostReason();
 
     /**
      * Releases this handle. Owner-only: it never removes a lock that another holder acquired since.

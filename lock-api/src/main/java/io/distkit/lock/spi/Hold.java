@@ -3,6 +3,7 @@ package io.distkit.lock.spi;
 import io.distkit.lock.LockHandle;
 import java.time.Instant;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** One handle on a {@link Lease}: the first acquisition or one reentrant re-acquisition. */
@@ -43,6 +44,12 @@ final class Hold<S> implements LockHandle {
                 lease.client.runListener(listener);
             }
         });
+    }
+
+    @Override
+    public Optional<String> lostReason() {
+        lease.isHeld(); // makes a passed deadline a loss
+        return lease.state() == Lease.State.LOST ? Optional.ofNullable(lease.lostReason()) : Optional.empty();
     }
 
     @Override

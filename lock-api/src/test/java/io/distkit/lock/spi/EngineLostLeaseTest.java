@@ -48,6 +48,25 @@ class EngineLostLeaseTest extends EngineTestSupport {
         }
 
         @Test
+        void theHandleSaysWhyItWasLostAndNothingBefore() {
+            LockHandle handle = acquire("a");
+            assertThat(handle.lostReason()).as("held").isEmpty();
+            backend.answerNextRenewal(false);
+
+            time.advanceTo(seconds(10));
+
+            assertThat(handle.lostReason()).hasValueSatisfying(reason ->
+                    assertThat(reason).contains("renewal found the lock gone"));
+        }
+
+        @Test
+        void aReleasedHandleWasNotLost() {
+            LockHandle handle = acquire("a");
+            handle.release();
+            assertThat(handle.lostReason()).isEmpty();
+        }
+
+        @Test
         void aLostLockIsNotRenewedAgain() {
             acquire("a");
             backend.answerNextRenewal(false);
@@ -89,6 +108,7 @@ class EngineLostLeaseTest extends EngineTestSupport {
 
             time.advance(NANO);
             assertThat(lost.runs()).isEqualTo(1);
+            assertThat(handle.lostReason()).hasValueSatisfying(reason -> assertThat(reason).contains("deadline"));
             assertThat(handle.isHeld()).isFalse();
             assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
             assertThat(backend.releases())
