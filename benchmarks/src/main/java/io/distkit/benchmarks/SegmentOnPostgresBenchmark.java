@@ -1,9 +1,9 @@
 package io.distkit.benchmarks;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.segment.JdbcSegmentAllocator;
 import io.distkit.id.segment.SegmentIdGenerator;
+import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -60,12 +60,7 @@ public class SegmentOnPostgresBenchmark {
     public void open() {
         server = PostgresServer.builder().build();
         server.start();
-        HikariConfig config = new HikariConfig();
-        config.setJdbcUrl(server.jdbcUrl());
-        config.setUsername(server.user());
-        config.setPassword(server.password());
-        config.setMaximumPoolSize(2);
-        pool = new HikariDataSource(config);
+        pool = Pools.hikari(server);
         allocator = JdbcSegmentAllocator.builder(pool).createTableIfMissing().createMissingTags(1).build();
         generator = SegmentIdGenerator.builder(allocator, "bench").minStep(step).maxStep(maxStep).build();
     }

@@ -14,7 +14,7 @@ class H2WorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractSupport
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password());
+        return Pools.hikari(h2);
     }
 
     @Override

@@ -40,7 +40,7 @@ class JdbcWorkerIdAssignerFailureTest extends WorkerTableTestSupport {
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres);
     }
 
     @Override

@@ -42,7 +42,7 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres);
     }
 
     @Override

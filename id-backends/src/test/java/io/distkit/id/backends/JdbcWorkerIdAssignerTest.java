@@ -252,7 +252,7 @@ class JdbcWorkerIdAssignerTest {
     }
 
     private HikariDataSource pool() {
-        return toClose.add(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
+        return toClose.add(Pools.hikari(h2));
     }
 
     private static List<String> tables(HikariDataSource pool) {

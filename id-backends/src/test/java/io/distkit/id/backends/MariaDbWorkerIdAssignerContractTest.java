@@ -14,7 +14,7 @@ class MariaDbWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractSu
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
+        return Pools.hikari(mariadb);
     }
 
     @Override

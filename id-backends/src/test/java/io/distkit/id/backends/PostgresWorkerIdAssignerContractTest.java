@@ -20,7 +20,7 @@ class PostgresWorkerIdAssignerContractTest extends JdbcWorkerIdAssignerContractS
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres);
     }
 
     @Override

@@ -374,18 +374,9 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         }
         long took = timed ? ticker.read() - started : 0;
         lock.lock();
-        fetching = false;
-        lastEnd = segment.endExclusive();
-        if (failuresInARow > 0) {
-            log.info("tag '{}': fetching segments works again after {} failure(s)", tag, failuresInARow);
-            failuresInARow = 0;
-            lastFailure = null;
-        }
-        if (timed) {
-            inline = took < inlineFetchNanos;
-        }
+        Buffer fetched = succeeded(segment, timed, took);
         if (!closed) {
-            current = new Buffer(segment, threshold, !inline);
+            current = fetched;
         }
         changed.signalAll();
         if (timed) {
@@ -442,24 +433,35 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         long took = ticker.read() - started;
         lock.lock();
         try {
-            fetching = false;
-            lastEnd = segment.endExclusive();
             lastFetchAt = requestedAt;
-            inline = took < inlineFetchNanos;
-            if (failuresInARow > 0) {
-                log.info("tag '{}': fetching segments works again after {} failure(s)", tag, failuresInARow);
-            }
-            failuresInARow = 0;
-            lastFailure = null;
-            refused = false;
+            Buffer fetched = succeeded(segment, true, took);
             if (!closed) {
-                next = new Buffer(segment, threshold, !inline);
+                next = fetched;
             }
             changed.signalAll();
         } finally {
             lock.unlock();
         }
         reportFetched(segment, took);
+    }
+
+    /**
+     * Records a fetch that returned {@code segment}, in {@code tookNanos} if {@code timed}, and returns its
+     * buffer for the caller to publish. Holding the lock.
+     */
+    private Buffer succeeded(Segment segment, boolean timed, long tookNanos) {
+        fetching = false;
+        lastEnd = segment.endExclusive();
+        if (timed) {
+            inline = tookNanos < inlineFetchNanos;
+        }
+        if (failuresInARow > 0) {
+            log.info("tag '{}': fetching segments works again after {} failure(s)", tag, failuresInARow);
+            failuresInARow = 0;
+        }
+        lastFailure = null;
+        refused = false;
+        return new Buffer(segment, threshold, !inline);
     }
 
     /** Records a failed fetch and arms its retry (or not, for a refusal), then tells the metrics hook. */
@@ -493,11 +495,7 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
         } finally {
             lock.unlock();
         }
-        try {
-            metrics.fetchFailed(tag, e, Duration.ofNanos(took));
-        } catch (RuntimeException hook) {
-            log.warn("tag '{}': the metrics hook fetchFailed threw: {}", tag, hook.toString());
-        }
+        hook("fetchFailed", () -> metrics.fetchFailed(tag, e, Duration.ofNanos(took)));
     }
 
     /**
@@ -519,18 +517,19 @@ final class DoubleBufferedSegmentGenerator implements SegmentIdGenerator {
     }
 
     private void reportFetched(Segment segment, long tookNanos) {
-        try {
-            metrics.segmentFetched(tag, segment, Duration.ofNanos(tookNanos));
-        } catch (RuntimeException hook) {
-            log.warn("tag '{}': the metrics hook segmentFetched threw: {}", tag, hook.toString());
-        }
+        hook("segmentFetched", () -> metrics.segmentFetched(tag, segment, Duration.ofNanos(tookNanos)));
     }
 
     private void reportWait(long waitedNanos, boolean served) {
+        hook("emptyBufferWait", () -> metrics.emptyBufferWait(tag, Duration.ofNanos(waitedNanos), served));
+    }
+
+    /** Calls a metrics hook; what it throws is logged and dropped (a hook must not break the generator). */
+    private void hook(String name, Runnable call) {
         try {
-            metrics.emptyBufferWait(tag, Duration.ofNanos(waitedNanos), served);
-        } catch (RuntimeException hook) {
-            log.warn("tag '{}': the metrics hook emptyBufferWait threw: {}", tag, hook.toString());
+            call.run();
+        } catch (RuntimeException e) {
+            log.warn("tag '{}': the metrics hook {} threw: {}", tag, name, e.toString());
         }
     }
 

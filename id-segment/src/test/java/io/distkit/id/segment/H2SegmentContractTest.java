@@ -16,7 +16,7 @@ class H2SegmentContractTest extends JdbcSegmentContractSupport {
     static void start() {
         database = H2Database.builder().build();
         database.start();
-        pool = Pools.hikari(database.jdbcUrl(), database.user(), database.password());
+        pool = Pools.hikari(database);
     }
 
     @AfterAll

@@ -74,7 +74,7 @@ class JdbcSegmentAllocatorTest {
     class OnH2 extends Cases {
         @Override
         HikariDataSource newPool() {
-            return Pools.hikari(started(H2).jdbcUrl(), H2.user(), H2.password());
+            return Pools.hikari(started(H2));
         }
 
         @Override
@@ -88,7 +88,7 @@ class JdbcSegmentAllocatorTest {
     class OnMariaDb extends Cases {
         @Override
         HikariDataSource newPool() {
-            return Pools.hikari(started(MARIADB).jdbcUrl(), MARIADB.user(), MARIADB.password());
+            return Pools.hikari(started(MARIADB));
         }
 
         @Override
@@ -102,7 +102,7 @@ class JdbcSegmentAllocatorTest {
     class OnPostgres extends Cases {
         @Override
         HikariDataSource newPool() {
-            return Pools.hikari(started(POSTGRES).jdbcUrl(), POSTGRES.user(), POSTGRES.password());
+            return Pools.hikari(started(POSTGRES));
         }
 
         @Override

@@ -16,7 +16,7 @@ class PostgresSegmentContractTest extends JdbcSegmentContractSupport {
     static void start() {
         server = PostgresServer.builder().build();
         server.start();
-        pool = Pools.hikari(server.jdbcUrl(), server.user(), server.password());
+        pool = Pools.hikari(server);
     }
 
     @AfterAll

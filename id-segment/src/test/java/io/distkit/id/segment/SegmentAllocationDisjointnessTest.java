@@ -57,7 +57,7 @@ class SegmentAllocationDisjointnessTest {
 
     @BeforeAll
     static void launch() {
-        pool = Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        pool = Pools.hikari(postgres);
         admin = JdbcSegmentAllocator.builder(pool).createTableIfMissing().build();
         for (int p = 0; p < PROCESSES; p++) { // started together, they boot in parallel
             children.add(ChildJvm.builder(SegmentAllocationMain.class).name("allocator-" + p)

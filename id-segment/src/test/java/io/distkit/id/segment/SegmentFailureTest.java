@@ -44,7 +44,7 @@ class SegmentFailureTest {
     static void startDatabase() {
         server = PostgresServer.builder().build();
         server.start();
-        pool = Pools.hikari(server.jdbcUrl(), server.user(), server.password());
+        pool = Pools.hikari(server);
     }
 
     @AfterAll

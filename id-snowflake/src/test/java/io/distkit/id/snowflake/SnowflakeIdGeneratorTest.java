@@ -111,8 +111,8 @@ class SnowflakeIdGeneratorTest {
             long[] batch = generator.nextIds(10_000);
 
             assertThat(batch).hasSize(10_000);
-            IdChecks.distinctAndIncreasing(Map.of("nextId then nextIds(10000)", concat(new long[] {single}, batch)))
-                    .assertNoViolations();
+            long[] all = IdChecks.concat(new long[] {single}, batch);
+            IdChecks.distinctAndIncreasing(Map.of("nextId then nextIds(10000)", all)).assertNoViolations();
             // the rest of the first tick (4095), a whole second tick (4096), the remainder (1809) in a third
             int restOfFirst = PER_TICK - 1;
             assertThat(TWITTER.decode(batch[0])).isEqualTo(new SnowflakeLayout.Decoded(START, START_TICK, 7, 1));
@@ -156,7 +156,7 @@ class SnowflakeIdGeneratorTest {
             time.advance(Duration.between(time.wallNow(), JS_SAFE.endOfLife()).minus(JS_SAFE.timeUnit()));
             long[] atTheEnd = generator.nextIds(JS_SAFE.maxSequence() + 1);
 
-            assertThat(java.util.stream.LongStream.of(concat(now, atTheEnd)).summaryStatistics())
+            assertThat(java.util.stream.LongStream.of(IdChecks.concat(now, atTheEnd)).summaryStatistics())
                     .satisfies(all -> assertThat(all.getCount()).isEqualTo(5_000 + 1_024))
                     .satisfies(all -> assertThat(all.getMin()).isPositive())
                     .satisfies(all -> assertThat(all.getMax()).isEqualTo(maxSafe));
@@ -281,11 +281,12 @@ class SnowflakeIdGeneratorTest {
             IdChecks.Result duplicates = IdChecks.distinct(broken);
             assertThat(duplicates.count(IdChecks.Kind.DUPLICATE)).isEqualTo(10 * 3);
             assertThat(duplicates.report()).contains("returned 2 times: by before the step", "and by after the step");
-            assertThat(IdChecks.strictlyIncreasing(Map.of("one generator", concat(broken.values().toArray(long[][]::new))))
-                    .count(IdChecks.Kind.NOT_INCREASING)).isEqualTo(1);
+            long[] brokenIds = IdChecks.concat(broken.values().toArray(long[][]::new));
+            assertThat(IdChecks.strictlyIncreasing(Map.of("one generator", brokenIds)).count(IdChecks.Kind.NOT_INCREASING))
+                    .isEqualTo(1);
             IdChecks.distinct(guarded).assertNoViolations();
-            IdChecks.strictlyIncreasing(Map.of("one generator", concat(guarded.values().toArray(long[][]::new))))
-                    .assertNoViolations();
+            long[] guardedIds = IdChecks.concat(guarded.values().toArray(long[][]::new));
+            IdChecks.strictlyIncreasing(Map.of("one generator", guardedIds)).assertNoViolations();
         }
 
         /** Ten ticks of three ids, the wall clock 8 ms back, and the same again. */
@@ -319,7 +320,7 @@ class SnowflakeIdGeneratorTest {
             long[] after = generator.nextIds(3 * PER_TICK);
 
             assertThat(time.waits()).isZero();
-            IdChecks.distinctAndIncreasing(Map.of("ids", concat(new long[] {before}, after))).assertNoViolations();
+            IdChecks.distinctAndIncreasing(Map.of("ids", IdChecks.concat(new long[] {before}, after))).assertNoViolations();
             assertThat(timestampOf(after[0])).as("never below the last timestamp").isEqualTo(START_TICK);
             assertThat(timestampOf(after[after.length - 1])).isEqualTo(START_TICK + 3);
         }
@@ -606,19 +607,5 @@ class SnowflakeIdGeneratorTest {
                     .isInstanceOf(WorkerLeaseLostException.class)
                     .hasMessageContaining("saving the last timestamp found the lease lost"));
         }
-    }
-
-    static long[] concat(long[]... parts) {
-        int n = 0;
-        for (long[] p : parts) {
-            n += p.length;
-        }
-        long[] all = new long[n];
-        int at = 0;
-        for (long[] p : parts) {
-            System.arraycopy(p, 0, all, at, p.length);
-            at += p.length;
-        }
-        return all;
     }
 }

@@ -13,6 +13,6 @@ class H2LockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password());
+        return Pools.hikari(h2);
     }
 }

@@ -354,7 +354,7 @@ class JdbcClockSkewFailureTest {
     // ---- the database -------------------------------------------------------------------------------------
 
     private LockClient localClient() {
-        HikariDataSource pool = Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        HikariDataSource pool = Pools.hikari(postgres);
         pools.add(pool);
         LockClient client = JdbcLockClient.builder(pool).createTableIfMissing()
                 .defaultOptions(LockOptions.builder().leaseTime(CONTENDER_LEASE).build()).build();

@@ -132,7 +132,7 @@ class JdbcLockClientTest {
 
     @Test
     void anUnloggedTableIsRefusedOnPostgres() throws Exception {
-        HikariDataSource pool = toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres));
         JdbcTemplate jdbc = new JdbcTemplate(pool);
         jdbc.execute(JdbcLockClient.createTableSql(SqlDialect.POSTGRESQL, "unlogged_locks")
                 .replace("CREATE TABLE", "CREATE UNLOGGED TABLE"));
@@ -148,7 +148,7 @@ class JdbcLockClientTest {
 
     @Test
     void jdbcUrlsConnectThroughLockClients() throws Exception {
-        HikariDataSource pool = toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres));
         toClose.add(JdbcLockClient.builder(pool).createTableIfMissing().build()).close();
         String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=" + postgres.password();
         try (LockClient client = LockClients.connect(URI.create(url))) {
@@ -170,7 +170,7 @@ class JdbcLockClientTest {
     }
 
     private HikariDataSource h2Pool() {
-        return toClose.add(Pools.hikari(h2.jdbcUrl(), h2.user(), h2.password()));
+        return toClose.add(Pools.hikari(h2));
     }
 
     private static List<String> tables(HikariDataSource pool) {

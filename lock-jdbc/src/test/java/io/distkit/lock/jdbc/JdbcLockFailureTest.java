@@ -297,7 +297,7 @@ class JdbcLockFailureTest {
     }
 
     private HikariDataSource direct() {
-        return toClose.add(Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password()));
+        return toClose.add(Pools.hikari(postgres));
     }
 
     /** A pool whose connections go through the proxy; a silent connection fails after {@code socketTimeoutSeconds}. */

@@ -81,7 +81,7 @@ class JdbcServerFailureTest {
     }
 
     private LockClient client() {
-        HikariDataSource pool = Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        HikariDataSource pool = Pools.hikari(postgres);
         pools.add(pool);
         LockClient client = JdbcLockClient.builder(pool).createTableIfMissing().commandTimeout(Duration.ofSeconds(2))
                 .build();

@@ -13,6 +13,6 @@ class MariaDbLockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(mariadb.jdbcUrl(), mariadb.user(), mariadb.password());
+        return Pools.hikari(mariadb);
     }
 }

@@ -13,6 +13,6 @@ class PostgresLockContractTest extends JdbcLockContractSupport {
 
     @Override
     HikariDataSource newPool() {
-        return Pools.hikari(postgres.jdbcUrl(), postgres.user(), postgres.password());
+        return Pools.hikari(postgres);
     }
 }

@@ -248,6 +248,21 @@ public final class IdChecks {
         return result.build();
     }
 
+    /** The ids of several runs, one after the other, as one array: for checking them as one producer's. */
+    public static long[] concat(long[]... parts) {
+        int n = 0;
+        for (long[] p : parts) {
+            n += p.length;
+        }
+        long[] all = new long[n];
+        int at = 0;
+        for (long[] p : parts) {
+            System.arraycopy(p, 0, all, at, p.length);
+            at += p.length;
+        }
+        return all;
+    }
+
     /**
      * {@link #distinct(Map)} and {@link #strictlyIncreasing(Map)} together: the check for
      * generators that promise increasing ids.

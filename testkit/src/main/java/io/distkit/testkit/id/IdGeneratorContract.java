@@ -236,7 +236,7 @@ public abstract class IdGeneratorContract {
             IdChecks.distinct(ids).assertNoViolations();
             if (increasingPerGenerator()) {
                 IdChecks.strictlyIncreasing(Map.of("nextId() x100, nextIds(1000), nextId() x100",
-                        concat(before, batch, after))).assertNoViolations();
+                        IdChecks.concat(before, batch, after))).assertNoViolations();
             }
         }
 
@@ -379,19 +379,5 @@ public abstract class IdGeneratorContract {
         m.put(a, idsA);
         m.put(b, idsB);
         return m;
-    }
-
-    private static long[] concat(long[]... parts) {
-        int n = 0;
-        for (long[] p : parts) {
-            n += p.length;
-        }
-        long[] all = new long[n];
-        int at = 0;
-        for (long[] p : parts) {
-            System.arraycopy(p, 0, all, at, p.length);
-            at += p.length;
-        }
-        return all;
     }
 }

@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
  * <p>A compatibility mode changes H2's dialect, not its engine: locking, isolation and timing are
  * H2's own, so a backend that passes on H2 still has to pass on the real server.
  */
-public final class H2Database implements TestServer {
+public final class H2Database implements TestServer, JdbcServer {
 
     /** H2's compatibility modes, with the URL settings H2's documentation pairs with each. */
     public enum Mode {

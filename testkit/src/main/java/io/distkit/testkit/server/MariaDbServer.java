@@ -46,7 +46,7 @@ import org.mariadb.jdbc.MariaDbDataSource;
  * container of {@value #CONTAINER_IMAGE} is used instead and every fault throws
  * {@link UnsupportedOperationException}.
  */
-public final class MariaDbServer extends LocalServer {
+public final class MariaDbServer extends LocalServer implements JdbcServer {
 
     /** The {@code mariadbd} binary. */
     public static final String BIN_ENV = "DISTKIT_MARIADB_BIN";

@@ -37,6 +37,11 @@ public final class Pools {
         return new HikariDataSource(config);
     }
 
+    /** A pool on {@code server}, with the driver's default properties. */
+    public static HikariDataSource hikari(JdbcServer server) {
+        return hikari(server.jdbcUrl(), server.user(), server.password());
+    }
+
     /** A pool on {@code url} as {@code user}, with the driver's default properties. */
     public static HikariDataSource hikari(String url, String user, String password) {
         return hikari(url, user, password, new Properties());

@@ -63,7 +63,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  * and a Docker engine answers (faults unsupported there too); otherwise the test fails or is skipped
  * as {@link Servers#unavailable} decides.
  */
-public final class PostgresServer extends LocalServer {
+public final class PostgresServer extends LocalServer implements JdbcServer {
 
     /** A JDBC URL of an external database to use instead of starting one. */
     public static final String URL_ENV = "DISTKIT_POSTGRES_URL";
