@@ -47,7 +47,8 @@ import picocli.CommandLine.Spec;
  * lands by the lease's local deadline; the lease is lost ({@link LockHandle#onLost}: taken over, or
  * the deadline passed while the JVM stood still), SIGKILL after the grace period or at the deadline,
  * whichever comes first; distkit itself is stopped (shutdown hook). distkit releases the lock and
- * returns only once the whole tree is gone.
+ * returns only once the whole tree is gone. Where no hook runs (SIGKILL, the OOM killer), the {@link
+ * OrphanGuard} SIGKILLs the command's process group as distkit dies.
  */
 @Command(name = "lock",
         sortOptions = false,
@@ -65,7 +66,12 @@ import picocli.CommandLine.Spec;
                     + " (taken over, or distkit stood still past the lease), SIGTERM at once and SIGKILL after"
                     + " --grace. If distkit itself is stopped, the same as for a lost lock. Signals go to the"
                     + " command and all its descendants; distkit exits once they are all gone, with the command's"
-                    + " code, 1 if that was 0.",
+                    + " code, 1 if that was 0. If distkit is killed (SIGKILL, the OOM killer), a watchdog process"
+                    + " SIGKILLs the command's process group at once.",
+            "",
+            "For that the command runs in a session of its own (setsid(1)): it has no controlling terminal."
+                    + " It still reads and writes the terminal through its standard streams, but Ctrl-C reaches"
+                    + " it through distkit, as above.",
             "",
             "Exit code: the command's; 75 if the lock could not be had within --wait; 127 if the command could"
                     + " not be started; 2 for bad arguments; 1 if the backend failed."},
@@ -258,19 +264,31 @@ final class LockCommand implements Callable<Integer> {
             }
         }
 
+        /**
+         * Runs the command under an {@link OrphanGuard}, which kills its process group should distkit die
+         * while it runs (closed unless dismissed: an exception out of here counts as distkit's end).
+         */
         private int runCommand() throws InterruptedException {
-            ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
-            builder.environment().put(TOKEN_ENV, Long.toString(handle.fencingToken()));
-            builder.environment().put(NAME_ENV, name);
+            try (OrphanGuard guard = OrphanGuard.start(this::say)) {
+                return runCommand(guard);
+            }
+        }
+
+        private int runCommand(OrphanGuard guard) throws InterruptedException {
             Process process;
             try {
-                process = start(builder);
+                ProcessBuilder builder = new ProcessBuilder(guard.commandLine(command)).inheritIO();
+                builder.environment().put(TOKEN_ENV, Long.toString(handle.fencingToken()));
+                builder.environment().put(NAME_ENV, name);
+                process = start(builder, guard);
             } catch (IOException e) {
+                guard.dismiss();
                 releaseOnce(); // a lost lock changes nothing here: the command never ran
                 say("cannot run " + command.get(0) + ": " + DistkitCommand.describe(e));
                 return EXIT_CANNOT_RUN;
             }
             if (process == null) {
+                guard.dismiss();
                 LockException failure = releaseOnce();
                 synchronized (this) {
                     if (failure instanceof LockLostException) {
@@ -286,19 +304,25 @@ final class LockCommand implements Callable<Integer> {
             watchdog.start();
             int code = process.waitFor();
             // a stop begun goes on until the descendants are gone too: only then may the lock go
-            if (childEnded() && !stopped.await(stopBound(), TimeUnit.NANOSECONDS)) {
-                say("the command's processes did not all end in time; releasing the lock all the same");
+            if (childEnded()) {
+                if (!stopped.await(stopBound(), TimeUnit.NANOSECONDS)) {
+                    say("the command's processes did not all end in time; releasing the lock all the same");
+                }
+                guard.killGroup(); // and what of its group the stop did not find
+            } else {
+                guard.dismiss(); // ended by itself: what it left running in the background may run on
             }
             finishRelease();
             return lost.get() && code == 0 ? DistkitCommand.EXIT_FAILURE : code;
         }
 
-        /** Starts the command unless stopping was asked for or the lock is no longer held. */
-        private synchronized @Nullable Process start(ProcessBuilder builder) throws IOException {
+        /** Starts the command, guarded, unless stopping was asked for or the lock is no longer held. */
+        private synchronized @Nullable Process start(ProcessBuilder builder, OrphanGuard guard) throws IOException {
             if (stopRequested || !handle.isHeld()) {
                 return null;
             }
             Process process = builder.start();
+            guard.guard(process.pid());
             child = process;
             tree.add(process.toHandle());
             return process;

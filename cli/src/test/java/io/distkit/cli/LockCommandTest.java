@@ -234,6 +234,28 @@ class LockCommandTest {
     }
 
     @Test
+    void killingDistkitWithSigkillKillsTheWholeCommandAtOnceAlsoWhatIgnoresSigterm() {
+        String file = "jdbc:h2:file:" + dir.resolve("locks").toAbsolutePath();
+        List<Path> files = track(dir, "sh", "stubborn", "late");
+        try (ChildJvm distkit = ChildJvm.builder(Main.class)
+                .args("lock", "--backend", file, "--name", "oom-killed", "--lease", "30s", "--",
+                        "sh", "-c", "cd '" + dir + "'; echo started; " + STUBBORN_TREE)
+                .start()) {
+            distkit.awaitLine("started"::equals, Duration.ofSeconds(30));
+            long sh = awaitPid(files.get(0));
+            long stubborn = awaitPid(files.get(1));
+
+            distkit.kill(); // SIGKILL, as the OOM killer sends: no shutdown hook, no stop, no release
+
+            // the lease (30 s) still holds everyone else off: the tree must be gone long before it runs out
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .until(() -> !isAlive(sh) && !isAlive(stubborn));
+            // SIGKILL to the group at once: no SIGTERM, so the shell's TERM trap never ran
+            assertThat(pid(files.get(2))).isEmpty();
+        }
+    }
+
+    @Test
     void commandThatCannotBeStartedExits127AndReleasesTheLock() {
         Cli.Result r = Cli.run("lock", "--backend", db, "--name", "x", "--", "/nonexistent/command");
 
