@@ -39,9 +39,16 @@ public interface DistributedLock {
     /**
      * One attempt, no waiting.
      *
+     * <p>A grant is used only if its reply arrives within the lease asked for, as measured here from the
+     * moment the attempt was sent (less the drift allowance): a later one might already have run out on
+     * the server. Such a grant is given back and reported as a {@link LockBackendException}, never as
+     * empty: empty means that someone else holds the lock.
+     *
      * @return the handle, or empty if someone else holds the lock
      * @throws InterruptedException if the thread is interrupted during the attempt
-     * @throws LockBackendException if the backend fails or cannot be reached
+     * @throws LockBackendException if the backend fails or cannot be reached, or granted the lock but its
+     *     reply came after the lease had run out here (the message gives the round trip and the lease;
+     *     the lease is too short for the replies, make it longer)
      */
     Optional<LockHandle> tryAcquire() throws InterruptedException;
 
@@ -49,19 +56,26 @@ public interface DistributedLock {
      * Waits at most {@code wait} for the lock. Waiting is driven by the backend's notifications
      * where it has them (the holder's release wakes one waiter), not by polling.
      *
+     * <p>A grant whose reply came after its lease had run out here is given back and asked for again
+     * while the wait lasts; if the wait ends on such a grant, the result is a {@link
+     * LockBackendException} as for {@link #tryAcquire()}, not empty.
+     *
      * @param wait how long to wait; zero means one attempt
-     * @return the handle, or empty if the lock could not be had in time
+     * @return the handle, or empty if the lock could not be had in time: the last answer was that someone
+     *     else holds it, or none came in time
      * @throws NullPointerException if {@code wait} is null
      * @throws IllegalArgumentException if {@code wait} is negative
      * @throws InterruptedException if the thread is interrupted while waiting
-     * @throws LockBackendException if the backend fails or cannot be reached
+     * @throws LockBackendException if the backend fails or cannot be reached, or the wait ended on a
+     *     grant that came too late (see {@link #tryAcquire()})
      */
     Optional<LockHandle> tryAcquire(Duration wait) throws InterruptedException;
 
     /**
      * Acquires without blocking the caller. The future completes with the handle, or exceptionally
      * with {@link LockTimeoutException} if the lock could not be had within {@code wait}, or with
-     * {@link LockBackendException}. Cancelling the future abandons the attempt and leaves nothing
+     * {@link LockBackendException} (also when the wait ended on a grant that came too late, see {@link
+     * #tryAcquire()}). Cancelling the future abandons the attempt and leaves nothing
      * held. Reentrancy, if enabled, is judged by the thread that calls this method.
      *
      * @throws NullPointerException if {@code wait} is null

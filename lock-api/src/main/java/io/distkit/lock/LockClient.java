@@ -12,9 +12,15 @@ public interface LockClient extends AutoCloseable {
     /**
      * A lock with this client's default {@link LockOptions}.
      *
+     * <p>The name rule, the same on every backend: not blank, at most {@link LockOptions#MAX_NAME_LENGTH}
+     * characters, well-formed UTF-16 (no unpaired surrogate: drivers would store it as {@code ?}) and no
+     * ISO control character (U+0000 to U+001F, U+007F to U+009F). Any other name is kept exactly as given:
+     * names that differ in case, in trailing spaces, in Unicode normalisation ({@code "é"}, and
+     * {@code "e"} followed by the combining U+0301) or in a single character are distinct locks on every backend.
+     *
      * @throws NullPointerException if {@code name} is null
-     * @throws IllegalArgumentException if {@code name} is blank or longer than
-     *     {@link LockOptions#MAX_NAME_LENGTH} characters
+     * @throws IllegalArgumentException if {@code name} breaks the rule; the message names the rule and,
+     *     for a bad character, its index
      * @throws IllegalStateException if the client is closed
      */
     DistributedLock lock(String name);
@@ -23,8 +29,8 @@ public interface LockClient extends AutoCloseable {
      * A lock with the given options.
      *
      * @throws NullPointerException if an argument is null
-     * @throws IllegalArgumentException if {@code name} is blank or too long, or the backend cannot
-     *     honour {@code options} (the message says which option and why)
+     * @throws IllegalArgumentException if {@code name} breaks the rule of {@link #lock(String)}, or the
+     *     backend cannot honour {@code options} (the message says which option and why)
      * @throws IllegalStateException if the client is closed
      */
     DistributedLock lock(String name, LockOptions options);
@@ -35,8 +41,14 @@ public interface LockClient extends AutoCloseable {
     /**
      * Releases every lock held through this client, stops renewals, fails pending acquisitions with
      * a {@link LockException} and closes the backend connection if the client opened it.
-     * Idempotent. Handles of released locks report {@code isHeld() == false} and their
-     * {@code release()} does nothing.
+     * Idempotent, and bounded in time (by the backend's operation timeout): acquisitions in flight get
+     * a share of it to settle, and the releases are sent whatever came of that.
+     *
+     * <p>Afterwards no handle of this client is held. A lock that close released on the server is
+     * <em>released</em>, as by its owner: {@code isHeld() == false}, its {@code release()} does nothing,
+     * its {@code onLost} listeners do not run. A lock that close could not release (the backend failed,
+     * found it gone already, or did not answer in time) is <em>lost</em>: its listeners run and
+     * {@link LockHandle#lostReason()} says why; on the server it runs out with its lease.
      */
     @Override
     void close();

@@ -37,21 +37,29 @@ public interface LockHandle extends AutoCloseable {
 
     /**
      * Registers a listener that runs once, on a library thread, when the lease is lost. It does not
-     * run when the handle is released normally. Registered after the loss, it runs at once (still on
-     * a library thread).
+     * run when the handle is released normally, by its {@link #release()} or by the client's close; it
+     * does run when the close could not release the lock on the server (see {@link
+     * io.distkit.lock.LockClient#close()}). Registered after the loss, it runs at once (still on a
+     * library thread).
      */
     void onLost(Runnable listener);
 
     /**
      * Why the lease was lost, once it is: a renewal found the lock gone or taken over, the backend reported
-     * it, or no renewal succeeded by the deadline (a passed deadline is noticed by this call). Empty while
-     * the handle is held, and after a normal release or the client's close.
+     * it, no renewal succeeded by the deadline (a passed deadline is noticed by this call), or the client's
+     * close could not release it. Empty while the handle is held, and after a normal release, by the owner
+     * or by the client's close.
      */
     Optional<String> lostReason();
 
     /**
      * Releases this handle. Owner-only: it never removes a lock that another holder acquired since.
      * Idempotent: later calls do nothing.
+     *
+     * <p>A lease lost at its local deadline after renewals of unknown outcome (failed, timed out) may
+     * still be this holder's on the server: such a renewal may have extended it by a whole lease. The
+     * engine then sends the owner-checked release at the loss, in the background, and again on this call
+     * if that one failed, so the lock frees early; the loss is reported all the same.
      *
      * @throws LockLostException if the lease had been lost before this release (the first call only)
      * @throws LockBackendException if the backend could not be told; the lease then runs out

@@ -1,7 +1,10 @@
 package io.distkit.lock.spi;
 
+import io.distkit.lock.LockBackendException;
 import io.distkit.lock.spi.Attempt.Acquired;
 import io.distkit.lock.spi.Attempt.Busy;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
@@ -22,9 +25,14 @@ import org.jspecify.annotations.Nullable;
  * lease time (a lost notification delays a waiter by at most one lease), floored at 1 ms and
  * jittered by up to 10%, so waiters told the same expiry do not retry in lockstep; an explicit zero
  * retries at once.
+ *
+ * <p>A grant whose reply comes after the lease it grants is over here (measured from the send) is given
+ * back and asked for again once that release is answered. If the call ends on such a grant, it fails with
+ * a {@link LockBackendException} that says so: an empty result must mean that someone else holds the lock.
  */
 final class AcquireOp<S> {
 
+    private static final System.Logger LOG = System.getLogger(AcquireOp.class.getName());
     private static final long MIN_RETRY_NANOS = 1_000_000L;
 
     final CompletableFuture<Hold<S>> result = new CompletableFuture<>();
@@ -44,6 +52,7 @@ final class AcquireOp<S> {
     private boolean waiting; // between a busy answer and the wake-up that ends it
     private boolean signalMissed; // a wake-up fired while an attempt was in flight
     private int round;
+    private long lateGrantRoundTrip = -1; // of the latest answer, if it was a grant too late to use; else -1
     private Scheduler.@Nullable Cancellable retryTimer;
     private Scheduler.@Nullable Cancellable deadlineTimer;
     private @Nullable CompletionStage<?> lastWakeUp;
@@ -74,8 +83,7 @@ final class AcquireOp<S> {
                 return; // the common case: answered at once
             }
             if (bounded && !oneAttempt) {
-                deadlineTimer = client.scheduler.schedule(() -> result.complete(null),
-                        deadline - client.ticker.read());
+                deadlineTimer = client.scheduler.schedule(this::waitRanOut, deadline - client.ticker.read());
             }
         }
         // from now on the caller may give up (deadline, interrupt, cancel, close) at any moment
@@ -116,30 +124,73 @@ final class AcquireOp<S> {
         if (failure == null && attempt == null) {
             failure = new IllegalStateException(client.backend.describe() + " answered an attempt with null");
         }
+        long lateRoundTrip = -1;
         if (attempt instanceof Acquired<S> acquired) {
-            if (client.ticker.read() - Lease.localDeadline(sentAt, lock.options().leaseTime().toNanos()) < 0) {
+            long now = client.ticker.read();
+            if (now - Lease.localDeadline(sentAt, lock.options().leaseTime().toNanos()) < 0) {
                 onAcquired(sentAt, lossEpoch, acquired);
                 return;
             }
             // the answer came after the lease it grants would already be over here: useless, give it
-            // back and try again (a late "success" must never be reported; FAILURES.md F2)
-            client.releaseBackendLease(lock.name(), acquired.lease());
-            attempt = Attempt.busy(java.time.Duration.ZERO, null);
+            // back (a late "success" must never be reported; FAILURES.md F2) and ask again once the
+            // backend has dropped it, so that the next answer is not about our own grant
+            lateRoundTrip = now - sentAt;
+            LOG.log(Level.WARNING, () -> "lock '" + lock.name() + "': " + lateGrantMessage(now - sentAt)
+                    + "; asking again while the wait lasts");
+            attempt = Attempt.busy(null, client.releaseBackendLease(lock.name(), acquired.lease()));
         }
+        long endedOnLateGrant;
         synchronized (this) {
             inFlight = false;
+            if (failure == null) {
+                lateGrantRoundTrip = lateRoundTrip;
+            }
             if (failure == null && !result.isDone() && (!bounded || client.ticker.read() - deadline < 0)) {
                 waitForRetry((Busy<S>) attempt);
                 return;
             }
             finishLocked();
+            endedOnLateGrant = lateGrantRoundTrip;
         }
         finishBackend(false);
         if (failure != null) {
             result.completeExceptionally(client.backendFailure(lock.name(), "acquire", failure));
         } else {
-            result.complete(null);
+            endEmpty(endedOnLateGrant);
         }
+    }
+
+    /** The caller's wait is over: empty, unless the latest answer was a grant that came too late. */
+    private void waitRanOut() {
+        long endedOnLateGrant;
+        synchronized (this) {
+            endedOnLateGrant = lateGrantRoundTrip;
+        }
+        endEmpty(endedOnLateGrant);
+    }
+
+    private void endEmpty(long lateGrantRoundTrip) {
+        if (lateGrantRoundTrip < 0) {
+            result.complete(null);
+        } else {
+            result.completeExceptionally(new LockBackendException(lock.name(), lateGrantMessage(lateGrantRoundTrip)
+                    + ". Use a longer leaseTime, or find what delays the replies (server load, network, pauses of"
+                    + " this JVM)", null));
+        }
+    }
+
+    private String lateGrantMessage(long roundTripNanos) {
+        Duration lease = lock.options().leaseTime();
+        Duration usable = Duration.ofNanos(lease.toNanos() - Lease.driftNanos(lease.toNanos()));
+        return "the lock was granted, but the reply took " + millis(roundTripNanos) + ", longer than the lease of "
+                + millis(lease.toNanos()) + " allows here (" + millis(usable.toNanos()) + " after the clock-drift"
+                + " allowance), so it may already have run out on " + client.backend.describe()
+                + "; the grant was given back";
+    }
+
+    private static String millis(long nanos) {
+        return nanos % 1_000_000 == 0 ? nanos / 1_000_000 + " ms"
+                : String.format(java.util.Locale.ROOT, "%.3f ms", nanos / 1e6);
     }
 
     private void onAcquired(long sentAt, long lossEpoch, Acquired<S> acquired) {

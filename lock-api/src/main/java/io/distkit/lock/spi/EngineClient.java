@@ -150,13 +150,12 @@ class EngineClient<S> implements LockClient {
     }
 
     /**
-     * Declares a lease lost. With {@code cleanUp} also asks the backend to drop it: needed only when
-     * the backend may still hold it for us (a renewal that succeeded too late extended it). At a plain
-     * deadline the server-side lease runs out by itself moments later, and a release would only mask
-     * a server that never expires anything.
+     * Declares a lease lost. With {@code cleanUp} also asks the backend to drop it, for when the backend
+     * may still hold it for us. Not when the backend said it is gone (a renewal answered "not held", a
+     * reported session end): there is nothing of ours left to release.
      */
     void lost(Lease<S> lease, String reason, boolean cleanUp) {
-        if (!lease.markLost(reason)) {
+        if (!lease.markLost(reason, cleanUp)) {
             return;
         }
         forget(lease);
@@ -166,9 +165,36 @@ class EngineClient<S> implements LockClient {
         }
     }
 
+    /**
+     * The local deadline passed with no renewal confirmed. If renewals of unknown outcome were sent (failed,
+     * timed out, still in flight), they may have reached the server and extended the lease by a whole
+     * lease, so the lock could stay blocked that long after we gave it up: the owner-checked release goes
+     * out at once, in the background. It is safe whoever holds the lock now: every backend releases only
+     * if the lock still has this acquisition's owner value, which is unique to it, so it never frees a lock
+     * another holder took meanwhile. Without such renewals the server-side lease runs out by itself
+     * moments after the local deadline; a release there would gain little and would hide a server that
+     * never expires anything (the contract's negative control).
+     */
+    void lostAtDeadline(Lease<S> lease) {
+        lost(lease, "no renewal succeeded before the lease deadline", lease.renewedUnknowingly());
+    }
+
     /** Asks the backend to drop a lease already declared lost that it may still hold for us; failures are logged. */
     void releaseLost(Lease<S> lease) {
-        releaseBackendLease(lease.name, lease.backendLease);
+        lease.releaseAfterLoss = releaseBackendLease(lease.name, lease.backendLease);
+    }
+
+    /**
+     * The owner released a lost lease that may still be ours on the server: sends the owner-checked release
+     * again unless one is on its way or was answered (the first may have failed with the renewals, say
+     * when the backend was unreachable).
+     */
+    void releaseAfterLossAgain(Lease<S> lease) {
+        CompletableFuture<Boolean> last = lease.releaseAfterLoss;
+        if (isClosed() || (last != null && (!last.isDone() || !last.isCompletedExceptionally()))) {
+            return;
+        }
+        releaseLost(lease);
     }
 
     private void lostWhere(Predicate<? super S> affected, String reason) {
@@ -193,9 +219,10 @@ class EngineClient<S> implements LockClient {
 
     /**
      * Releases a backend lease in the background; failures are logged (the lease then runs out).
-     * {@link #close()} waits for these before it closes the backend.
+     * {@link #close()} waits for these before it closes the backend. Returns the backend's answer, for
+     * callers that act on it.
      */
-    void releaseBackendLease(String lockName, S backendLease) {
+    CompletableFuture<Boolean> releaseBackendLease(String lockName, S backendLease) {
         CompletableFuture<Boolean> started;
         try {
             started = backend.release(backendLease).toCompletableFuture();
@@ -210,6 +237,7 @@ class EngineClient<S> implements LockClient {
                 logCleanupFailure(lockName, failure);
             }
         });
+        return stage;
     }
 
     /** Background work that close() must let finish before the backend goes: releases, acquisition cleanups. */
@@ -334,44 +362,90 @@ class EngineClient<S> implements LockClient {
         }
     }
 
+    /**
+     * Closes in steps, each with its own share of the operation timeout, so that one that hangs cannot
+     * starve the next: attempts in flight get up to half of it to settle; the releases of every lock still
+     * held are then sent whatever came of that, and they and the background cleanups get the rest. A
+     * lease whose release the backend confirms is released; one it refuses, fails or leaves unanswered
+     * by the end is lost (listeners run). The backend is closed last.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        // 1. waiters give up; attempts in flight settle (a late grant is given back by its op)
-        LockException closing = closedWhileWaiting();
-        List<CompletableFuture<Void>> settling = new ArrayList<>();
-        for (AcquireOp<S> op : pending) {
-            op.result.completeExceptionally(closing);
-            settling.add(op.settled);
-        }
-        long end = ticker.read() + operationTimeout.toNanos();
+        long start = ticker.read();
+        long budget = operationTimeout.toNanos();
+        boolean interrupted = false;
         try {
-            awaitAll(settling, end);
-            // 2. every lock still held is released; 3. background releases and cleanups finish
+            // 1. waiters give up; attempts in flight settle (a late grant is given back by its op)
+            LockException closing = closedWhileWaiting();
+            List<CompletableFuture<?>> settling = new ArrayList<>();
+            for (AcquireOp<S> op : pending) {
+                op.result.completeExceptionally(closing);
+                settling.add(op.settled);
+            }
+            interrupted |= awaitAll(settling, start + budget / 2);
+            if (!settling.stream().allMatch(CompletableFuture::isDone)) {
+                LOG.log(Level.WARNING, () -> "close of " + backend.describe() + ": acquire attempts still in"
+                        + " flight after " + Duration.ofNanos(budget / 2) + "; what they bring back is given back");
+            }
+            // 2. every lock still held is released, whatever step 1 came to
+            renewer.stop();
+            List<Lease<S>> releasing = new ArrayList<>();
+            List<CompletableFuture<?>> answers = new ArrayList<>();
             for (Lease<S> lease : held) {
-                if (lease.markReleased()) {
-                    releaseBackendLease(lease.name, lease.backendLease);
+                if (lease.beginClose()) {
+                    releasing.add(lease);
+                    answers.add(releaseBackendLease(lease.name, lease.backendLease)
+                            .whenComplete((wasOurs, failure) -> closeAnswered(lease, wasOurs, failure)));
                 }
             }
-            renewer.stop();
-            awaitAll(new ArrayList<>(backgroundWork), end);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException | CancellationException e) {
-            LOG.log(Level.WARNING, () -> "not every lock could be released on close of " + backend.describe()
-                    + "; their server-side leases will run out by themselves", e);
+            // 3. the releases and the background cleanups finish, within what is left
+            answers.addAll(backgroundWork);
+            interrupted |= awaitAll(answers, start + budget);
+            for (Lease<S> lease : releasing) {
+                if (lease.closeFailed("the client's close got no answer to its release from " + backend.describe()
+                        + " within the operation timeout (" + operationTimeout
+                        + "); the server-side lease runs out by itself")) {
+                    logLostOnClose(lease);
+                }
+            }
         } finally {
             renewer.stop();
             try {
-                backend.close(); // 4. only now: nothing of ours is in flight any more (or the timeout passed)
+                backend.close(); // 4. only now: nothing of ours is in flight any more (or the time is up)
             } finally {
                 if (ownsScheduler) {
-                    scheduler.shutdown();
+                    scheduler.shutdown(); // listeners already handed to it still run
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
             }
         }
+    }
+
+    /** The backend's answer to a release close() sent: released, or lost if it could not be done. */
+    private void closeAnswered(Lease<S> lease, @Nullable Boolean wasOurs, @Nullable Throwable failure) {
+        if (failure == null && Boolean.TRUE.equals(wasOurs)) {
+            lease.closeReleased();
+            return;
+        }
+        String reason = failure == null
+                ? "the client's close found the lock no longer held: its lease had expired or it was removed from "
+                        + backend.describe()
+                : "the client's close could not release it on " + backend.describe() + ": "
+                        + backendFailure(lease.name, "release", failure).getMessage()
+                        + "; the server-side lease runs out by itself";
+        if (lease.closeFailed(reason)) {
+            logLostOnClose(lease);
+        }
+    }
+
+    private void logLostOnClose(Lease<S> lease) {
+        LOG.log(Level.WARNING, () -> "lock '" + lease.name + "' (token " + lease.token + ") lost on close: "
+                + lease.lostReason());
     }
 
     /** 128 random bits, URL-safe base64 (22 characters): owner values are stored with every lock. */
@@ -381,10 +455,27 @@ class EngineClient<S> implements LockClient {
         return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
-    private void awaitAll(List<? extends CompletableFuture<?>> work, long end)
-            throws InterruptedException, ExecutionException, TimeoutException {
-        CompletableFuture.allOf(work.toArray(CompletableFuture[]::new))
-                .get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
+    /**
+     * Waits until every one of {@code work} is done, failed ones included, or until {@code end} on the
+     * ticker. Not interruptible, as close must still release: returns whether the thread was interrupted
+     * meanwhile, for the caller to restore the flag.
+     */
+    private boolean awaitAll(List<? extends CompletableFuture<?>> work, long end) {
+        CompletableFuture<Void> all = CompletableFuture.allOf(work.stream()
+                .map(each -> each.handle((ignored, failure) -> null)).toArray(CompletableFuture[]::new));
+        boolean interrupted = false;
+        while (true) {
+            try {
+                all.get(Math.max(0, end - ticker.read()), TimeUnit.NANOSECONDS);
+                return interrupted;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (TimeoutException e) {
+                return interrupted;
+            } catch (ExecutionException | CancellationException e) {
+                throw new IllegalStateException("unreachable: every stage was made to succeed", e);
+            }
+        }
     }
 
     /** A loss the backend reported, kept briefly for acquisitions whose reply was in flight. */

@@ -5,6 +5,7 @@ import io.distkit.lock.LockOptions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
@@ -13,12 +14,13 @@ import org.jspecify.annotations.Nullable;
  * One acquisition held by the engine: the backend's lease record plus everything the engine keeps
  * about it. Shared by the reentrant {@link Hold}s of one thread.
  *
- * <p>State moves once, from HELD to RELEASED or to LOST, by CAS; whoever wins the CAS does the
- * work of that transition (backend release, listeners), so nothing runs twice.
+ * <p>State moves forward by CAS, from HELD to RELEASED or to LOST, or, when the client closes, from
+ * HELD through CLOSING (its release sent, the answer awaited) to RELEASED or LOST; whoever wins a CAS
+ * does the work of that transition (backend release, listeners), so nothing runs twice.
  */
 final class Lease<S> {
 
-    enum State { HELD, RELEASED, LOST }
+    enum State { HELD, CLOSING, RELEASED, LOST }
 
     final EngineClient<S> client;
     final String name;
@@ -35,10 +37,19 @@ final class Lease<S> {
     private @Nullable List<Runnable> listeners; // guarded by this; most leases never get one
     private volatile long deadline;
     private volatile @Nullable String lostReason;
+    /** Lost, but maybe still ours on the server (a renewal of unknown outcome): worth an owner-checked release. */
+    private volatile boolean serverMayHold;
+    /** The latest owner-checked release sent after the loss; null if none was. */
+    volatile @Nullable CompletableFuture<Boolean> releaseAfterLoss;
 
     // written by the renewer's pass and by renewal replies; the pass is serialised
     volatile long nextRenewAt;
     volatile boolean renewing;
+    /**
+     * A renewal was sent whose outcome is unknown (it failed or answered nothing usable) and none has
+     * succeeded since: the server may have extended the lease beyond the local deadline.
+     */
+    volatile boolean renewalUnconfirmed;
 
     /** Cheap hash for the client's concurrent sets: identity hash codes cost a header inflation per object. */
     private final int hash = java.util.concurrent.ThreadLocalRandom.current().nextInt();
@@ -77,6 +88,7 @@ final class Lease<S> {
 
     /** Pushes the deadline to {@code sentAt + lease - drift} if that is later; never shortens it. */
     void extendFrom(long sentAt) {
+        renewalUnconfirmed = false;
         long candidate = localDeadline(sentAt, leaseNanos);
         synchronized (this) {
             if (candidate - deadline > 0) {
@@ -104,13 +116,21 @@ final class Lease<S> {
         return lostReason;
     }
 
+    /**
+     * Whether the server may keep this lease past its local deadline: a renewal is in flight, or one of
+     * unknown outcome was sent since the last that succeeded.
+     */
+    boolean renewedUnknowingly() {
+        return renewing || renewalUnconfirmed;
+    }
+
     /** HELD and before the local deadline. Finding the deadline passed makes the loss official. */
     boolean isHeld() {
         if (state.get() != State.HELD) {
             return false;
         }
         if (client.ticker.read() - deadline >= 0) {
-            client.lost(this, "no renewal succeeded before the lease deadline", false);
+            client.lostAtDeadline(this);
             return false;
         }
         return true;
@@ -133,20 +153,23 @@ final class Lease<S> {
         }
     }
 
-    /** Drops one hold; the last one releases the lease in the backend. */
+    /**
+     * Drops one hold; the last one releases the lease in the backend. A lost lease throws, after asking
+     * the backend once more to drop what may still be ours there.
+     */
     void releaseHold() {
         int left = holds.decrementAndGet();
         if (state.get() == State.LOST) {
-            throw lostException();
+            throw lostOnRelease();
         }
         if (left > 0) {
             return;
         }
         if (!state.compareAndSet(State.HELD, State.RELEASED)) {
             if (state.get() == State.LOST) {
-                throw lostException();
+                throw lostOnRelease();
             }
-            return; // released by close()
+            return; // released, or being released, by close()
         }
         client.forget(this);
         boolean wasOurs = client.awaitRelease(this);
@@ -156,8 +179,15 @@ final class Lease<S> {
         }
     }
 
-    private LockLostException lostException() {
+    private LockLostException lostOnRelease() {
+        if (serverMayHold) {
+            client.releaseAfterLossAgain(this); // best effort, in the background: never hides the loss
+        }
         return new LockLostException(name, "the lease was lost before release: " + lostReason);
+    }
+
+    boolean serverMayHold() {
+        return serverMayHold;
     }
 
     /**
@@ -180,13 +210,41 @@ final class Lease<S> {
         return true;
     }
 
-    /** HELD to LOST; returns whether this call made the transition. Listeners are then fired. */
-    boolean markLost(String reason) {
-        if (state.get() != State.HELD) {
+    /**
+     * HELD to LOST; returns whether this call made the transition. Listeners are then fired. {@code
+     * serverMayHold}: the server may still keep the lock for us, so a release after the loss is worth sending.
+     */
+    boolean markLost(String reason, boolean serverMayHold) {
+        return toLost(State.HELD, reason, serverMayHold);
+    }
+
+    /** HELD to CLOSING: close() is releasing it; no longer held, not yet known to be released. */
+    boolean beginClose() {
+        if (!state.compareAndSet(State.HELD, State.CLOSING)) {
             return false;
         }
-        lostReason = reason; // before the CAS, so whoever sees LOST sees a reason (two racing losers: either)
-        if (!state.compareAndSet(State.HELD, State.LOST)) {
+        client.forget(this);
+        return true;
+    }
+
+    /** CLOSING to RELEASED: the backend confirmed close()'s release. */
+    void closeReleased() {
+        state.compareAndSet(State.CLOSING, State.RELEASED);
+    }
+
+    /** CLOSING to LOST: close() could not release it on the server; listeners are fired. */
+    boolean closeFailed(String reason) {
+        return toLost(State.CLOSING, reason, false); // the client is closed: nothing more is sent
+    }
+
+    private boolean toLost(State from, String reason, boolean mayHold) {
+        if (state.get() != from) {
+            return false;
+        }
+        // before the CAS, so whoever sees LOST sees a reason (two racing losers: either)
+        lostReason = reason;
+        serverMayHold = mayHold;
+        if (!state.compareAndSet(from, State.LOST)) {
             return false;
         }
         List<Runnable> toRun;

@@ -93,8 +93,9 @@ public final class LockEngine {
         }
 
         /**
-         * How long {@link io.distkit.lock.LockHandle#release()} and {@link LockClient#close()} wait for
-         * the backend to confirm. Default 10 s.
+         * How long {@link io.distkit.lock.LockHandle#release()} waits for the backend to confirm, and how
+         * long {@link LockClient#close()} takes at most: up to half of it for acquisitions in flight to
+         * settle, the rest for its releases. Default 10 s.
          */
         public Builder<S> operationTimeout(Duration timeout) {
             Objects.requireNonNull(timeout, "operationTimeout");

@@ -84,7 +84,7 @@ final class Renewer<S> {
                 continue;
             }
             if (now - lease.deadline() >= 0) {
-                client.lost(lease, "no renewal succeeded before the lease deadline", false);
+                client.lostAtDeadline(lease);
                 continue;
             }
             if (lease.options.autoRenew() && !lease.renewing
@@ -147,6 +147,7 @@ final class Renewer<S> {
             }
             if (failure != null || results == null) {
                 // unknown: keep the deadline, try again soon enough to have another go before it
+                lease.renewalUnconfirmed = true;
                 long retryIn = Math.max(1_000_000L, Math.min(lease.renewIntervalNanos, (lease.deadline() - now) / 2));
                 lease.nextRenewAt = now + retryIn;
             } else if (!results.get(i)) {

@@ -7,10 +7,12 @@ import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 import io.distkit.lock.DistributedLock;
 import io.distkit.lock.LockHandle;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Bad input is refused with a message naming the argument and the rule, before the backend sees it. */
@@ -39,6 +41,40 @@ class EngineArgumentsTest extends EngineTestSupport {
         void aNameOf201CharactersIsRefused() {
             assertThatIllegalArgumentException().isThrownBy(() -> client.lock("n".repeat(201)))
                     .withMessageContaining("lock name must be at most 200 characters").withMessageContaining("was 201");
+        }
+
+        /** Names no backend stores exactly: drivers write an unpaired surrogate as '?', PostgreSQL refuses NUL. */
+        @ParameterizedTest(name = "{2}")
+        @CsvSource(delimiter = '|', textBlock = """
+                a\u0000b          | control characters | U+0000 at index 1 | NUL
+                x\u007F           | control characters | U+007F at index 1 | DEL
+                \u0085x           | control characters | U+0085 at index 0 | NEL (C1)
+                \uD83D            | unpaired surrogates | high surrogate U+D83D at index 0 is unpaired | lone high
+                a\uDE00b          | unpaired surrogates | low surrogate U+DE00 at index 1 is unpaired | lone low
+                \uDE00\uD83D      | unpaired surrogates | low surrogate U+DE00 at index 0 is unpaired | pair reversed
+                \uD83D\uDE00\uD83D | unpaired surrogates | high surrogate U+D83D at index 2 is unpaired | emoji, then a lone high
+                """)
+        void aNameABackendCannotStoreExactlyIsRefusedWithTheRuleAndThePosition(String name, String rule,
+                String where, String label) {
+            assertThatIllegalArgumentException().isThrownBy(() -> client.lock(name))
+                    .withMessageStartingWith("lock name must").withMessageContaining(rule).withMessageContaining(where);
+            assertThat(backend.attempts()).isEmpty();
+        }
+
+        @Test
+        void aLineBreakInsideANameIsRefused() {
+            assertThatIllegalArgumentException().isThrownBy(() -> client.lock("job\nINFO forged log line"))
+                    .withMessageContaining("control characters").withMessageContaining("U+000A at index 3");
+        }
+
+        @Test
+        void awkwardButLegalNamesReachTheBackendAsGivenAndStayDistinct() {
+            List<String> names = List.of("A", "a", "x", "x ", "\u00E9", "e\u0301", "\uD83D\uDE00", "\uD83D\uDE01", "?",
+                    "\u00A0x", "tab\u2028sep");
+            for (String name : names) {
+                assertThat(acquire(name).lockName()).isEqualTo(name);
+            }
+            assertThat(backend.attempts()).extracting(call -> call.request().name()).containsExactlyElementsOf(names);
         }
 
         @Test

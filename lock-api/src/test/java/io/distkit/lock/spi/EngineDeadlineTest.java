@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class EngineDeadlineTest extends EngineTestSupport {
 
     @ParameterizedTest(name = "lease {0} ms")
-    @ValueSource(longs = {10, 1_000, 30_000, 3_600_000})
+    @ValueSource(longs = {500, 1_000, 30_000, 3_600_000})
     void aHandleIsHeldUntilSendTimePlusLeaseMinusDriftAndNotOneNanosecondLonger(long leaseMillis) {
         Duration lease = Duration.ofMillis(leaseMillis);
         Duration validity = lease.minus(lease.dividedBy(100)).minus(Duration.ofMillis(2));

@@ -167,6 +167,57 @@ class EngineHardeningTest extends EngineTestSupport {
         }
 
         @Test
+        void tryAcquireWithoutAWaitSaysTheGrantCameTooLateInsteadOfReturningEmpty() throws Exception {
+            CompletableFuture<Void> reply = backend.holdNextAttempt();
+            Future<Optional<LockHandle>> result = caller.submit(() -> client.lock("free").tryAcquire());
+            backend.awaitAttempts(1, BOUND);
+            String owner = lastOwner();
+            time.advance(seconds(31)); // the reply takes longer than the 30 s lease
+
+            reply.complete(null); // granted
+
+            assertThatThrownBy(() -> within(result)).cause().isExactlyInstanceOf(LockBackendException.class)
+                    .hasMessageStartingWith("lock 'free': the lock was granted, but the reply took 31000 ms,"
+                            + " longer than the lease of 30000 ms allows here (29698 ms after the clock-drift allowance)")
+                    .hasMessageContaining("the grant was given back").hasMessageContaining("Use a longer leaseTime");
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(backend.holder("free")).isNull();
+        }
+
+        @Test
+        void aWaitThatEndsOnALateGrantThrowsInsteadOfReturningEmpty() throws Exception {
+            CompletableFuture<Void> first = backend.holdNextAttempt();
+            backend.holdNextAttempt(); // the retry after the late grant never answers in time
+            Future<Optional<LockHandle>> result = caller.submit(() -> client.lock("free").tryAcquire(seconds(40)));
+            time.awaitQueued(1, BOUND); // the wait's deadline timer
+            time.advance(seconds(31));
+            first.complete(null); // granted, too late: given back and asked again
+            time.runPending();
+            assertThat(backend.attempts()).hasSize(2);
+
+            time.advanceTo(seconds(40));
+
+            assertThatThrownBy(() -> within(result)).cause().isExactlyInstanceOf(LockBackendException.class)
+                    .hasMessageContaining("the lock was granted, but the reply took 31000 ms");
+        }
+
+        @Test
+        void aWaitThatEndsOnABusyAnswerAfterALateGrantIsEmpty() throws Exception {
+            CompletableFuture<Void> first = backend.holdNextAttempt();
+            CompletableFuture<LockHandle> pending = client.lock("free").acquireAsync(seconds(40));
+            time.advance(seconds(31));
+            first.complete(null); // too late: given back
+            backend.occupy("free"); // before the retry: someone else holds it now
+            time.runPending();
+            assertThat(backend.attempts()).hasSize(2);
+
+            time.advanceTo(seconds(40));
+
+            assertThat(pending).failsWithin(Duration.ZERO).withThrowableThat().havingCause()
+                    .isInstanceOf(LockTimeoutException.class);
+        }
+
+        @Test
         void aGrantAnsweredJustBeforeTheLocalDeadlineIsHandedOver() {
             CompletableFuture<Void> reply = backend.holdNextAttempt();
             CompletableFuture<LockHandle> pending = client.lock("free").acquireAsync(Duration.ofMinutes(1));

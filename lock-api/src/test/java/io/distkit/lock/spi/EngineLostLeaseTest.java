@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.spi.ScriptedBackend.ReleaseCall;
@@ -99,6 +100,7 @@ class EngineLostLeaseTest extends EngineTestSupport {
         @Test
         void theHandleIsLostExactlyAtTheDeadlineNotBefore() {
             LockHandle handle = acquire("a");
+            String owner = backend.holder("a");
             Counter lost = new Counter();
             handle.onLost(lost);
 
@@ -112,8 +114,50 @@ class EngineLostLeaseTest extends EngineTestSupport {
             assertThat(handle.isHeld()).isFalse();
             assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
             assertThat(backend.releases())
-                    .as("the server-side lease runs out by itself; a release would mask a server that never expires")
-                    .isEmpty();
+                    .as("one owner-checked release, by the engine at the deadline: the failed renewals may have"
+                            + " extended the lease on the server")
+                    .containsExactly(new ReleaseCall(owner, time.at(VALIDITY), false));
+        }
+
+        @Test
+        void aLeaseLostAtTheDeadlineIsReleasedAtOnceSoTheLockFreesEarly() throws Exception {
+            LockHandle handle = acquire("a"); // the failed renewals may have extended it on the server
+            time.advanceTo(VALIDITY);
+
+            assertThat(backend.holder("a")).as("released at the deadline, not a lease later").isNull();
+            try (LockClient other = clientOf(backend, time)) {
+                assertThat(other.lock("a").tryAcquire()).isPresent();
+            }
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
+        }
+
+        @Test
+        void theReleaseAtTheDeadlineNeverFreesALockSomeoneElseHoldsNow() {
+            acquire("a");
+            String owner = backend.holder("a");
+            backend.revoke("a"); // our lease ran out on the server...
+            backend.occupy("a"); // ...and someone else took the lock
+
+            time.advanceTo(VALIDITY);
+
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(backend.holder("a")).as("owner-checked: the new holder keeps it").isEqualTo(ScriptedBackend.OUTSIDER);
+        }
+
+        @Test
+        void releaseOfALeaseLostAtTheDeadlineSendsTheOwnerCheckedReleaseAgainWhenTheFirstFailedAndStillThrows() {
+            LockHandle handle = acquire("a");
+            String owner = backend.holder("a");
+            backend.failNextRelease(new IllegalStateException("backend unreachable")); // the one at the deadline
+            time.advanceTo(VALIDITY);
+            assertThat(backend.holder("a")).isEqualTo(owner);
+
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
+
+            assertThat(backend.releases()).extracting(ReleaseCall::owner).containsExactly(owner, owner);
+            assertThat(backend.holder("a")).as("freed by the release after the loss").isNull();
+            assertThatCode(handle::release).doesNotThrowAnyException();
+            assertThat(backend.releases()).hasSize(2);
         }
 
         @Test
@@ -123,6 +167,24 @@ class EngineLostLeaseTest extends EngineTestSupport {
             backend.healRenewals();
             time.advanceTo(Duration.ofMinutes(2));
             assertThat(handle.isHeld()).isTrue();
+        }
+    }
+
+    @Nested
+    @DisplayName("when nothing was renewed")
+    class NotRenewed {
+
+        @Test
+        void aLeaseLostAtItsDeadlineIsLeftToRunOutOnTheServer() {
+            LockHandle handle = acquire("a", noRenew());
+            time.advanceTo(VALIDITY);
+            assertThat(handle.isHeld()).isFalse();
+
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("deadline");
+            assertThat(backend.releases())
+                    .as("nothing can have extended it: it runs out moments later, and a release would hide a server"
+                            + " that never expires anything")
+                    .isEmpty();
         }
     }
 
@@ -140,26 +202,28 @@ class EngineLostLeaseTest extends EngineTestSupport {
 
             time.advanceTo(VALIDITY); // the renewal sent at 10 s is still unanswered
             assertThat(handle.isHeld()).isFalse();
-            assertThat(backend.releases()).isEmpty();
+            assertThat(backend.releases()).as("released at the deadline: the renewal may extend the lease")
+                    .extracting(ReleaseCall::owner).containsExactly(owner);
 
             reply.complete(List.of(true)); // it did extend the lease on the server, for a holder told it lost it
             time.advance(Duration.ofMinutes(1));
 
             assertThat(handle.isHeld()).isFalse();
             assertThat(lost.runs()).isEqualTo(1);
-            assertThat(backend.releases()).as("the engine gives back what the late renewal extended")
-                    .extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(backend.releases()).as("and again once it is known to have extended it")
+                    .extracting(ReleaseCall::owner).containsExactly(owner, owner);
             assertThat(backend.renewals()).hasSize(1);
         }
 
         @Test
-        void aLateReplyThatSaysNotHeldReleasesNothing() {
+        void aLateReplyThatSaysNotHeldReleasesNothingMore() {
             acquire("a");
             CompletableFuture<List<Boolean>> reply = backend.holdNextRenewal();
             time.advanceTo(VALIDITY);
+            assertThat(backend.releases()).as("the one at the deadline").hasSize(1);
             reply.complete(List.of(false));
             time.advance(Duration.ofMinutes(1));
-            assertThat(backend.releases()).isEmpty();
+            assertThat(backend.releases()).hasSize(1);
         }
 
         @Test

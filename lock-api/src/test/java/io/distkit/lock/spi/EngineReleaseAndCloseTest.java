@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockClient;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockException;
 import io.distkit.lock.LockHandle;
@@ -19,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -209,6 +211,90 @@ class EngineReleaseAndCloseTest extends EngineTestSupport {
             client.close();
             assertThat(backend.releases()).hasSize(1);
             assertThat(backend.closes()).isEqualTo(1);
+        }
+
+        /** A client whose close has 200 ms: 100 for attempts in flight, the rest for its releases. */
+        private LockClient quickToClose(ScriptedBackend on) {
+            return LockEngine.builder(on).ticker(time).scheduler(time).operationTimeout(Duration.ofMillis(200)).build();
+        }
+
+        @Test
+        void closeReleasesEveryHeldLockEvenWhenAnAttemptInFlightNeverAnswers() throws Exception {
+            ScriptedBackend slow = new ScriptedBackend(time);
+            LockClient quick = quickToClose(slow);
+            LockHandle held = quick.lock("a").tryAcquire().orElseThrow();
+            String owner = slow.holder("a");
+            Counter lost = new Counter();
+            held.onLost(lost);
+            slow.holdNextAttemptReply(); // never answered
+            CompletableFuture<LockHandle> inFlight = quick.lock("b").acquireAsync(Duration.ofMinutes(1));
+
+            quick.close(); // its wait for the attempt times out after 100 ms
+
+            assertThat(inFlight).isCompletedExceptionally();
+            assertThat(slow.releases()).extracting(ReleaseCall::owner).containsExactly(owner);
+            assertThat(slow.holder("a")).isNull();
+            assertThat(held.isHeld()).isFalse();
+            assertThat(held.lostReason()).as("released by close, not lost").isEmpty();
+            time.runPending();
+            assertThat(lost.runs()).isZero();
+            assertThatCode(held::release).doesNotThrowAnyException();
+            assertThat(slow.closes()).isEqualTo(1);
+        }
+
+        @Test
+        void aLockCloseCannotReleaseIsLostAndItsListenersRun() {
+            LockHandle handle = acquire("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            backend.failNextRelease(new IllegalStateException("connection reset"));
+
+            client.close();
+
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(handle.lostReason()).hasValueSatisfying(reason -> assertThat(reason)
+                    .contains("close could not release it").contains("connection reset"));
+            time.runPending();
+            assertThat(lost.runs()).isEqualTo(1);
+            assertThatThrownBy(handle::release).isInstanceOf(LockLostException.class).hasMessageContaining("close");
+            assertThat(backend.releases()).as("nothing more is sent to a closed backend").hasSize(1);
+        }
+
+        @Test
+        void aLockWhoseReleaseGetsNoAnswerWithinCloseIsLost() {
+            ScriptedBackend silent = new ScriptedBackend(time);
+            LockClient quick = quickToClose(silent);
+            LockHandle handle = quick.lock("a").acquireAsync(Duration.ZERO).join();
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            silent.holdNextRelease(); // never answered
+
+            quick.close();
+
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(handle.lostReason()).hasValueSatisfying(reason -> assertThat(reason)
+                    .contains("got no answer to its release").contains("PT0.2S"));
+            time.runPending();
+            assertThat(lost.runs()).isEqualTo(1);
+            assertThat(silent.closes()).isEqualTo(1);
+        }
+
+        @Test
+        void aHandleItsOwnerReleasedDuringCloseGetsNoListenerCall() {
+            LockHandle handle = acquire("a");
+            Counter lost = new Counter();
+            handle.onLost(lost);
+            CompletableFuture<Void> answer = backend.holdNextRelease();
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(client::close);
+            Awaitility.await().atMost(BOUND).until(() -> !backend.releases().isEmpty());
+
+            handle.release(); // being released by close: nothing to do, nothing thrown
+            answer.completeExceptionally(new IllegalStateException("connection reset"));
+            closing.orTimeout(BOUND.toSeconds(), TimeUnit.SECONDS).join();
+
+            time.runPending();
+            assertThat(handle.isHeld()).isFalse();
+            assertThat(lost.runs()).as("its owner had let it go").isZero();
         }
 
         @Test

@@ -117,9 +117,9 @@ class RedisLockClientTest {
                 .defaultOptions(LockOptions.builder().leaseTime(Duration.ofSeconds(1)).build())
                 .waitForReplicas(1, Duration.ofMillis(600)).build())
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("half the leaseTime");
-        LockClient client = toClose.add(RedisLockClient.builder(redis.uri()).waitForReplicas(1, Duration.ofMillis(100))
+        LockClient client = toClose.add(RedisLockClient.builder(redis.uri()).waitForReplicas(1, Duration.ofMillis(300))
                 .build());
-        assertThatThrownBy(() -> client.lock("x", LockOptions.builder().leaseTime(Duration.ofMillis(150)).build()))
+        assertThatThrownBy(() -> client.lock("x", LockOptions.builder().leaseTime(Duration.ofMillis(500)).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("half the leaseTime");
     }
 

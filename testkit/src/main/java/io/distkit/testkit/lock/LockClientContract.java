@@ -466,6 +466,42 @@ public abstract class LockClientContract {
         assertThat(client().lock(base + "?").tryAcquire()).isPresent();
     }
 
+    /**
+     * Pairs a store could fold into one row or key (a case-insensitive or PAD SPACE collation, Unicode
+     * normalisation, a connection charset without 4-byte characters, a column too short) are distinct
+     * locks; names that no store keeps exactly (an unpaired surrogate, NUL) are refused by every client.
+     */
+    @Test
+    @DisplayName("awkward but legal names stay distinct locks, illegal ones are refused when the lock is made")
+    void awkwardNamesStayDistinctAndIllegalOnesAreRefused() throws Exception {
+        String base = uniqueName("awkward");
+        String longest = base + "n".repeat(LockOptions.MAX_NAME_LENGTH - base.length() - 1);
+        List<String> names = List.of(base + "A", base + "a", base + "x", base + "x ", base + "\u00E9",
+                base + "e\u0301", base + "\uD83D\uDE00", base + "\uD83D\uDE01", base + "?", longest + "1", longest + "2");
+        LockClient holder = client();
+        for (String name : names) { // held one after the other: two names on one lock would block here
+            assertThat(holder.lock(name).tryAcquire()).as("first acquire of %s", escaped(name)).isPresent();
+        }
+        DistributedLock[] others = names.stream().map(client()::lock).toArray(DistributedLock[]::new);
+        for (DistributedLock other : others) {
+            assertThat(other.tryAcquire()).as("%s is held", escaped(other.name())).isEmpty();
+        }
+
+        for (String illegal : List.of(base + "\u0000", base + "\uD83D", base + "\uDE00x")) {
+            assertThatThrownBy(() -> holder.lock(illegal)).as(escaped(illegal))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("lock name must")
+                    .hasMessageContaining("at index " + base.length());
+        }
+    }
+
+    /** A name as Java source would write it, for assertion messages: non-ASCII characters escaped. */
+    private static String escaped(String name) {
+        StringBuilder out = new StringBuilder();
+        name.chars().forEach(c -> out.append(c >= 0x20 && c < 0x7F ? String.valueOf((char) c)
+                : String.format(java.util.Locale.ROOT, "\\u%04X", c)));
+        return out.toString();
+    }
+
     // ---- fuzz --------------------------------------------------------------------------------------
 
     /** Threads per client in the fuzz test. */

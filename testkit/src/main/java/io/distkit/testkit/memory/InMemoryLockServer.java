@@ -36,7 +36,13 @@ public final class InMemoryLockServer {
         /** Release deletes the lock whoever holds it. */
         RELEASE_IGNORES_OWNER,
         /** Leases never run out on the server. */
-        LEASE_NEVER_EXPIRES
+        LEASE_NEVER_EXPIRES,
+        /**
+         * Names are compared as a lossy store would: case-insensitive, trailing spaces ignored, Unicode
+         * normalised (a MySQL {@code _ci} PAD SPACE collation), characters outside the BMP written as
+         * {@code ?} (a 3-byte {@code utf8} connection).
+         */
+        FOLDS_NAMES
     }
 
     private final Ticker ticker;
@@ -167,8 +173,15 @@ public final class InMemoryLockServer {
     }
 
     /** Plain locks and read-write locks of one name are independent, as the API promises. */
-    private static String key(String name, LockMode mode) {
-        return (mode == LockMode.EXCLUSIVE ? "x:" : "rw:") + name;
+    private String key(String name, LockMode mode) {
+        return (mode == LockMode.EXCLUSIVE ? "x:" : "rw:") + (faults.contains(Fault.FOLDS_NAMES) ? folded(name) : name);
+    }
+
+    private static String folded(String name) {
+        String nfc = java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFC);
+        StringBuilder bmp = new StringBuilder(nfc.length());
+        nfc.codePoints().forEach(c -> bmp.appendCodePoint(Character.isBmpCodePoint(c) ? c : '?'));
+        return bmp.toString().toLowerCase(java.util.Locale.ROOT).stripTrailing();
     }
 
     private static final class Entry {

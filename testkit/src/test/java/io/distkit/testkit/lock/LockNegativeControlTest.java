@@ -31,7 +31,15 @@ class LockNegativeControlTest {
     void correctBackendPasses() {
         assertThat(failedTests(Correct.class, "heldLockExcludesOtherClients", "fuzzExactCounter",
                 "nonReentrantLockBlocksItsHolder", "fencingTokensStrictlyIncrease", "waiterIsWokenByRelease",
-                "unawareStaleHolderCannotReleaseNewHolder", "leaseExpiryFreesTheLock", "releaseIsOwnerOnly")).isEmpty();
+                "unawareStaleHolderCannotReleaseNewHolder", "leaseExpiryFreesTheLock", "releaseIsOwnerOnly",
+                "awkwardNamesStayDistinctAndIllegalOnesAreRefused")).isEmpty();
+    }
+
+    @Test
+    @DisplayName("a store that folds names (case, trailing space, normalisation, 4-byte characters) is caught")
+    void foldedNamesAreCaught() {
+        assertThat(failedTests(FoldsNames.class, "awkwardNamesStayDistinctAndIllegalOnesAreRefused"))
+                .containsExactly("awkwardNamesStayDistinctAndIllegalOnesAreRefused()");
     }
 
     @Test
@@ -119,6 +127,13 @@ class LockNegativeControlTest {
         @Override
         List<Fault> faults() {
             return List.of(Fault.RELEASE_IGNORES_OWNER);
+        }
+    }
+
+    static class FoldsNames extends OnFaultyServer {
+        @Override
+        List<Fault> faults() {
+            return List.of(Fault.FOLDS_NAMES);
         }
     }
 
