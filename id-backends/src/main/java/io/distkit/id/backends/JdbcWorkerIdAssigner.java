@@ -221,8 +221,7 @@ public final class JdbcWorkerIdAssigner {
             }
             // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
             Database database = openDatabase(WORKER_TABLE);
-            return new TableWorkerIdAssigner(database.jdbc(), database.dialect(), database.table(), database.where(),
-                    leaseTime, renew, ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker,
+            return new TableWorkerIdAssigner(database, leaseTime, renew, ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker,
                     unsafeClaimIgnoringLeases);
         }
     }

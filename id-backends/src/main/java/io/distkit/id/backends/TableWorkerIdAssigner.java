@@ -8,9 +8,6 @@ import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.Database;
 import io.distkit.jdbc.internal.DialectSql;
 import java.nio.ByteBuffer;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -31,9 +28,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.jdbc.core.BatchPreparedStatementSetter;
-import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.core.ResultSetExtractor;
 
 /**
  * The worker-id assigner on one table; see {@link JdbcWorkerIdAssigner} for the user's view.
@@ -64,7 +58,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     /** Shortest wait before retrying a failed renewal pass. */
     private static final long MIN_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
-    final JdbcTemplate jdbc;
+    final Database database;
     final String table;
     final String description;
     final Duration leaseTime;
@@ -93,12 +87,12 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     private final String releaseSql;
     private final String releaseByOwnerSql;
 
-    TableWorkerIdAssigner(JdbcTemplate jdbc, SqlDialect dialect, String table, String where, Duration leaseTime,
-            Duration renewInterval, String ownerPrefix, LongSupplier ticker, boolean unsafeClaimIgnoringLeases) {
-        this.jdbc = jdbc;
-        this.dialect = dialect;
-        this.table = table;
-        this.description = "table " + table + " of " + where;
+    TableWorkerIdAssigner(Database database, Duration leaseTime, Duration renewInterval, String ownerPrefix,
+            LongSupplier ticker, boolean unsafeClaimIgnoringLeases) {
+        this.database = database;
+        this.dialect = database.dialect();
+        this.table = database.table();
+        this.description = "table " + table + " of " + database.where();
         this.leaseTime = leaseTime;
         this.leaseMillis = leaseTime.toMillis();
         this.leaseNanos = leaseTime.toNanos();
@@ -228,24 +222,26 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     }
 
     private Integer[] candidates(int maxWorkerIds) {
-        return jdbc.query(candidatesSql, (ResultSetExtractor<Integer[]>) rs -> {
+        return database.call("find a free worker id", statements -> statements.query(candidatesSql, rs -> {
             rs.next();
             int free = rs.getInt(1);
             Integer freeId = rs.wasNull() ? null : free;
             int missing = rs.getInt(2);
             Integer missingId = rs.wasNull() ? null : missing;
             return new Integer[] {freeId, missingId};
-        }, maxWorkerIds, maxWorkerIds - 1);
+        }, maxWorkerIds, maxWorkerIds - 1));
     }
 
     /** Claims a free row; its last_timestamp, or null if another claimer got it first. */
     private @Nullable Long claimRow(int workerId, String owner) {
         try {
             if (claimReturningSql != null) {
-                List<Long> last = jdbc.queryForList(claimReturningSql, Long.class, owner, leaseMillis, workerId);
+                List<Long> last = database.call("claim a worker id",
+                        statements -> statements.longs(claimReturningSql, owner, leaseMillis, workerId));
                 return last.isEmpty() ? null : last.get(0);
             }
-            if (jdbc.update(claimSql, owner, leaseMillis, workerId) == 0) {
+            if (database.call("claim a worker id", statements -> statements.update(claimSql, owner, leaseMillis,
+                    workerId)) == 0) {
                 return null;
             }
         } catch (ConcurrencyFailureException raced) {
@@ -253,21 +249,23 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         }
         // only this owner changes last_timestamp from now on, so this read is the value at the claim; an empty
         // answer means the row expired and was claimed again in between (a lease shorter than a round trip)
-        List<Long> last = jdbc.queryForList(readLastTimestampSql, Long.class, workerId, owner);
+        List<Long> last = database.call("read the last timestamp",
+                statements -> statements.longs(readLastTimestampSql, workerId, owner));
         return last.isEmpty() ? null : last.get(0);
     }
 
     /** Inserts the row of an id not yet in the table; 0 (no earlier holder), or null if another inserter got in first. */
     private @Nullable Long insertRow(int workerId, String owner) {
         try {
-            return jdbc.update(insertSql, workerId, owner, leaseMillis) == 1 ? 0L : null;
+            return database.call("claim a worker id",
+                    statements -> statements.update(insertSql, workerId, owner, leaseMillis)) == 1 ? 0L : null;
         } catch (DataIntegrityViolationException | ConcurrencyFailureException raced) {
             return null; // the primary key: a concurrent insert of the same id won
         }
     }
 
     private IdGenerationException exhausted(int maxWorkerIds) {
-        Long live = jdbc.queryForObject(liveSql, Long.class, maxWorkerIds);
+        Long live = database.call("count live leases", statements -> statements.longs(liveSql, maxWorkerIds)).get(0);
         return new IdGenerationException("all " + maxWorkerIds + " worker ids in [0, " + maxWorkerIds + ") are leased in "
                 + description + ": " + live + " live lease(s) by the database clock"
                 + (live != null && live < maxWorkerIds ? ", the others being claimed or renewed right now" : "")
@@ -347,19 +345,12 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         long sentAt = ticker.getAsLong();
         int[] counts;
         try {
-            counts = jdbc.batchUpdate(renewSql, new BatchPreparedStatementSetter() {
-                @Override
-                public void setValues(PreparedStatement statement, int i) throws SQLException {
-                    statement.setLong(1, leaseMillis);
-                    statement.setInt(2, batch.get(i).workerId());
-                    statement.setString(3, batch.get(i).owner());
-                }
-
-                @Override
-                public int getBatchSize() {
-                    return batch.size();
-                }
-            });
+            counts = database.call("renew worker leases", statements -> statements.batch(renewSql, batch.size(),
+                    (statement, i) -> {
+                        statement.setLong(1, leaseMillis);
+                        statement.setInt(2, batch.get(i).workerId());
+                        statement.setString(3, batch.get(i).owner());
+                    }));
         } catch (DataAccessException e) {
             // unknown outcome: keep the deadlines, try again in time for another go before the earliest one
             long retry = Math.max(MIN_RETRY_NANOS, Math.min(renewIntervalNanos, earliestDeadline / 2));
@@ -370,10 +361,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         long repliedAt = ticker.getAsLong();
         for (int i = 0; i < batch.size(); i++) {
             TableWorkerLease lease = batch.get(i);
-            int count = counts[i] == Statement.SUCCESS_NO_INFO // a driver that does not say: ask once more
-                    ? jdbc.update(renewSql, leaseMillis, lease.workerId(), lease.owner())
-                    : counts[i];
-            lease.renewed(count > 0, sentAt, repliedAt);
+            lease.renewed(counts[i] > 0, sentAt, repliedAt);
         }
         return renewIntervalNanos;
     }
@@ -390,18 +378,11 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
             return;
         }
         try {
-            jdbc.batchUpdate(releaseSql, new BatchPreparedStatementSetter() {
-                @Override
-                public void setValues(PreparedStatement statement, int i) throws SQLException {
-                    statement.setInt(1, toRelease.get(i).workerId());
-                    statement.setString(2, toRelease.get(i).owner());
-                }
-
-                @Override
-                public int getBatchSize() {
-                    return toRelease.size();
-                }
-            });
+            database.call("release worker leases", statements -> statements.batch(releaseSql, toRelease.size(),
+                    (statement, i) -> {
+                        statement.setInt(1, toRelease.get(i).workerId());
+                        statement.setString(2, toRelease.get(i).owner());
+                    }));
         } catch (RuntimeException e) {
             LOG.warn("releasing {} worker lease(s) in {} failed: {}; the row(s) expire by themselves within {}",
                     toRelease.size(), description, Database.rootMessage(e), leaseTime);
@@ -416,7 +397,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     private void giveBackInBackground(String owner) {
         inBackground(() -> {
             try {
-                jdbc.update(releaseByOwnerSql, owner);
+                database.call("give back a claim", statements -> statements.update(releaseByOwnerSql, owner));
             } catch (RuntimeException e) {
                 LOG.debug("giving back a claim of owner {} in {} failed; it expires within {}", owner, description,
                         leaseTime, e);

@@ -82,7 +82,8 @@ final class TableWorkerLease implements WorkerLease {
         }
         int updated;
         try {
-            updated = assigner.jdbc.update(assigner.saveSql, timestamp, workerId, owner);
+            updated = assigner.database.call("save the last timestamp",
+                    statements -> statements.update(assigner.saveSql, timestamp, workerId, owner));
         } catch (DataAccessException e) {
             throw new IdSourceUnavailableException(assigner.table, "saving last timestamp " + timestamp + " of worker id "
                     + workerId + " to " + assigner.description + " failed: " + Database.rootMessage(e)

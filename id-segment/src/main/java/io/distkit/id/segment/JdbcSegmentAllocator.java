@@ -17,11 +17,6 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessException;
 import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.transaction.TransactionDefinition;
-import org.springframework.transaction.TransactionException;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Ranges of ids reserved in one table of a database you already have (PostgreSQL, MySQL/MariaDB, H2):
@@ -84,8 +79,8 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
                     : new IdGenerationException(message, cause))
             .build();
 
-    private final JdbcTemplate jdbc;
-    private final TransactionTemplate transactions;
+    private final Database database;
+    private final long commandTimeoutNanos;
     private final SqlDialect dialect;
     private final String table;
     private final String description;
@@ -99,15 +94,13 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
     private final String unsafeSetSql;
 
     private JdbcSegmentAllocator(Database database, long missingTagFirstId, boolean unsafeReadThenWrite) {
-        this.jdbc = database.jdbc();
+        this.database = database;
+        this.commandTimeoutNanos = database.commandTimeout().toNanos();
         this.dialect = database.dialect();
         this.table = database.table();
         this.description = "table " + table + " of " + database.where();
         this.missingTagFirstId = missingTagFirstId;
         this.unsafeReadThenWrite = unsafeReadThenWrite;
-        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(database.dataSource()));
-        transactions.setIsolationLevel(TransactionDefinition.ISOLATION_READ_COMMITTED);
-        transactions.setTimeout(database.queryTimeoutSeconds()); // -1, the default, where it is not safe
 
         DialectSql sql = database.sql();
         // max_id >= 0: a row an operator set negative would give a range below 0, which no Segment may hold
@@ -187,15 +180,22 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
         SegmentChecks.checkStep("step", step);
         long bound = Long.MAX_VALUE - step;
         try {
+            long giveUpAt = System.nanoTime() + commandTimeoutNanos;
+            int lostRaces = 0;
             for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                 Long newMax;
                 try {
                     newMax = unsafeReadThenWrite ? reserveUnsafely(tag, step) : reserve(tag, step, bound);
                 } catch (ConcurrencyFailureException rolledBack) {
-                    // a deadlock or lock timeout: the transaction was rolled back, nothing was reserved
-                    if (attempt == MAX_ATTEMPTS) {
+                    // a serialization failure (a server whose default isolation is repeatable read or
+                    // serializable), a deadlock or a lock timeout: rolled back, nothing reserved; another
+                    // allocator's reservation went first. Not an attempt of the MAX_ATTEMPTS: tried again after a
+                    // random pause, for up to the command timeout
+                    if (System.nanoTime() - giveUpAt >= 0) {
                         throw rolledBack;
                     }
+                    Database.pauseAfterLostRace(++lostRaces);
+                    attempt--;
                     continue;
                 }
                 if (newMax != null) {
@@ -219,7 +219,7 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
                 }
                 // else the tag was created between the update and the read: update again
             }
-        } catch (DataAccessException | TransactionException e) {
+        } catch (DataAccessException e) {
             throw unavailable("reserving " + step + " ids of tag '" + tag + "' from " + description + " failed: "
                     + Database.rootMessage(e) + " (if the reservation took effect all the same, its ids are skipped)",
                     e);
@@ -232,15 +232,16 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
     /** The new max_id, or null if no row matched (the tag is missing, or its max_id out of bounds). */
     private @Nullable Long reserve(String tag, long step, long bound) {
         if (reserveReturningSql != null) {
-            List<Long> max = jdbc.queryForList(reserveReturningSql, Long.class, step, step, tag, bound);
+            List<Long> max = database.call("reserve", statements -> statements.longs(reserveReturningSql, step, step, tag,
+                    bound));
             return max.isEmpty() ? null : max.get(0);
         }
-        return transactions.execute(status -> {
-            if (jdbc.update(reserveSql, step, step, tag, bound) == 0) {
+        return database.inTransaction("reserve", statements -> {
+            if (statements.update(reserveSql, step, step, tag, bound) == 0) {
                 return null;
             }
             // the row lock taken by the update is held until the commit: this reads this transaction's value
-            return jdbc.queryForObject(readSql, Long.class, tag);
+            return statements.longs(readSql, tag).get(0);
         });
     }
 
@@ -250,12 +251,12 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
         if (current == null) {
             return null;
         }
-        jdbc.update(unsafeSetSql, current + step, step, tag);
+        database.call("reserve", statements -> statements.update(unsafeSetSql, current + step, step, tag));
         return current + step;
     }
 
     private @Nullable Long currentMax(String tag) {
-        List<Long> max = jdbc.queryForList(readSql, Long.class, tag);
+        List<Long> max = database.call("read tag", statements -> statements.longs(readSql, tag));
         return max.isEmpty() ? null : max.get(0);
     }
 
@@ -263,7 +264,7 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
     private boolean insertIfAbsent(String tag, long firstId) {
         for (int attempt = 1; ; attempt++) {
             try {
-                return jdbc.update(insertSql, tag, firstId) > 0;
+                return database.call("create tag", statements -> statements.update(insertSql, tag, firstId)) > 0;
             } catch (DataIntegrityViolationException | ConcurrencyFailureException e) {
                 // the primary key, or a lock conflict with a concurrent insert of the tag: created by someone else?
                 if (currentMax(tag) != null) {

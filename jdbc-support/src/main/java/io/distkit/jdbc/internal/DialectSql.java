@@ -92,7 +92,9 @@ public enum DialectSql {
 
         @Override
         public String epochMicros() {
-            return "CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)";
+            // UTC throughout: NOW(6) is in the session's time zone, and in the hour a daylight-saving clock
+            // repeats, UNIX_TIMESTAMP(NOW(6)) would go back an hour
+            return "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
         }
 
         @Override

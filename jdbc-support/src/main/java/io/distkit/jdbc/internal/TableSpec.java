@@ -7,13 +7,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
-import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
  * One module's table, as the shared checks need it: its name in messages, the columns distkit reads,
@@ -142,21 +142,32 @@ public final class TableSpec {
                 + " (" + connectHint + ")", cause);
     }
 
-    /** The check of the class comment; {@code where} names the database in messages. */
-    void check(JdbcTemplate jdbc, SqlDialect dialect, String table, boolean create, String where) {
-        DataAccessException problem = probe(jdbc, table);
+    /** The check of the class comment, on {@code database}'s table. */
+    void check(Database database, boolean create) {
+        String table = database.table();
+        String where = database.where();
+        SqlDialect dialect = database.dialect();
+        DataAccessException problem = probe(database);
         if (problem != null && DialectSql.of(dialect).isMissingTable(problem)) {
             if (!create) {
                 throw unusable(table, "the " + noun + " table " + table + " does not exist in " + where
                         + ". Create it with:\n\n" + createTableSql(dialect, table)
                         + "\n\nor build the " + builtBy + " with createTableIfMissing().", problem);
             }
+            DataAccessException createFailed = null;
             try {
-                jdbc.execute(createTableSql(dialect, table));
-            } catch (DataAccessException raced) {
-                // another client may have created it meanwhile: the second probe decides
+                String ddl = createTableSql(dialect, table);
+                database.call("create table " + table, statements -> statements.update(ddl));
+            } catch (DataAccessException e) {
+                createFailed = e; // another client may have created it meanwhile: the second probe decides
             }
-            problem = probe(jdbc, table);
+            problem = probe(database);
+            if (problem != null && createFailed != null && DialectSql.of(dialect).isMissingTable(problem)) {
+                // the table is still missing: why the CREATE failed is the root cause (a missing privilege, say)
+                throw unusable(table, "the " + noun + " table " + table + " does not exist in " + where
+                        + " and creating it failed: " + Database.rootMessage(createFailed)
+                        + ". Create it as a user that may, with:\n\n" + createTableSql(dialect, table), createFailed);
+            }
         }
         if (problem instanceof CannotGetJdbcConnectionException) {
             throw unreachable(table, where, Database.rootMessage(problem), problem);
@@ -166,13 +177,36 @@ public final class TableSpec {
                     + Database.rootMessage(problem) + ". distkit expects:\n\n" + createTableSql(dialect, table), problem);
         }
         if (dialect == SqlDialect.POSTGRESQL) {
-            requireLogged(jdbc, table, where);
+            requireLogged(database);
+        }
+        String product = database.productName().toLowerCase(Locale.ROOT);
+        if (dialect == SqlDialect.MYSQL && (product.contains("mysql") || product.contains("mariadb"))) {
+            requireUtf8mb4(database); // a MySQL or MariaDB server, not another database spoken to in MySQL's dialect
         }
     }
 
-    private @Nullable DataAccessException probe(JdbcTemplate jdbc, String table) {
+    /**
+     * MySQL converts what the client sends to the connection's character set before it reaches a binary
+     * column: in any other than utf8mb4, characters it lacks become {@code ?}, and two distinct names or tags
+     * would share one row.
+     */
+    private void requireUtf8mb4(Database database) {
+        String charsets = database.call("check the connection's character set", statements -> statements.query(
+                "SELECT @@character_set_client, @@character_set_connection",
+                rows -> rows.next() ? rows.getString(1) + "/" + rows.getString(2) : "?/?"));
+        if (!charsets.equals("utf8mb4/utf8mb4")) {
+            throw unusable(database.table(), "the connection to " + database.where() + " uses the character set "
+                    + charsets.replace("/", " (client) and ") + " (connection): " + rows + " whose names hold"
+                    + " characters outside it would be stored as '?' and two of them would share one row. Connect"
+                    + " with utf8mb4 (Connector/J: characterEncoding=UTF-8; MariaDB Connector/J uses it unless the"
+                    + " pool runs SET NAMES)", null);
+        }
+    }
+
+    private @Nullable DataAccessException probe(Database database) {
+        String sql = "SELECT " + String.join(", ", columns) + " FROM " + database.table() + " WHERE 1 = 0";
         try {
-            jdbc.queryForList("SELECT " + String.join(", ", columns) + " FROM " + table + " WHERE 1 = 0");
+            database.call("check table " + database.table(), statements -> statements.query(sql, rows -> null));
             return null;
         } catch (DataAccessException e) {
             return e;
@@ -180,15 +214,18 @@ public final class TableSpec {
     }
 
     /** An UNLOGGED table is emptied by a crash; a temporary table is private to one session. */
-    private void requireLogged(JdbcTemplate jdbc, String table, String where) {
-        List<String> persistence = jdbc.queryForList(
-                "SELECT CAST(relpersistence AS TEXT) FROM pg_class WHERE oid = to_regclass(?)", String.class, table);
-        if (persistence.contains("u")) {
+    private void requireLogged(Database database) {
+        String table = database.table();
+        String where = database.where();
+        String persistence = database.call("check table " + table, statements -> statements.query(
+                "SELECT CAST(relpersistence AS TEXT) FROM pg_class WHERE oid = to_regclass(?)",
+                rows -> rows.next() ? rows.getString(1) : "", table));
+        if ("u".equals(persistence)) {
             throw unusable(table, "the " + noun + " table " + table + " in " + where + " is UNLOGGED:"
                     + " PostgreSQL empties it after a crash, and " + lostInCrash + "."
                     + " Make it durable: ALTER TABLE " + table + " SET LOGGED", null);
         }
-        if (persistence.contains("t")) {
+        if ("t".equals(persistence)) {
             throw unusable(table, "the " + noun + " table " + table + " in " + where + " is a temporary"
                     + " table, private to one session: " + rows + " in it exclude nobody. Use a regular table.", null);
         }

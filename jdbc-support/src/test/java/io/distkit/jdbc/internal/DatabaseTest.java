@@ -73,10 +73,11 @@ class DatabaseTest {
         assertThat(first.dialect()).isEqualTo(SqlDialect.H2);
         assertThat(first.sql()).isEqualTo(DialectSql.H2);
         assertThat(first.queryTimeoutSeconds()).as("5 s rounded up").isEqualTo(5);
-        assertThat(first.jdbc().getQueryTimeout()).isEqualTo(5);
-        assertThat(first.where()).startsWith("jdbc:h2:mem:");
-        first.jdbc().update("INSERT INTO things (name, owner) VALUES ('a', 'me')");
-        assertThat(open(null, false).jdbc().queryForObject("SELECT owner FROM things", String.class)).isEqualTo("me");
+        assertThat(first.where()).startsWith("jdbc:h2:mem:").doesNotContain("DB_CLOSE_DELAY");
+        first.call("insert", statements -> statements.update("INSERT INTO things (name, owner) VALUES ('a', 'me')"));
+        String owner = open(null, false).call("read", statements -> statements.query("SELECT owner FROM things",
+                rows -> rows.next() ? rows.getString(1) : null));
+        assertThat(owner).isEqualTo("me");
     }
 
     @Test
@@ -109,11 +110,13 @@ class DatabaseTest {
     @Test
     void anUnreachableDatabaseIsTheModulesExceptionWithTheHint() {
         JdbcDataSource nowhere = new JdbcDataSource();
-        nowhere.setURL("jdbc:h2:mem:" + UUID.randomUUID() + ";IFEXISTS=TRUE");
+        String name = UUID.randomUUID().toString();
+        nowhere.setURL("jdbc:h2:mem:" + name + ";IFEXISTS=TRUE");
         assertThatThrownBy(() -> Database.open(THINGS, "things", nowhere, null, Duration.ofSeconds(1), true))
                 .isInstanceOfSatisfying(ThingException.class,
                         e -> assertThat(e.problem).isEqualTo(TableSpec.Problem.UNREACHABLE))
-                .hasMessageStartingWith("cannot connect to the database of " + nowhere + ": ")
+                .hasMessageStartingWith("cannot connect to jdbc:h2:mem:" + name + ": ")
+                .hasMessageContaining("not found")
                 .hasMessageEndingWith(" (check the things)")
                 .hasCauseInstanceOf(SQLException.class);
     }

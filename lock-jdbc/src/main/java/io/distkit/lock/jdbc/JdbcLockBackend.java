@@ -6,9 +6,8 @@ import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
 import io.distkit.lock.spi.LockRequest;
-import java.sql.PreparedStatement;
-import java.sql.SQLException;
-import java.sql.Statement;
+import io.distkit.jdbc.internal.Database;
+import java.sql.SQLIntegrityConstraintViolationException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +23,7 @@ import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.dao.DataIntegrityViolationException;
-import org.springframework.jdbc.core.BatchPreparedStatementSetter;
-import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.core.ResultSetExtractor;
-import org.springframework.transaction.support.TransactionTemplate;
+import org.springframework.dao.ConcurrencyFailureException;
 
 /**
  * The lock primitive on one table row per lock name: a row whose {@code owner} is null or whose
@@ -51,8 +46,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     static final long MIN_BACKOFF_MILLIS = 5;
     static final long MAX_BACKOFF_MILLIS = 250;
 
-    private final JdbcTemplate jdbc;
-    private final TransactionTemplate transactions;
+    private final Database database;
     private final SqlDialect dialect;
     private final String table;
     private final String description;
@@ -68,14 +62,12 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     private final String releaseSql;
     private final String renewSql;
 
-    JdbcLockBackend(JdbcTemplate jdbc, TransactionTemplate transactions, SqlDialect dialect, String table,
-            String description, int threads, Duration commandTimeout, @Nullable AutoCloseable closeWithClient) {
-        this.jdbc = jdbc;
-        this.transactions = transactions;
-        this.dialect = dialect;
-        this.table = table;
-        this.description = description;
-        this.commandTimeout = commandTimeout;
+    JdbcLockBackend(Database database, int threads, @Nullable AutoCloseable closeWithClient) {
+        this.database = database;
+        this.dialect = database.dialect();
+        this.table = database.table();
+        this.description = database.where() + " table " + table;
+        this.commandTimeout = database.commandTimeout();
         this.closeWithClient = closeWithClient;
         AtomicInteger threadNumber = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
@@ -143,25 +135,14 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     @Override
     public CompletionStage<List<Boolean>> renewAll(List<JdbcLease> leases, List<Duration> leaseTimes) {
         return run(() -> {
-            int[] counts = jdbc.batchUpdate(renewSql, new BatchPreparedStatementSetter() {
-                @Override
-                public void setValues(PreparedStatement statement, int i) throws SQLException {
-                    statement.setLong(1, leaseTimes.get(i).toMillis());
-                    statement.setString(2, leases.get(i).name());
-                    statement.setString(3, leases.get(i).owner());
-                }
-
-                @Override
-                public int getBatchSize() {
-                    return leases.size();
-                }
-            });
+            int[] counts = database.call("renew", statements -> statements.batch(renewSql, leases.size(),
+                    (statement, i) -> {
+                        statement.setLong(1, leaseTimes.get(i).toMillis());
+                        statement.setString(2, leases.get(i).name());
+                        statement.setString(3, leases.get(i).owner());
+                    }));
             List<Boolean> renewed = new ArrayList<>(counts.length);
-            for (int i = 0; i < counts.length; i++) {
-                int count = counts[i] == Statement.SUCCESS_NO_INFO // a driver that does not say: ask once more
-                        ? jdbc.update(renewSql, leaseTimes.get(i).toMillis(), leases.get(i).name(),
-                                leases.get(i).owner())
-                        : counts[i];
+            for (int count : counts) {
                 renewed.add(count > 0);
             }
             return renewed;
@@ -180,7 +161,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     }
 
     private boolean releaseNow(JdbcLease lease) {
-        return jdbc.update(releaseSql, lease.name(), lease.owner()) > 0;
+        return database.call("release", statements -> statements.update(releaseSql, lease.name(), lease.owner())) > 0;
     }
 
     @Override
@@ -242,8 +223,16 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
         @Override
         public CompletionStage<Attempt<JdbcLease>> attempt() {
             long leaseMillis = request.leaseTime().toMillis();
-            Supplier<Attempt<JdbcLease>> work =
-                    () -> acquireInOne != null ? inOneStatement(leaseMillis) : inTransaction(leaseMillis);
+            Supplier<Attempt<JdbcLease>> work = () -> {
+                try {
+                    return acquireInOne != null ? inOneStatement(leaseMillis) : inTransaction(leaseMillis);
+                } catch (ConcurrencyFailureException lostRace) {
+                    // a serialization failure (a server whose default isolation is repeatable read or
+                    // serializable), a deadlock or a lock wait timeout: rolled back, nothing taken; another
+                    // acquirer changed the row meanwhile, which is contention, not a failure
+                    return busy(null);
+                }
+            };
             // the engine makes the first attempt on the caller's thread; later ones from its timers
             boolean first = !attempted;
             attempted = true;
@@ -256,7 +245,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
         }
 
         private Attempt<JdbcLease> inOneStatement(long leaseMillis) {
-            return jdbc.query(acquireInOne, (ResultSetExtractor<Attempt<JdbcLease>>) row -> {
+            return database.call("acquire", statements -> statements.query(acquireInOne, row -> {
                 row.next();
                 long token = row.getLong(1);
                 if (!row.wasNull()) {
@@ -264,25 +253,25 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 }
                 long remaining = row.getLong(2);
                 return busy(row.wasNull() ? null : remaining);
-            }, request.name(), request.owner(), leaseMillis, request.name());
+            }, request.name(), request.owner(), leaseMillis, request.name()));
         }
 
         private Attempt<JdbcLease> inTransaction(long leaseMillis) {
-            return transactions.execute(status -> {
-                boolean taken = jdbc.update(takeSql, request.owner(), leaseMillis, request.name()) > 0;
+            return database.inTransaction("acquire", statements -> {
+                boolean taken = statements.update(takeSql, request.owner(), leaseMillis, request.name()) > 0;
                 if (!taken) {
                     try {
-                        taken = jdbc.update(insertSql, request.name(), request.owner(), leaseMillis) > 0;
-                    } catch (DataIntegrityViolationException held) {
+                        taken = statements.update(insertSql, request.name(), request.owner(), leaseMillis) > 0;
+                    } catch (SQLIntegrityConstraintViolationException held) {
                         // the primary key (every other column is ours): the row exists and is held, or a
-                        // concurrent insert just won; busy either way
+                        // concurrent insert just won; busy either way (MySQL and H2 keep the transaction going)
                     }
                 }
                 if (taken) {
-                    Long token = jdbc.queryForObject(tokenSql, Long.class, request.name(), request.owner());
-                    return Attempt.acquired(token, lease);
+                    List<Long> token = statements.longs(tokenSql, request.name(), request.owner());
+                    return Attempt.acquired(token.get(0), lease);
                 }
-                List<Long> remaining = jdbc.queryForList(remainingSql, Long.class, request.name());
+                List<Long> remaining = statements.longs(remainingSql, request.name());
                 return busy(remaining.isEmpty() ? null : remaining.get(0));
             });
         }
@@ -306,7 +295,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
             if (acquired || !uncertain) {
                 return CompletableFuture.completedFuture(null);
             }
-            return run(() -> jdbc.update(releaseSql, lease.name(), lease.owner())).thenApply(ignored -> null);
+            return run(() -> releaseNow(lease)).thenApply(ignored -> null);
         }
     }
 

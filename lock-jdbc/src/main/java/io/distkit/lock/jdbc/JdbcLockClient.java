@@ -13,9 +13,6 @@ import java.util.Map;
 import java.util.Objects;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.transaction.TransactionDefinition;
-import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Distributed locks on one table of a database you already have (PostgreSQL, MySQL/MariaDB, H2).
@@ -137,14 +134,8 @@ public final class JdbcLockClient {
         public LockClient build() {
             // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
             Database database = openDatabase(LOCK_TABLE);
-            TransactionTemplate transactions =
-                    new TransactionTemplate(new DataSourceTransactionManager(database.dataSource()));
-            transactions.setIsolationLevel(TransactionDefinition.ISOLATION_READ_COMMITTED);
-            transactions.setTimeout(database.queryTimeoutSeconds()); // -1, the default, where it is not safe
-            String table = database.table();
             Duration commandTimeout = database.commandTimeout();
-            JdbcLockBackend backend = new JdbcLockBackend(database.jdbc(), transactions, database.dialect(), table,
-                    database.where() + " table " + table, threads, commandTimeout, closeWithClient);
+            JdbcLockBackend backend = new JdbcLockBackend(database, threads, closeWithClient);
             return LockEngine.builder(backend)
                     .defaultOptions(defaultOptions)
                     .operationTimeout(commandTimeout.multipliedBy(2).plusSeconds(1))

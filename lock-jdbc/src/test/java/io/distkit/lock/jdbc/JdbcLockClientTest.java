@@ -17,6 +17,8 @@ import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import io.distkit.testkit.server.Servers;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -25,6 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /** The builder, the table checks and bad input: each gets a clear error and leaves nothing behind. */
 class JdbcLockClientTest {
@@ -154,8 +159,7 @@ class JdbcLockClientTest {
         try (LockClient client = LockClients.connect(URI.create(url))) {
             LockHandle handle = client.lock("via-url").tryAcquire().orElseThrow();
             assertThat(handle.fencingToken()).isPositive();
-            assertThat(client.toString()).contains("jdbc:postgresql://").contains("password=***")
-                    .doesNotContain("password=" + postgres.password());
+            assertThat(client.toString()).contains(postgres.jdbcUrl()).doesNotContain("password");
             handle.release();
         }
     }
@@ -167,6 +171,120 @@ class JdbcLockClientTest {
                 .hasMessageContaining("cannot connect");
         await("no pool threads left behind").atMost(Duration.ofSeconds(5)).until(() -> Thread.getAllStackTraces()
                 .keySet().stream().noneMatch(t -> t.isAlive() && t.getName().startsWith("distkit-jdbc-locks")));
+    }
+
+    @Test
+    void aBuildAgainstAPortThatAcceptsAndNeverAnswersEndsInBoundedTime() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            PGSimpleDataSource plain = new PGSimpleDataSource(); // no pool: the driver logs in on every call
+            plain.setURL("jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/distkit");
+            plain.setUser("distkit");
+            plain.setPassword("distkit");
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> JdbcLockClient.builder(plain).commandTimeout(Duration.ofSeconds(1)).build())
+                    .isInstanceOf(LockBackendException.class)
+                    .hasMessageStartingWith("cannot connect to jdbc:postgresql://127.0.0.1:" + silent.getLocalPort()
+                            + "/distkit: no connection within 2000 ms");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
+    void buildAndCallsOnAPausedServerEndInBoundedTime() throws Exception {
+        PGSimpleDataSource plain = new PGSimpleDataSource();
+        plain.setURL(postgres.jdbcUrl());
+        plain.setUser(postgres.user());
+        plain.setPassword(postgres.password());
+        LockClient client = toClose.add(JdbcLockClient.builder(plain).createTableIfMissing()
+                .commandTimeout(Duration.ofSeconds(1)).build());
+        postgres.pause();
+        try {
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> client.lock("paused").tryAcquire()).isInstanceOf(LockBackendException.class);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("tryAcquire").isLessThan(Duration.ofSeconds(6));
+            start = System.nanoTime();
+            assertThatThrownBy(() -> JdbcLockClient.builder(plain).commandTimeout(Duration.ofSeconds(1)).build())
+                    .isInstanceOf(LockBackendException.class).hasMessageContaining("no connection within 2000 ms");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("build").isLessThan(Duration.ofSeconds(5));
+        } finally {
+            postgres.resume();
+        }
+    }
+
+    @Test
+    void aJdbcUrlWithWrongCredentialsFailsAtOnceWithTheRootCauseFirst() {
+        String url = postgres.jdbcUrl() + "?user=" + postgres.user() + "&password=wrong&ApplicationName=" + "x".repeat(1500);
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> LockClients.connect(URI.create(url))).isInstanceOf(LockBackendException.class)
+                .hasMessageStartingWith("cannot connect to " + postgres.jdbcUrl() + ": FATAL: password authentication"
+                        + " failed for user \"" + postgres.user() + "\"")
+                .hasMessageNotContaining("wrong")
+                .hasMessageNotContaining("xxxxxxxxxx")
+                .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(300));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("no pool retries").isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aJdbcUrlToAPortWithNoServerFailsAtOnce() {
+        String url = "jdbc:postgresql://127.0.0.1:" + Servers.freePort() + "/distkit?user=distkit&password=distkit";
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> LockClients.connect(URI.create(url))).isInstanceOf(LockBackendException.class)
+                .hasMessageStartingWith("cannot connect to " + url.substring(0, url.indexOf('?')) + ": ")
+                .hasMessageContaining("refused");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("no pool retries").isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aJdbcUrlToAPortThatAcceptsAndNeverAnswersFailsWithinTheLoginTimeout() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String where = "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/distkit";
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> LockClients.connect(URI.create(where + "?user=distkit&password=distkit")))
+                    .isInstanceOf(LockBackendException.class)
+                    .hasMessageStartingWith("cannot connect to " + where + ": ");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the driver's 5 s login timeout")
+                    .isLessThan(Duration.ofSeconds(8));
+        }
+    }
+
+    @Test
+    void aTransactionAwareDataSourceProxyDoesNotDrawLocksIntoTheCallersTransaction() throws Exception {
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres));
+        LockClient client = toClose.add(JdbcLockClient.builder(new TransactionAwareDataSourceProxy(pool))
+                .createTableIfMissing().build());
+        long inside = new TransactionTemplate(new DataSourceTransactionManager(pool)).execute(status -> {
+            new JdbcTemplate(pool).queryForObject("SELECT 1", Integer.class);
+            status.setRollbackOnly();
+            try (LockHandle handle = client.lock("tx-aware").tryAcquire().orElseThrow()) {
+                return handle.fencingToken();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (LockHandle after = client.lock("tx-aware").tryAcquire().orElseThrow()) {
+            assertThat(after.fencingToken()).as("the caller's rollback took back no token").isGreaterThan(inside);
+        }
+    }
+
+    @Test
+    void aJdbcUrlWhoseDriverIsMissingSaysSo() {
+        assertThatThrownBy(() -> LockClients.connect(URI.create("jdbc:nosuchdriver://db:1/app?password=secret")))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("no JDBC driver on the class path accepts jdbc:nosuchdriver://db:1/app: add the"
+                        + " database's driver")
+                .hasMessageNotContaining("secret");
+    }
+
+    @Test
+    void aTableThatCannotBeCreatedSaysWhyTheCreateFailed() {
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres));
+        assertThatThrownBy(() -> JdbcLockClient.builder(pool).tableName("information_schema.distkit_lock")
+                .createTableIfMissing().build())
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageStartingWith("the lock table information_schema.distkit_lock does not exist in "
+                        + postgres.jdbcUrl() + " and creating it failed: ERROR: permission denied for schema"
+                        + " information_schema")
+                .hasMessageNotContaining("SELECT");
     }
 
     private HikariDataSource h2Pool() {
