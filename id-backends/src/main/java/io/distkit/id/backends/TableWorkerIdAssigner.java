@@ -345,7 +345,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
         long sentAt = ticker.getAsLong();
         int[] counts;
         try {
-            counts = database.call("renew worker leases", statements -> statements.batch(renewSql, batch.size(),
+            counts = database.callRepeatable("renew worker leases", statements -> statements.batch(renewSql, batch.size(),
                     (statement, i) -> {
                         statement.setLong(1, leaseMillis);
                         statement.setInt(2, batch.get(i).workerId());
@@ -378,7 +378,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
             return;
         }
         try {
-            database.call("release worker leases", statements -> statements.batch(releaseSql, toRelease.size(),
+            database.callRepeatable("release worker leases", statements -> statements.batch(releaseSql, toRelease.size(),
                     (statement, i) -> {
                         statement.setInt(1, toRelease.get(i).workerId());
                         statement.setString(2, toRelease.get(i).owner());
@@ -397,7 +397,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     private void giveBackInBackground(String owner) {
         inBackground(() -> {
             try {
-                database.call("give back a claim", statements -> statements.update(releaseByOwnerSql, owner));
+                database.callRepeatable("give back a claim", statements -> statements.update(releaseByOwnerSql, owner));
             } catch (RuntimeException e) {
                 LOG.debug("giving back a claim of owner {} in {} failed; it expires within {}", owner, description,
                         leaseTime, e);

@@ -82,7 +82,7 @@ final class TableWorkerLease implements WorkerLease {
         }
         int updated;
         try {
-            updated = assigner.database.call("save the last timestamp",
+            updated = assigner.database.callRepeatable("save the last timestamp",
                     statements -> statements.update(assigner.saveSql, timestamp, workerId, owner));
         } catch (DataAccessException e) {
             throw new IdSourceUnavailableException(assigner.table, "saving last timestamp " + timestamp + " of worker id "

@@ -36,7 +36,7 @@ class WorkerIdAssignerConfigurationMatrixTest extends JdbcConfigurationMatrix {
             List<HikariDataSource> pools = pools(server, cell, closer);
             List<WorkerIdAssigner> assigners = new ArrayList<>();
             for (HikariDataSource pool : pools) {
-                assigners.add(closer.add(JdbcWorkerIdAssigner.builder(pool).tableName(table).createTableIfMissing()
+                assigners.add(closer.add(JdbcWorkerIdAssigner.builder(cell.forDistkit(pool)).tableName(table).createTableIfMissing()
                         .build()));
             }
             List<WorkerLease> leases = Collections.synchronizedList(new ArrayList<>());

@@ -12,8 +12,8 @@ final class SegmentChecks {
 
     /**
      * @throws NullPointerException if {@code tag} is null
-     * @throws IllegalArgumentException if it is blank, longer than {@value #MAX_TAG_LENGTH} characters or
-     *     holds a control character
+     * @throws IllegalArgumentException if it is blank, longer than {@value #MAX_TAG_LENGTH} characters,
+     *     holds a control character or an unpaired surrogate
      */
     static String checkTag(String tag) {
         Objects.requireNonNull(tag, "tag");
@@ -28,7 +28,27 @@ final class SegmentChecks {
             throw new IllegalArgumentException("tag must not contain control characters, was '"
                     + tag.replaceAll("\\p{Cntrl}", "?") + "'");
         }
+        int unpaired = unpairedSurrogate(tag);
+        if (unpaired >= 0) {
+            // the drivers encode it as '?': two tags would share one row, two sequences one range
+            throw new IllegalArgumentException("tag must be well-formed UTF-16, without unpaired surrogates"
+                    + " (databases would store them as '?'): U+" + Integer.toHexString(tag.charAt(unpaired))
+                    .toUpperCase(java.util.Locale.ROOT) + " at index " + unpaired + " is unpaired");
+        }
         return tag;
+    }
+
+    /** The index of the first surrogate that is not half of a pair, or -1. */
+    private static int unpairedSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static boolean hasControlCharacter(String s) {

@@ -390,6 +390,12 @@ class JdbcSegmentAllocatorTest {
                     .hasMessageStartingWith("tag must be at most 128 characters, was 129");
             assertThatThrownBy(() -> allocator.allocate("a\tb", 1)).isExactlyInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("control characters");
+            // pgjdbc and Connector/J send an unpaired surrogate as '?': "a\uD800" and "a\uDC00" would share a row
+            assertThatThrownBy(() -> allocator.allocate("a\uD800", 1)).isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("tag must be well-formed UTF-16, without unpaired surrogates (databases would store"
+                            + " them as '?'): U+D800 at index 1 is unpaired");
+            assertThatThrownBy(() -> allocator.createTag("\uDC00a", 1)).isExactlyInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("U+DC00 at index 0 is unpaired");
             assertThatThrownBy(() -> allocator.allocate("t", 0)).isExactlyInstanceOf(IllegalArgumentException.class)
                     .hasMessage("step must be positive, was 0");
             assertThatThrownBy(() -> allocator.allocate("t", -7)).isExactlyInstanceOf(IllegalArgumentException.class)

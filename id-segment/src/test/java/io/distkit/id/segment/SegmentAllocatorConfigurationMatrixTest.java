@@ -37,7 +37,7 @@ class SegmentAllocatorConfigurationMatrixTest extends JdbcConfigurationMatrix {
             List<HikariDataSource> pools = pools(server, cell, closer);
             List<JdbcSegmentAllocator> allocators = new ArrayList<>();
             for (HikariDataSource pool : pools) {
-                allocators.add(JdbcSegmentAllocator.builder(pool).createTableIfMissing().build());
+                allocators.add(JdbcSegmentAllocator.builder(cell.forDistkit(pool)).createTableIfMissing().build());
             }
             assertThat(cell.call(pools.get(0), () -> allocators.get(0).createTag(tag, 1))).isTrue();
             Map<String, List<Segment>> ranges = new ConcurrentHashMap<>();

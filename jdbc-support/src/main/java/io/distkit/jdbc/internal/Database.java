@@ -12,9 +12,11 @@ import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.ConcurrencyFailureException;
 import org.springframework.dao.DataAccessException;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
 import org.springframework.jdbc.UncategorizedSQLException;
+import org.springframework.jdbc.datasource.DelegatingDataSource;
 import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.jdbc.support.SQLExceptionSubclassTranslator;
 import org.springframework.jdbc.support.SQLExceptionTranslator;
@@ -128,6 +130,29 @@ public final class Database {
         return run(task, true, work);
     }
 
+    /**
+     * {@link #call} for work that may run again without harm: owner-checked, idempotent statements (renew,
+     * release, save). A lost race, which under a pool's {@code repeatable read} or {@code serializable}
+     * default is a serialization failure where {@code READ COMMITTED} would have waited (a holder's release
+     * and its own renewal meeting on one row), is run again after a short random pause
+     * ({@link #pauseAfterLostRace}), for up to the command timeout.
+     *
+     * @throws DataAccessException as {@link #call}, the last lost race's once the time is up
+     */
+    public <T> T callRepeatable(String task, Work<T> work) {
+        long giveUpAt = System.nanoTime() + commandTimeout.toNanos();
+        for (int lostRaces = 1; ; lostRaces++) {
+            try {
+                return call(task, work);
+            } catch (ConcurrencyFailureException lostRace) {
+                if (System.nanoTime() - giveUpAt >= 0 || Thread.currentThread().isInterrupted()) {
+                    throw lostRace;
+                }
+                pauseAfterLostRace(lostRaces);
+            }
+        }
+    }
+
     private <T> T run(String task, boolean transaction, Work<T> work) {
         OwnConnections.Borrowed borrowed;
         try {
@@ -135,18 +160,15 @@ public final class Database {
         } catch (SQLException e) {
             throw new CannotGetJdbcConnectionException(task + ": no connection to " + where + ": " + rootMessage(e), e);
         }
+        // closing rolls back a transaction not committed, before it restores the settings
         try (borrowed) {
             T result = work.run(new Statements(borrowed.connection, queryTimeoutSeconds));
             if (transaction) {
-                borrowed.connection.commit();
+                borrowed.commit();
             }
             return result;
         } catch (SQLException e) {
-            borrowed.rollbackQuietly();
             throw translate(task, e);
-        } catch (RuntimeException | Error e) {
-            borrowed.rollbackQuietly();
-            throw e;
         }
     }
 
@@ -224,14 +246,18 @@ public final class Database {
     /**
      * The data source whose connections never belong to a caller's Spring transaction: the target of a
      * {@link TransactionAwareDataSourceProxy} (whose connections are the caller's transactional one while a
-     * transaction runs), else {@code dataSource} itself.
+     * transaction runs), also beneath other delegating layers of Spring's; else {@code dataSource} itself. A
+     * decorator of another library around such a proxy is not seen through.
      */
     static DataSource outsideSpringTransactions(DataSource dataSource) {
-        DataSource current = dataSource;
-        while (current instanceof TransactionAwareDataSourceProxy proxy && proxy.getTargetDataSource() != null) {
-            current = proxy.getTargetDataSource();
+        // through the delegating layers Spring stacks (a LazyConnectionDataSourceProxy over it, say)
+        for (DataSource layer = dataSource; layer instanceof DelegatingDataSource delegating;
+                layer = delegating.getTargetDataSource()) {
+            if (layer instanceof TransactionAwareDataSourceProxy proxy && proxy.getTargetDataSource() != null) {
+                return outsideSpringTransactions(proxy.getTargetDataSource());
+            }
         }
-        return current;
+        return dataSource;
     }
 
     /** A data source for messages before any connection: its URL as {@link #shortUrl} gives it, or its type. */

@@ -7,7 +7,9 @@ import java.sql.SQLFeatureNotSupportedException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -36,7 +38,10 @@ import org.jspecify.annotations.Nullable;
  *       (a {@code PGSimpleDataSource}) can wait forever in the driver's login against a server that accepts
  *       and never answers, before any network timeout applies. Such a data source is asked on a helper
  *       thread and given up on after the bound (a connection that arrives later is closed); a pool that
- *       bounds its own wait (HikariCP's {@code connectionTimeout}) and an embedded H2 are asked directly.</li>
+ *       bounds its own wait (HikariCP, by its {@code connectionTimeout}, which is trusted as configured:
+ *       HikariCP reads 0 as no bound) and an embedded H2 are asked directly. Other pools (DBCP2, Tomcat,
+ *       Agroal) pay the helper thread's hand-over on every call: give distkit a HikariCP pool where that
+ *       matters.</li>
  * </ul>
  * Every setting changed is put back before the connection is closed (returned to its pool).
  */
@@ -45,6 +50,8 @@ final class OwnConnections {
     private static final Executor IN_PLACE = Runnable::run;
     /** Connection requests given up on but still hanging in a driver: past this many, fail without asking. */
     private static final int MAX_HANGING = 4;
+    /** After how many connection bounds a hanging request no longer counts against {@link #MAX_HANGING}. */
+    private static final int FORGET_AFTER_BOUNDS = 10;
     private static final AtomicInteger THREADS = new AtomicInteger();
     private static final ExecutorService CONNECTOR = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
             new SynchronousQueue<>(), task -> {
@@ -57,12 +64,14 @@ final class OwnConnections {
     private final int networkTimeoutMillis;
     private final long connectBoundMillis;
     private final boolean boundsItsOwnWait;
-    private final AtomicInteger hanging = new AtomicInteger();
+    private final long forgetAfterNanos;
+    private final Map<CompletableFuture<Connection>, Long> givenUp = new ConcurrentHashMap<>();
 
     OwnConnections(DataSource dataSource, Duration commandTimeout) {
         this.dataSource = dataSource;
         this.networkTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, commandTimeout.toMillis() + 1000);
         this.connectBoundMillis = commandTimeout.toMillis() + 1000;
+        this.forgetAfterNanos = TimeUnit.MILLISECONDS.toNanos(connectBoundMillis) * FORGET_AFTER_BOUNDS;
         this.boundsItsOwnWait = boundsItsOwnWait(dataSource);
     }
 
@@ -80,41 +89,57 @@ final class OwnConnections {
     }
 
     private Connection connectWithin() throws SQLException {
-        if (hanging.get() >= MAX_HANGING) {
-            throw noAnswer(" (" + MAX_HANGING + " earlier requests are still waiting for it)");
+        if (stillHanging() >= MAX_HANGING) {
+            throw noAnswer(" (" + MAX_HANGING + " earlier requests still wait for it)");
         }
         // whoever completes the request first wins: the caller by giving up, or the helper by answering; a
-        // helper that answers a request given up on closes its connection and counts itself out of hanging
+        // helper that answers a request given up on closes its connection and takes it off the hanging list
         CompletableFuture<Connection> request = new CompletableFuture<>();
         CONNECTOR.execute(() -> {
             try {
                 Connection connection = dataSource.getConnection();
                 if (!request.complete(connection)) {
                     closeQuietly(connection);
-                    hanging.decrementAndGet();
+                    givenUp.remove(request);
                 }
             } catch (Throwable e) {
                 if (!request.completeExceptionally(e)) {
-                    hanging.decrementAndGet();
+                    givenUp.remove(request);
                 }
             }
         });
         try {
             return request.get(connectBoundMillis, TimeUnit.MILLISECONDS);
         } catch (TimeoutException | InterruptedException e) {
-            hanging.incrementAndGet();
-            if (request.completeExceptionally(e)) {
-                if (e instanceof InterruptedException) {
+            boolean interrupted = e instanceof InterruptedException;
+            givenUp.put(request, System.nanoTime());
+            if (!request.completeExceptionally(e)) {
+                givenUp.remove(request); // answered after all, just now
+                if (interrupted) {
                     Thread.currentThread().interrupt();
-                    throw new SQLTransientConnectionException("interrupted while waiting for a connection", e);
                 }
-                throw noAnswer("");
+                return answered(request);
             }
-            hanging.decrementAndGet(); // answered after all, just now
-            return answered(request);
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+                throw new SQLTransientConnectionException("interrupted while waiting for a connection", e);
+            }
+            throw noAnswer("");
         } catch (ExecutionException e) {
             return answered(request);
         }
+    }
+
+    /**
+     * Requests given up on within the last {@value #FORGET_AFTER_BOUNDS} bounds whose driver still has not
+     * answered. Older ones are forgotten (their threads end whenever their drivers do): a driver that waits
+     * for ever on a server that never answers must not keep the client failing at once after the server
+     * recovers.
+     */
+    private int stillHanging() {
+        long now = System.nanoTime();
+        givenUp.values().removeIf(at -> now - at > forgetAfterNanos);
+        return givenUp.size();
     }
 
     private static Connection answered(CompletableFuture<Connection> request) throws SQLException {
@@ -195,9 +220,15 @@ final class OwnConnections {
         }
     }
 
-    /** One borrowed connection and the settings to put back. */
+    /**
+     * One borrowed connection and the settings to put back. A transaction it began and that was not
+     * committed is rolled back on close, before any setting is restored: restoring auto-commit would
+     * otherwise commit it (JDBC commits an open transaction when auto-commit is turned on).
+     */
     final class Borrowed implements AutoCloseable {
         final Connection connection;
+        private boolean transaction; // began one: auto-commit off
+        private boolean committed;
         private int previousNetworkTimeout = -1; // -1: not changed
         private @Nullable Boolean previousAutoCommit;
         private int previousIsolation = -1;
@@ -213,7 +244,9 @@ final class OwnConnections {
                 connection.setAutoCommit(!transaction);
                 previousAutoCommit = autoCommit;
             }
+            this.transaction = transaction;
             if (transaction) {
+                // no statement has run yet: the transaction has not begun, so the level may still change
                 int isolation = connection.getTransactionIsolation();
                 if (isolation != Connection.TRANSACTION_READ_COMMITTED) {
                     connection.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
@@ -240,37 +273,48 @@ final class OwnConnections {
             }
         }
 
-        /** Rolls back what is not committed (nothing, in auto-commit); never throws. */
-        void rollbackQuietly() {
-            try {
-                if (!connection.getAutoCommit()) {
-                    connection.rollback();
-                }
-            } catch (SQLException | RuntimeException broken) {
-                // a broken connection: the pool discards it, the server rolls back
-            }
+        /** Commits the transaction of {@link #setUp setUp(true)}. */
+        void commit() throws SQLException {
+            connection.commit();
+            committed = true;
         }
 
-        /** Puts the settings back and returns the connection; never throws. */
+        /**
+         * Rolls back a transaction not committed, puts every setting back (each on its own, so one that fails
+         * does not keep the others), and returns the connection; never throws.
+         */
         @Override
         public void close() {
             try {
-                if (!connection.isClosed()) {
-                    if (previousIsolation != -1) {
-                        connection.setTransactionIsolation(previousIsolation);
-                    }
-                    if (previousAutoCommit != null) {
-                        connection.setAutoCommit(previousAutoCommit);
-                    }
-                    if (previousNetworkTimeout != -1) {
-                        connection.setNetworkTimeout(IN_PLACE, previousNetworkTimeout);
-                    }
+                if (transaction && !committed) {
+                    quietly(connection::rollback);
                 }
-            } catch (SQLException | RuntimeException broken) {
-                // a broken connection: the pool discards it anyway
+                if (previousIsolation != -1) {
+                    quietly(() -> connection.setTransactionIsolation(previousIsolation));
+                }
+                if (previousAutoCommit != null) {
+                    quietly(() -> connection.setAutoCommit(previousAutoCommit));
+                }
+                if (previousNetworkTimeout != -1) {
+                    quietly(() -> connection.setNetworkTimeout(IN_PLACE, previousNetworkTimeout));
+                }
             } finally {
                 closeQuietly(connection);
             }
+        }
+    }
+
+    /** A JDBC call whose failure only a broken connection causes, which the pool discards anyway. */
+    @FunctionalInterface
+    private interface JdbcCall {
+        void run() throws SQLException;
+    }
+
+    private static void quietly(JdbcCall call) {
+        try {
+            call.run();
+        } catch (SQLException | RuntimeException broken) {
+            // a broken connection: the pool discards it, the server rolls back what it had open
         }
     }
 }

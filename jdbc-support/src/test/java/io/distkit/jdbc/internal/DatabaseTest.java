@@ -19,6 +19,7 @@ import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DelegatingDataSource;
+import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 
 /** The build prologue and the table check on H2 in memory, with a table spec of the test's own. */
 class DatabaseTest {
@@ -130,6 +131,55 @@ class DatabaseTest {
                 .withMessageContaining("tableName");
         assertThatIllegalArgumentException().isThrownBy(() -> TableSpec.builder("x")
                 .ddl(DatabaseTest.class, Map.of(SqlDialect.H2, "thing-h2.sql"))).withMessage("no DDL resource for POSTGRESQL");
+    }
+
+    // a connection that stays open across calls (no pool resets it), so what distkit leaves on it shows
+
+    @Test
+    void aCallCommitsOnAConnectionWithoutAutoCommitAndPutsItsSettingBack() throws Exception {
+        SingleConnectionDataSource kept = kept();
+        Connection connection = kept.getConnection();
+        connection.setAutoCommit(false);
+        Database database = Database.open(THINGS, "things", kept, null, Duration.ofSeconds(1), true);
+        database.call("insert", statements -> statements.update("INSERT INTO things (name, owner) VALUES ('a', 'me')"));
+        assertThat(connection.getAutoCommit()).as("put back").isFalse();
+        connection.rollback(); // what a pool does on return: the row must not go with it
+        assertThat(countThings()).as("committed by the call itself").isEqualTo(1);
+        kept.destroy();
+    }
+
+    @Test
+    void aTransactionWhoseWorkFailsLeavesNothingAndPutsTheSettingsBack() throws Exception {
+        SingleConnectionDataSource kept = kept();
+        Connection connection = kept.getConnection();
+        connection.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
+        Database database = Database.open(THINGS, "things", kept, null, Duration.ofSeconds(1), true);
+        assertThatThrownBy(() -> database.inTransaction("insert twice", statements -> {
+            statements.update("INSERT INTO things (name, owner) VALUES ('b', 'me')");
+            return statements.update("INSERT INTO nowhere (name) VALUES ('b')"); // fails after the first write
+        })).isInstanceOf(org.springframework.dao.DataAccessException.class)
+                .hasMessageStartingWith("insert twice on jdbc:h2:mem:");
+        assertThat(connection.getAutoCommit()).as("put back").isTrue();
+        assertThat(connection.getTransactionIsolation()).as("put back").isEqualTo(Connection.TRANSACTION_SERIALIZABLE);
+        assertThat(countThings()).as("rolled back, not committed by putting auto-commit back").isZero();
+
+        database.inTransaction("insert", statements -> statements.update(
+                "INSERT INTO things (name, owner) VALUES ('c', 'me')"));
+        assertThat(countThings()).isEqualTo(1);
+        assertThat(connection.getTransactionIsolation()).isEqualTo(Connection.TRANSACTION_SERIALIZABLE);
+        kept.destroy();
+    }
+
+    private SingleConnectionDataSource kept() {
+        return new SingleConnectionDataSource(h2.getURL(), "sa", "", true);
+    }
+
+    private int countThings() throws SQLException {
+        try (Connection other = h2.getConnection(); java.sql.Statement statement = other.createStatement();
+                java.sql.ResultSet rows = statement.executeQuery("SELECT COUNT(*) FROM things")) {
+            rows.next();
+            return rows.getInt(1);
+        }
     }
 
     /** {@code target}, but its metadata names another database product. */

@@ -135,7 +135,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     @Override
     public CompletionStage<List<Boolean>> renewAll(List<JdbcLease> leases, List<Duration> leaseTimes) {
         return run(() -> {
-            int[] counts = database.call("renew", statements -> statements.batch(renewSql, leases.size(),
+            int[] counts = database.callRepeatable("renew", statements -> statements.batch(renewSql, leases.size(),
                     (statement, i) -> {
                         statement.setLong(1, leaseTimes.get(i).toMillis());
                         statement.setString(2, leases.get(i).name());
@@ -161,7 +161,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     }
 
     private boolean releaseNow(JdbcLease lease) {
-        return database.call("release", statements -> statements.update(releaseSql, lease.name(), lease.owner())) > 0;
+        return database.callRepeatable("release", statements -> statements.update(releaseSql, lease.name(), lease.owner())) > 0;
     }
 
     @Override

@@ -22,12 +22,14 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.postgresql.ds.PGSimpleDataSource;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.LazyConnectionDataSourceProxy;
 import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -250,18 +252,35 @@ class JdbcLockClientTest {
     @Test
     void aTransactionAwareDataSourceProxyDoesNotDrawLocksIntoTheCallersTransaction() throws Exception {
         HikariDataSource pool = toClose.add(Pools.hikari(postgres));
-        LockClient client = toClose.add(JdbcLockClient.builder(new TransactionAwareDataSourceProxy(pool))
-                .createTableIfMissing().build());
+        assertCallersRollbackTakesBackNoToken(pool, new TransactionAwareDataSourceProxy(pool));
+    }
+
+    @Test
+    void aTransactionAwareProxyBeneathOtherSpringLayersIsSeenThrough() throws Exception {
+        HikariDataSource pool = toClose.add(Pools.hikari(postgres));
+        assertCallersRollbackTakesBackNoToken(pool,
+                new LazyConnectionDataSourceProxy(new TransactionAwareDataSourceProxy(pool)));
+    }
+
+    /**
+     * A lock taken and released inside a caller's transaction on {@code pool} that rolls back, by a client
+     * built on {@code given}: the next holder's token is higher, so the take was committed on its own. The
+     * row exists beforehand, so a take rolled back with the caller's transaction would repeat its token.
+     */
+    private void assertCallersRollbackTakesBackNoToken(HikariDataSource pool, DataSource given) throws Exception {
+        LockClient client = toClose.add(JdbcLockClient.builder(given).createTableIfMissing().build());
+        String name = "tx-aware-" + System.nanoTime();
+        client.lock(name).tryAcquire().orElseThrow().release();
         long inside = new TransactionTemplate(new DataSourceTransactionManager(pool)).execute(status -> {
             new JdbcTemplate(pool).queryForObject("SELECT 1", Integer.class);
             status.setRollbackOnly();
-            try (LockHandle handle = client.lock("tx-aware").tryAcquire().orElseThrow()) {
+            try (LockHandle handle = client.lock(name).tryAcquire().orElseThrow()) {
                 return handle.fencingToken();
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
             }
         });
-        try (LockHandle after = client.lock("tx-aware").tryAcquire().orElseThrow()) {
+        try (LockHandle after = client.lock(name).tryAcquire().orElseThrow()) {
             assertThat(after.fencingToken()).as("the caller's rollback took back no token").isGreaterThan(inside);
         }
     }

@@ -41,7 +41,7 @@ class JdbcLockConfigurationMatrixTest extends JdbcConfigurationMatrix {
             List<HikariDataSource> pools = pools(server, cell, closer);
             List<DistributedLock> locks = new ArrayList<>();
             for (HikariDataSource pool : pools) {
-                LockClient client = closer.add(JdbcLockClient.builder(pool).createTableIfMissing().build());
+                LockClient client = closer.add(JdbcLockClient.builder(cell.forDistkit(pool)).createTableIfMissing().build());
                 locks.add(client.lock(name));
             }
             AtomicInteger inside = new AtomicInteger();

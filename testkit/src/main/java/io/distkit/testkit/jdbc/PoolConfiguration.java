@@ -13,6 +13,7 @@ import javax.sql.DataSource;
 import org.awaitility.Awaitility;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.TransactionAwareDataSourceProxy;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -55,7 +56,8 @@ public record PoolConfiguration(boolean autoCommit, Isolation isolation, Caller 
         /** From plain threads, on a pool of {@value #POOL_SIZE} connections. */
         PLAIN_POOL,
         /**
-         * From inside the caller's own Spring transaction on the same pool, which then rolls back; the pool has
+         * From inside the caller's own Spring transaction on the same pool, which then rolls back; distkit is
+         * given the pool behind a {@link TransactionAwareDataSourceProxy} ({@link #forDistkit}); the pool has
          * one connection more than the threads that call, each of which holds one for its transaction.
          */
         IN_CALLER_TRANSACTION,
@@ -105,6 +107,16 @@ public record PoolConfiguration(boolean autoCommit, Isolation isolation, Caller 
         config.setAutoCommit(autoCommit);
         config.setTransactionIsolation(isolation.hikariName);
         return new HikariDataSource(config);
+    }
+
+    /**
+     * The data source to build distkit on: {@code pool}, or, for {@link Caller#IN_CALLER_TRANSACTION}, {@code
+     * pool} behind Spring's {@link TransactionAwareDataSourceProxy}, as applications whose data access joins
+     * their transactions hand it around (its connections are the caller's transactional one while a
+     * transaction runs).
+     */
+    public DataSource forDistkit(DataSource pool) {
+        return caller == Caller.IN_CALLER_TRANSACTION ? new TransactionAwareDataSourceProxy(pool) : pool;
     }
 
     /**
