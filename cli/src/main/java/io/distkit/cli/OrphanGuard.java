@@ -2,6 +2,7 @@ package io.distkit.cli;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +33,9 @@ import org.jspecify.annotations.Nullable;
  * more (they are re-parented), but a process group can still be signalled as one, atomically, by any
  * process of the same user. SIGKILL and not SIGTERM first: with distkit gone nobody renews the lease or
  * knows how much of it is left, and a command that ignores SIGTERM must not outlive it. The watchdog
- * ignores HUP, INT, QUIT and TERM, so that a Ctrl-C or a {@code kill} sent to distkit's group (which it
- * shares) does not take the guard away while distkit stops the command gracefully.
+ * ignores HUP, INT, QUIT and TERM: without setsid it stays in distkit's group, and a Ctrl-C or a
+ * {@code kill} sent to that group must not take the guard away while distkit stops the command
+ * gracefully.
  *
  * <p>The group is made by {@code setsid(1)} (util-linux, in every Debian and Red Hat base system;
  * BusyBox has it too): a child of the JVM is never a group leader, so setsid calls {@code setsid(2)} and
@@ -45,21 +48,35 @@ import org.jspecify.annotations.Nullable;
  * hangup reach only distkit (Ctrl-C and a hangup stop the command through distkit, SIGTERM then
  * SIGKILL; Ctrl-Z stops distkit, not the command, like any pause of distkit).
  *
+ * <p>The watchdog too leads a session (and so a process group) of its own, by the same setsid, and the
+ * command is started only once it runs there (it says so on its standard output). Left in distkit's
+ * group it would die with distkit whenever that group is killed as one, as jobs commonly are: a shell's
+ * {@code kill -9 %1}, {@code timeout -s KILL}, a CI runner or systemd ending the job. distkit and its
+ * guard would go together, and the command, in a session of its own, would run on orphaned while
+ * another distkit takes the lock. Its standard input is still the pipe from distkit, so end of file
+ * still comes however distkit ends.
+ *
  * <p>Not covered: what the command moves out of its group itself (a daemon that calls {@code setsid});
  * and a distkit killed between starting the command and writing its pid to the watchdog, one pipe
  * write later. Without {@code setsid} the watchdog kills the command only, not its descendants, and
- * distkit says so.
+ * distkit says so; command and watchdog then share distkit's group, and die with it when it is killed as
+ * one.
  */
 final class OrphanGuard implements AutoCloseable {
 
+    /** What the watchdog writes, on its own line, once it runs. */
+    static final String READY = "ready";
     /**
-     * The watchdog: reads the group, then waits. {@code exit} means the command ended and the rest of
+     * The watchdog: says it is running (so in its session, setsid having made it before the shell
+     * started), reads the group, then waits. {@code exit} means the command ended and the rest of
      * its group may run on (as after flock(1)); end of file, now or before the group, means distkit is
      * gone or gave up on the command. The pid itself is killed first, then the group: before the
      * command has made its group there is only the pid, and once it is killed it forks no more.
      * The check against 0 and 1 is a guard against {@code kill -1}, which reaches every process.
      */
     static final String WATCHDOG_SCRIPT = "trap '' HUP INT QUIT TERM\n"
+            + "echo " + READY + "\n"
+            + "exec >/dev/null\n"
             + "IFS= read -r group\n"
             + "case $group in ''|*[!0-9]*) exit 0;; esac\n"
             + "[ \"$group\" -gt 1 ] || exit 0\n"
@@ -91,7 +108,7 @@ final class OrphanGuard implements AutoCloseable {
 
     /**
      * Starts the watchdog, before the command, so that the command never runs unwatched but for one
-     * pipe write. Never fails: a guard that cannot be had is said through {@code say}, and the command
+     * pipe write; returns once it runs (in its own session, given setsid). Never fails: a guard that cannot be had is said through {@code say}, and the command
      * runs as it would have without it.
      */
     static OrphanGuard start(Consumer<String> say) {
@@ -100,19 +117,43 @@ final class OrphanGuard implements AutoCloseable {
             say.accept("setsid (util-linux) not found: should distkit be killed (SIGKILL), only the command"
                     + " itself is killed with it, not the processes it started");
         }
+        List<String> line = new ArrayList<>();
+        setsid.ifPresent(program -> line.addAll(List.of(program, "--")));
+        line.addAll(List.of(SHELL, "-c", WATCHDOG_SCRIPT));
         Process watchdog = null;
         try {
-            watchdog = new ProcessBuilder(SHELL, "-c", WATCHDOG_SCRIPT)
+            watchdog = new ProcessBuilder(line)
                     .directory(new File("/")) // pins no directory of the command's
                     .redirectInput(ProcessBuilder.Redirect.PIPE)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectOutput(ProcessBuilder.Redirect.PIPE)
                     .redirectError(ProcessBuilder.Redirect.INHERIT)
                     .start();
+            awaitReady(watchdog);
         } catch (IOException e) {
+            if (watchdog != null) {
+                watchdog.destroyForcibly();
+                watchdog = null;
+            }
             say.accept("cannot start the watchdog (" + SHELL + "): should distkit be killed (SIGKILL), the"
                     + " command runs on: " + DistkitCommand.describe(e));
         }
         return new OrphanGuard(watchdog, setsid.orElse(null), say);
+    }
+
+    /**
+     * Returns once the watchdog runs: from then on it is in its own session, out of reach of a kill of
+     * distkit's group. Until then setsid may not have made it yet, and a group kill would take it.
+     *
+     * @throws IOException if it ended (or closed its output) without saying so
+     */
+    private static void awaitReady(Process watchdog) throws IOException {
+        byte[] expected = (READY + "\n").getBytes(StandardCharsets.US_ASCII);
+        try (InputStream out = watchdog.getInputStream()) {
+            if (!Arrays.equals(out.readNBytes(expected.length), expected)) {
+                throw new IOException("it ended before it ran"
+                        + (watchdog.isAlive() ? "" : " (exit code " + watchdog.exitValue() + ")"));
+            }
+        }
     }
 
     /**

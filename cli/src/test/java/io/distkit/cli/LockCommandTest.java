@@ -256,6 +256,30 @@ class LockCommandTest {
     }
 
     @Test
+    void killingDistkitsWholeProcessGroupWithSigkillKillsTheCommandTooAlsoWhatIgnoresSigterm() {
+        String file = "jdbc:h2:file:" + dir.resolve("locks").toAbsolutePath();
+        List<Path> files = track(dir, "sh", "stubborn", "late");
+        // a session of its own, as a shell's job or a CI step: its group is distkit's alone, not this JVM's
+        try (ChildJvm distkit = ChildJvm.builder(Main.class).ownSession()
+                .args("lock", "--backend", file, "--name", "group-killed", "--lease", "30s", "--",
+                        "sh", "-c", "cd '" + dir + "'; echo started; " + STUBBORN_TREE)
+                .start()) {
+            distkit.awaitLine("started"::equals, Duration.ofSeconds(30));
+            long sh = awaitPid(files.get(0));
+            long stubborn = awaitPid(files.get(1));
+
+            // kill -s KILL -- -<pgid>, as kill -9 %1, timeout -s KILL, a CI runner or systemd: distkit and
+            // everything of its group die at once, the watchdog must not be among them
+            distkit.killGroup();
+
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+                    .alias("the command's tree gone after distkit's group was SIGKILLed")
+                    .until(() -> !isAlive(sh) && !isAlive(stubborn));
+            assertThat(pid(files.get(2))).as("the TERM trap ran: a SIGTERM came first").isEmpty();
+        }
+    }
+
+    @Test
     void commandThatCannotBeStartedExits127AndReleasesTheLock() {
         Cli.Result r = Cli.run("lock", "--backend", db, "--name", "x", "--", "/nonexistent/command");
 

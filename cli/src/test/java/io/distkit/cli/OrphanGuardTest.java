@@ -63,13 +63,22 @@ class OrphanGuardTest {
     void theCommandIsItsOwnProcessGroup() throws IOException {
         OrphanGuard guard = OrphanGuard.start(said::add);
         Process sleep = start(guard, "sleep", "60");
-        String stat = await().atMost(Duration.ofSeconds(5))
-                .until(() -> Files.readString(Path.of("/proc", Long.toString(sleep.pid()), "stat")),
-                        s -> s.contains("(sleep)"));
-        // "pid (comm) state ppid pgrp session ..."
-        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        String[] fields = stat(sleep.pid(), "sleep");
         assertThat(Long.parseLong(fields[2])).as("pgrp").isEqualTo(sleep.pid());
         assertThat(Long.parseLong(fields[3])).as("session").isEqualTo(sleep.pid());
+        guard.dismiss();
+    }
+
+    @Test
+    void theWatchdogIsItsOwnProcessGroupOnceStarted() throws IOException {
+        OrphanGuard guard = OrphanGuard.start(said::add);
+        long watchdog = guard.watchdog().orElseThrow().pid();
+
+        // no wait: start returned once the watchdog ran, so a kill of distkit's group can no longer reach it
+        String[] fields = fields(Files.readString(Path.of("/proc", Long.toString(watchdog), "stat")));
+        assertThat(Long.parseLong(fields[2])).as("pgrp").isEqualTo(watchdog);
+        assertThat(Long.parseLong(fields[3])).as("session").isEqualTo(watchdog);
+        assertThat(said).isEmpty();
         guard.dismiss();
     }
 
@@ -86,6 +95,19 @@ class OrphanGuardTest {
         assertThatIOException().isThrownBy(() -> OrphanGuard.checkRunnable(dir + "/missing"))
                 .withMessage("no such file or directory");
         assertThatCode(() -> OrphanGuard.checkRunnable("sh")).doesNotThrowAnyException();
+    }
+
+    /** The {@link #fields} of {@code /proc/<pid>/stat} once the process runs {@code name}. */
+    private static String[] stat(long pid, String name) {
+        String stat = await().atMost(Duration.ofSeconds(5))
+                .until(() -> Files.readString(Path.of("/proc", Long.toString(pid), "stat")),
+                        s -> s.contains("(" + name + ")"));
+        return fields(stat);
+    }
+
+    /** "pid (comm) state ppid pgrp session ...": the fields from state on (comm may hold anything). */
+    private static String[] fields(String stat) {
+        return stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     }
 
     private Process start(OrphanGuard guard, String... command) throws IOException {

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -42,7 +43,10 @@ import org.jspecify.annotations.Nullable;
  * file whose tail is quoted in every failure message.
  *
  * <p><b>Faults.</b> {@link #pause()} (SIGSTOP: a GC pause as far as anyone else can tell),
- * {@link #resume()} (SIGCONT), {@link #kill()} (SIGKILL, returns once the process is gone).
+ * {@link #resume()} (SIGCONT), {@link #kill()} (SIGKILL, returns once the process is gone), and for a
+ * child started in a session of its own ({@link Builder#ownSession()}) {@link #killGroup()}: SIGKILL to
+ * its whole process group at once, as a shell's {@code kill -9 %1}, {@code timeout -s KILL}, a CI runner
+ * or systemd end a job.
  * {@link #close()} kills the child if it is still alive; every child is also killed by the JVM
  * shutdown hook that kills the servers ({@link ServerProcess#killAtExit}), so a crashed test run
  * leaves none behind. The child also sees EOF on its stdin when this JVM dies, and the mains of
@@ -71,6 +75,7 @@ public final class ChildJvm implements AutoCloseable {
 
     private final String name;
     private final Process process;
+    private final boolean ownSession;
     private final Path logFile;
     private final OutputStream stdin;
     private final Object lock = new Object();
@@ -83,9 +88,10 @@ public final class ChildJvm implements AutoCloseable {
 
     private record Waiter(Predicate<String> matcher, CompletableFuture<String> future) {}
 
-    private ChildJvm(String name, Process process, Path logFile) {
+    private ChildJvm(String name, Process process, boolean ownSession, Path logFile) {
         this.name = name;
         this.process = process;
+        this.ownSession = ownSession;
         this.logFile = logFile;
         this.stdin = process.getOutputStream();
         Thread reader = new Thread(this::readStdout, "distkit-child-" + name + "-stdout");
@@ -232,6 +238,57 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     /**
+     * SIGKILL to the child's whole process group at once ({@code kill -s KILL -- -<pid>}): the child and
+     * whatever it started that stayed in its group die together, none of them sees another end first.
+     * Returns once the child itself is gone; does nothing if it has already exited. Only for a child
+     * started with {@link Builder#ownSession()}: any other shares this JVM's group.
+     *
+     * @throws IllegalStateException if the child was not started with {@link Builder#ownSession()}, does
+     *     not lead its process group, cannot be signalled, or is still there after {@link #KILL_TIMEOUT}
+     */
+    public synchronized void killGroup() {
+        if (!ownSession) {
+            throw new IllegalStateException(name + " shares this JVM's process group: start it with ownSession()"
+                    + " to kill its group");
+        }
+        if (process.isAlive()) {
+            OptionalLong group = processGroup(process.pid());
+            if (group.isPresent() && group.getAsLong() != process.pid()) {
+                // never signal a group that is not the child's alone: it could hold this JVM
+                throw new IllegalStateException(name + " (pid " + process.pid() + ") is in process group "
+                        + group.getAsLong() + ", not one of its own");
+            }
+            List<String> command = List.of("kill", "-s", "KILL", "--", "-" + process.pid());
+            try {
+                Process kill = new ProcessBuilder(command).redirectErrorStream(true).start();
+                boolean done = kill.waitFor(KILL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                if ((!done || kill.exitValue() != 0) && process.isAlive()) { // failing on a group gone is fine
+                    throw new IllegalStateException("'" + String.join(" ", command) + "' failed: "
+                            + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not run '" + String.join(" ", command) + "'", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while killing the group of " + name, e);
+            }
+        }
+        kill(); // waits for the child to be gone; a SIGKILL more to a process already dying changes nothing
+    }
+
+    /** The process group of {@code pid} from {@code /proc}, or empty if it is gone or there is no {@code /proc}. */
+    private static OptionalLong processGroup(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // "pid (comm) state ppid pgrp ...", and comm may hold spaces and parentheses
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return OptionalLong.of(Long.parseLong(fields[2]));
+        } catch (IOException | RuntimeException gone) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /**
      * Waits at most {@code timeout} for the child to exit by itself (no signal is sent).
      *
      * @return its exit code, or empty if it is still alive
@@ -369,6 +426,7 @@ public final class ChildJvm implements AutoCloseable {
         private final List<String> args = new ArrayList<>();
         private final Map<String, String> environment = new LinkedHashMap<>();
         private @Nullable String name;
+        private boolean ownSession;
 
         private Builder(String mainClass) {
             this.mainClass = mainClass;
@@ -436,14 +494,31 @@ public final class ChildJvm implements AutoCloseable {
         }
 
         /**
+         * Runs the child as the leader of a session and process group of its own, through
+         * {@code setsid(1)} (util-linux), so that {@link ChildJvm#killGroup()} can signal its group and
+         * never reaches this JVM, and the child's group is what a shell's job or a CI step would be. A
+         * child of this JVM is never a group leader, so setsid calls {@code setsid(2)} and execs java in
+         * the same process: {@link ChildJvm#pid()} is the child JVM's pid, its group's and its session's.
+         * The child then has no controlling terminal; its standard streams are the same pipes as ever.
+         */
+        public Builder ownSession() {
+            this.ownSession = true;
+            return this;
+        }
+
+        /**
          * Starts the child. Returns at once: wait for a line the main prints when it is ready.
          *
-         * @throws UncheckedIOException if the process cannot be started
+         * @throws UncheckedIOException if the process cannot be started (or, with {@link #ownSession()},
+         *     setsid is not on PATH)
          */
         public ChildJvm start() {
             String childName = name != null ? name
                     : mainClass.substring(mainClass.lastIndexOf('.') + 1) + "-" + SEQUENCE.incrementAndGet();
             List<String> command = new ArrayList<>();
+            if (ownSession) {
+                command.addAll(List.of("setsid", "--"));
+            }
             command.add(javaExecutable());
             // small and quick to start: two cores are shared by the test JVM, servers and children
             command.addAll(List.of("-Xms16m", DEFAULT_MAX_HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -467,7 +542,7 @@ public final class ChildJvm implements AutoCloseable {
                 throw new UncheckedIOException("could not start " + childName + ": " + String.join(" ", command), e);
             }
             ServerProcess.killAtExit(process.toHandle());
-            return new ChildJvm(childName, process, log);
+            return new ChildJvm(childName, process, ownSession, log);
         }
 
         private static String javaExecutable() {
