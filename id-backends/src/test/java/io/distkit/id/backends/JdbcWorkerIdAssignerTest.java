@@ -17,8 +17,7 @@ import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.Servers;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import io.distkit.testkit.server.SilentPort;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -189,16 +188,12 @@ class JdbcWorkerIdAssignerTest {
 
     @Test
     void aBuildAgainstAPortThatAcceptsAndNeverAnswersEndsInBoundedTime() throws Exception {
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            PGSimpleDataSource plain = new PGSimpleDataSource(); // no pool: the driver logs in on every call
-            plain.setURL("jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/distkit");
-            plain.setUser("distkit");
-            plain.setPassword("distkit");
+        try (SilentPort silent = SilentPort.open()) {
+            PGSimpleDataSource plain = silent.postgresDataSource(); // no pool: the driver logs in on every call
             long start = System.nanoTime();
             assertThatThrownBy(() -> JdbcWorkerIdAssigner.builder(plain).commandTimeout(Duration.ofSeconds(1)).build())
                     .isInstanceOf(IdSourceUnavailableException.class)
-                    .hasMessageContaining("cannot connect to jdbc:postgresql://127.0.0.1:" + silent.getLocalPort()
-                            + "/distkit: no connection within 2000 ms");
+                    .hasMessageContaining("cannot connect to " + silent.postgresUrl() + ": no connection within 2000 ms");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         }
     }

@@ -17,8 +17,7 @@ import io.distkit.testkit.server.H2Database;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;
 import io.distkit.testkit.server.Servers;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import io.distkit.testkit.server.SilentPort;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
@@ -177,16 +176,12 @@ class JdbcLockClientTest {
 
     @Test
     void aBuildAgainstAPortThatAcceptsAndNeverAnswersEndsInBoundedTime() throws Exception {
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            PGSimpleDataSource plain = new PGSimpleDataSource(); // no pool: the driver logs in on every call
-            plain.setURL("jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/distkit");
-            plain.setUser("distkit");
-            plain.setPassword("distkit");
+        try (SilentPort silent = SilentPort.open()) {
+            DataSource plain = silent.postgresDataSource(); // no pool: the driver logs in on every call
             long start = System.nanoTime();
             assertThatThrownBy(() -> JdbcLockClient.builder(plain).commandTimeout(Duration.ofSeconds(1)).build())
                     .isInstanceOf(LockBackendException.class)
-                    .hasMessageStartingWith("cannot connect to jdbc:postgresql://127.0.0.1:" + silent.getLocalPort()
-                            + "/distkit: no connection within 2000 ms");
+                    .hasMessageStartingWith("cannot connect to " + silent.postgresUrl() + ": no connection within 2000 ms");
             assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         }
     }
@@ -238,8 +233,8 @@ class JdbcLockClientTest {
 
     @Test
     void aJdbcUrlToAPortThatAcceptsAndNeverAnswersFailsWithinTheLoginTimeout() throws Exception {
-        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-            String where = "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/distkit";
+        try (SilentPort silent = SilentPort.open()) {
+            String where = silent.postgresUrl();
             long start = System.nanoTime();
             assertThatThrownBy(() -> LockClients.connect(URI.create(where + "?user=distkit&password=distkit")))
                     .isInstanceOf(LockBackendException.class)
