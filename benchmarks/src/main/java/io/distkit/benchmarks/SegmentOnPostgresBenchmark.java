@@ -1,7 +1,7 @@
 package io.distkit.benchmarks;
 
 import com.zaxxer.hikari.HikariDataSource;
-import io.distkit.id.segment.JdbcSegmentAllocator;
+import io.distkit.id.backends.jdbc.JdbcSegmentAllocator;
 import io.distkit.id.segment.SegmentIdGenerator;
 import io.distkit.testkit.server.Pools;
 import io.distkit.testkit.server.PostgresServer;

@@ -2,8 +2,8 @@ package io.distkit.cli;
 
 import io.distkit.id.Segment;
 import io.distkit.id.WorkerIdAssigner;
-import io.distkit.id.backends.JdbcWorkerIdAssigner;
-import io.distkit.id.segment.JdbcSegmentAllocator;
+import io.distkit.id.backends.jdbc.JdbcSegmentAllocator;
+import io.distkit.id.backends.jdbc.JdbcWorkerIdAssigner;
 import io.distkit.id.snowflake.IdFormat;
 import io.distkit.id.snowflake.SnowflakeIdGenerator;
 import io.distkit.id.snowflake.SnowflakeLayout;

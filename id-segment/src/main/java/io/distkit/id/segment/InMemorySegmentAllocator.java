@@ -43,8 +43,8 @@ public final class InMemorySegmentAllocator implements SegmentAllocator {
      */
     @Override
     public Segment allocate(String tag, long step) {
-        SegmentChecks.checkTag(tag);
-        SegmentChecks.checkStep("step", step);
+        SegmentAllocator.checkTag(tag);
+        SegmentAllocator.checkStep(step);
         AtomicLong counter = next.get(tag);
         if (counter == null) {
             counter = next.computeIfAbsent(tag, t -> new AtomicLong(firstId));

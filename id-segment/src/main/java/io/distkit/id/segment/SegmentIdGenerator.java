@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * in a shared store: the Leaf design of Meituan, with two buffers.
  *
  * <pre>{@code
- * SegmentAllocator allocator = JdbcSegmentAllocator.builder(dataSource).build();
+ * SegmentAllocator allocator = JdbcSegmentAllocator.builder(dataSource).build(); // id-backends, io.distkit.id.backends.jdbc
  * try (SegmentIdGenerator orders = SegmentIdGenerator.builder(allocator, "order").build()) {
  *     long id = orders.nextId();
  * }
@@ -80,7 +80,7 @@ public interface SegmentIdGenerator extends IdGenerator, AutoCloseable {
      *     control character
      */
     static Builder builder(SegmentAllocator allocator, String tag) {
-        return new Builder(Objects.requireNonNull(allocator, "allocator"), SegmentChecks.checkTag(tag));
+        return new Builder(Objects.requireNonNull(allocator, "allocator"), SegmentAllocator.checkTag(tag));
     }
 
     /**
@@ -278,7 +278,9 @@ public interface SegmentIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         private static long checkStep(String name, long step) {
-            SegmentChecks.checkStep(name, step);
+            if (step <= 0) {
+                throw new IllegalArgumentException(name + " must be positive, was " + step);
+            }
             if (step > MAX_STEP) {
                 throw new IllegalArgumentException(name + " must be at most " + MAX_STEP + " (2^40), was " + step);
             }

@@ -4,8 +4,9 @@
  * out, so the hot path is one atomic increment with no store call.
  *
  * <p>Start at {@link io.distkit.id.segment.SegmentIdGenerator#builder(io.distkit.id.SegmentAllocator, String)}
- * with an allocator: {@link io.distkit.id.segment.JdbcSegmentAllocator} on a database table (PostgreSQL,
- * MySQL/MariaDB, H2), or {@link io.distkit.id.segment.InMemorySegmentAllocator} for tests.
+ * with an allocator: one on a server from {@code id-backends} ({@code io.distkit.id.backends.jdbc.JdbcSegmentAllocator}
+ * on a database table: PostgreSQL, MySQL/MariaDB, H2), or {@link io.distkit.id.segment.InMemorySegmentAllocator}
+ * for tests. This module holds the algorithm only and depends on {@code id-api} alone.
  */
 @NullMarked
 package io.distkit.id.segment;
