@@ -47,7 +47,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       counter.
  * </ul>
  *
- * Targets (DESIGN.md, "Performance targets"): on one thread, {@code distkit} at least 1.0 &times;
+ * Targets (docs/architecture.md, "Benchmarks"): on one thread, {@code distkit} at least 1.0 &times;
  * {@code cosid-default} and 3 &times; {@code cosid-chain}, and at least 0.5 &times; {@code atomic-long};
  * the p99.9 of {@code nextIdLatency} with step 1,000 (a segment switch every 1,000 ids) at most
  * 2 &times; its p99.9 with step 10<sup>9</sup> (no switch in a run).

@@ -38,7 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code TWITTER}. Each of the three generators here costs well under 100 ns per id, so all of them hit
  * the limit and then wait for the next millisecond; the benchmark measures how close to the limit each
  * stays, and what that waiting costs (a generator that spins burns a core doing it, one that parks
- * must wake up in time). Targets (DESIGN.md, "Performance targets"): {@code DISTKIT} at least
+ * must wake up in time). Targets (docs/architecture.md, "Benchmarks"): {@code DISTKIT} at least
  * 0.95 &times; 4,096,000 = 3,891,200 ids/s with {@code nextId} on one and on two threads, and at least
  * 0.99 &times; 4,096,000 = 4,055,040 ids/s with {@code nextIds1000}. All three reach the limit; what
  * differs is the CPU spent waiting, which the scores do not show: watch the forked JVM's CPU time

@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The high-water mark as a reservation: no id above the mark the generator has persisted, a background
  * task keeping it ahead of the clock, callers saving it themselves when it runs out, and the hand-over
- * of a worker id to a successor whose clock is behind (FAILURES.md F20, in one JVM on manual clocks).
+ * of a worker id to a successor whose clock is behind (docs/failures.md, F20, in one JVM on manual clocks).
  */
 class SnowflakeReservationTest {
 

@@ -132,7 +132,7 @@ final class AcquireOp<S> {
                 return;
             }
             // the answer came after the lease it grants would already be over here: useless, give it
-            // back (a late "success" must never be reported; FAILURES.md F2) and ask again once the
+            // back (a late "success" must never be reported; docs/failures.md, F2) and ask again once the
             // backend has dropped it, so that the next answer is not about our own grant
             lateRoundTrip = now - sentAt;
             LOG.log(Level.WARNING, () -> "lock '" + lock.name() + "': " + lateGrantMessage(now - sentAt)

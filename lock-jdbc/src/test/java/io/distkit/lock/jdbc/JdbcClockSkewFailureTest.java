@@ -43,7 +43,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * FAILURES.md F18: a client whose wall clock is wrong by an hour, either way, changes nothing,
+ * docs/failures.md, F18: a client whose wall clock is wrong by an hour, either way, changes nothing,
  * because every lease time of the JDBC backend is the database's clock.
  *
  * <p>The skewed clients are child JVMs ({@link LockHolderProcess}) started with the {@link FakeTime}

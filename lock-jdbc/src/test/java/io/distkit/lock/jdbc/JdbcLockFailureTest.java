@@ -38,7 +38,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.jdbc.core.JdbcTemplate;
 
 /**
- * FAILURES.md scenarios of the JDBC lock on PostgreSQL where the fault is at a holder or between a
+ * Scenarios of docs/failures.md for the JDBC lock on PostgreSQL where the fault is at a holder or between a
  * holder and the database: F1 (holder paused past its lease), F4 (holder cut off), F13 (ambiguous
  * acquire) and F14 (stale release and renewal). Server crashes (F17) are in {@code JdbcServerFailureTest},
  * client clock skew (F18) in {@code JdbcClockSkewFailureTest}.

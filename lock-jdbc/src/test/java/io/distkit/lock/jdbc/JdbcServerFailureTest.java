@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * FAILURES.md F17 on PostgreSQL: the server dies (SIGKILL of the postmaster and every backend, a
+ * docs/failures.md, F17, on PostgreSQL: the server dies (SIGKILL of the postmaster and every backend, a
  * crash harsher than {@code pg_ctl -m immediate}) while locks are held, and comes back on the same
  * data directory.
  *

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * FAILURES.md scenarios of the Redis lock where the fault is at a holder or between a holder and Redis:
+ * Scenarios of docs/failures.md for the Redis lock where the fault is at a holder or between a holder and Redis:
  * F1 (holder paused past its lease), F3 (protected write delayed past expiry), F4 (holder cut off), F9
  * (slow renewal replies), F13 (ambiguous acquire) and F14 (stale release and renewal). Server faults
  * (F5, F10, F15) are in {@link RedisServerFailureTest}, hand-off costs in {@link RedisHandOffFailureTest}.

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * FAILURES.md scenarios of the Redis lock where the fault is the server: F5 (killed and restarted
+ * Scenarios of docs/failures.md for the Redis lock where the fault is the server: F5 (killed and restarted
  * without persistence), F10 (paused past the lease) and F15 (master-replica failover with asynchronous
  * replication, with and without {@code waitForReplicas}). Each test starts servers of its own, since it
  * kills or stops them.

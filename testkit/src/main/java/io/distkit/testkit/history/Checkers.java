@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The lock checkers of FAILURES.md (1–4) over a {@link History} and a {@link FencedRegister}.
+ * The lock checkers of docs/failures.md (1–4) over a {@link History} and a {@link FencedRegister}.
  *
  * <p>Each check returns a {@link CheckResult} whose violations name the rule broken and quote the
  * ops involved. A check never throws because of what it finds, nor on a malformed history (an

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The protected resource of FAILURES.md, in-JVM: one {@code long} (initially 0) that refuses writes
+ * The protected resource of docs/failures.md, in-JVM: one {@code long} (initially 0) that refuses writes
  * carrying a fencing token lower than the highest token it has seen. Thread-safe; every operation
  * is atomic, and {@link #writes()} lists accepted and rejected writes in the order applied, which is
  * what {@link Checkers#fencedResource} judges.

@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The lost-update workload of FAILURES.md (checker 2), on the public lock API. Worker threads,
+ * The lost-update workload of docs/failures.md (checker 2), on the public lock API. Worker threads,
  * process ids {@code c<client>-t<thread>}, each repeat: acquire the lock (bounded wait), read the
  * {@link FencedRegister} with the token, increment a plain counter non-atomically, call the
  * {@link PauseHook}, write value + 1 with the token, release. An increment is acknowledged when the

@@ -1,5 +1,5 @@
 /**
- * Jepsen-style histories of lock operations and the checkers of FAILURES.md (1–4) over them.
+ * Jepsen-style histories of lock operations and the checkers of docs/failures.md (1–4) over them.
  *
  * <p>A test records every operation in a {@link io.distkit.testkit.history.History} as an
  * invocation and a completion with {@link System#nanoTime()} times, merges the histories of child

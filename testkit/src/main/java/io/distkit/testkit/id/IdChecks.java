@@ -14,7 +14,7 @@ import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The id checker of FAILURES.md (checker 5), over ids that producers acknowledged: returned to a
+ * The id checker of docs/failures.md (checker 5), over ids that producers acknowledged: returned to a
  * caller, as opposed to requested.
  *
  * <p>A <em>producer</em> is whatever a sequence of ids is attributed to in reports: a generator, one
@@ -352,7 +352,7 @@ public final class IdChecks {
                 return "no id violations";
             }
             StringBuilder sb = new StringBuilder()
-                    .append(totalCount()).append(" id violation(s) (FAILURES.md checker 5):");
+                    .append(totalCount()).append(" id violation(s) (docs/failures.md, checker 5):");
             for (Violation v : listed) {
                 sb.append("\n  - ").append(v);
             }

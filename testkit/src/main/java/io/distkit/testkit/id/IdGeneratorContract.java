@@ -67,7 +67,7 @@ public abstract class IdGeneratorContract {
 
     /**
      * Whether a generator created after another one was closed starts above every id the closed
-     * one returned (FAILURES.md checker 5, "after a restart"). Defaults to
+     * one returned (docs/failures.md, checker 5, "after a restart"). Defaults to
      * {@link #increasingPerGenerator()}. Snowflake-style backends whose new generator may get a
      * lower worker id within the same tick override this to false and test restarts of the same
      * worker id in their own failure tests.

@@ -3,7 +3,7 @@
  *
  * <p>A backend test extends {@link io.distkit.testkit.id.IdGeneratorContract} and supplies
  * generators on one shared source; the contract produces ids from many threads and generators at
- * once and hands them to {@link io.distkit.testkit.id.IdChecks}, the id checker of FAILURES.md
+ * once and hands them to {@link io.distkit.testkit.id.IdChecks}, the id checker of docs/failures.md
  * (checker 5), which failure-injection tests use directly on the ids they recorded.
  */
 @NullMarked

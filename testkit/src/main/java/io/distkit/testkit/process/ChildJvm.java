@@ -31,7 +31,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A {@code main} class of the current test classpath running in a separate JVM: the only way to
- * pause a lock <em>holder</em> (FAILURES.md, "a paused holder is a child JVM"), since a JVM cannot
+ * pause a lock <em>holder</em> (docs/failures.md, "Paused holders"), since a JVM cannot
  * usefully stop its own threads.
  *
  * <p><b>Line protocol.</b> The test writes command lines to the child's stdin with {@link #send} and

@@ -41,7 +41,7 @@ import org.jspecify.annotations.Nullable;
  * <p><b>There is no write command.</b> The fenced resource ({@link io.distkit.testkit.history.FencedRegister})
  * lives in the test JVM. The test performs the protected write on this holder's behalf, with the
  * token this holder reports in {@code status}, after resuming it: the resource's check, which is what
- * FAILURES.md judges, happens in the test JVM exactly as it would for a write this process sent.
+ * docs/failures.md judges, happens in the test JVM exactly as it would for a write this process sent.
  *
  * <p>The holder also records its acquires, releases and losses in a {@link History} printed as
  * {@link Op#toLine() op lines} (their own prefix), so the test can {@link History#parse} and

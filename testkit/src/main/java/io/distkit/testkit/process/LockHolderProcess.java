@@ -23,7 +23,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * A lock holder in a child JVM ({@link LockHolderMain}), seen from the test: acquire, status,
  * release and lease-loss events over its line protocol, plus the process faults of {@link ChildJvm}.
- * This is what the paused-holder scenarios (FAILURES.md F1, F20) are built on:
+ * This is what the paused-holder scenarios (docs/failures.md, F1 and F20) are built on:
  *
  * <pre>{@code
  * try (LockHolderProcess holder = LockHolderProcess.builder(redis.uri()).leaseTime(Duration.ofSeconds(1)).start()) {

@@ -1,6 +1,6 @@
 /**
  * Child JVMs for the failure scenarios that need a process to pause or kill: a lock holder paused
- * past its lease (FAILURES.md F1, F20) must be another JVM, since a JVM cannot stop its own threads.
+ * past its lease (docs/failures.md, F1 and F20) must be another JVM, since a JVM cannot stop its own threads.
  *
  * <p>{@link io.distkit.testkit.process.ChildJvm} starts a main class of the test classpath and talks
  * to it by lines on stdin/stdout; {@link io.distkit.testkit.process.LockHolderProcess} drives a

@@ -27,7 +27,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * A private etcd cluster of 1 or 3 members, each an {@code etcd} child process on free loopback
  * client and peer ports with its own data directory. The members can be crashed, paused and
- * restarted one by one ({@link #member(int)}), which is how the failure scenarios of FAILURES.md
+ * restarted one by one ({@link #member(int)}), which is how the failure scenarios of docs/failures.md
  * (F10 backend paused, F11 quorum loss) are driven.
  *
  * <pre>{@code

@@ -27,8 +27,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A loopback TCP proxy in this JVM: a client connects to {@link #port()} instead of the server, and
- * the test cuts, delays, holds or loses that client's traffic (FAILURES.md, "Network"). Each fault can
- * be switched on and off while connections are open; {@link #heal()} returns to pass-through.
+ * the test cuts, delays, holds or loses that client's traffic (docs/failures.md, "Tools for faults on
+ * one machine"). Each fault can be switched on and off while connections are open; {@link #heal()}
+ * returns to pass-through.
  *
  * <pre>{@code
  * @RegisterExtension static RedisServer redis = RedisServer.builder().build();

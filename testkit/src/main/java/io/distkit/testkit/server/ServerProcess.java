@@ -15,7 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One server running as a child process, with the faults of FAILURES.md: {@link #kill()} (SIGKILL),
+ * One server running as a child process, with the faults of docs/failures.md: {@link #kill()} (SIGKILL),
  * {@link #pause()}/{@link #resume()} (SIGSTOP/SIGCONT, a GC pause as far as anyone else can tell),
  * {@link #stop()} (SIGTERM, then SIGKILL after a grace period) and {@link #restart()} (same port,
  * same data directory). Output goes to a log file whose tail is quoted when the server fails to

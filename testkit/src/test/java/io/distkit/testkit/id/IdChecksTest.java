@@ -220,7 +220,7 @@ class IdChecksTest {
             assertThat(r.count(Kind.NOT_INCREASING)).isEqualTo(1);
             assertThatThrownBy(r::assertNoViolations)
                     .isInstanceOf(AssertionError.class)
-                    .hasMessage("2 id violation(s) (FAILURES.md checker 5):\n"
+                    .hasMessage("2 id violation(s) (docs/failures.md, checker 5):\n"
                             + "  - DUPLICATE: id 2 returned 2 times: by a at #1 and by a at #2\n"
                             + "  - NOT_INCREASING: a: ids at #1..#2 do not increase: 2 = 2");
         }

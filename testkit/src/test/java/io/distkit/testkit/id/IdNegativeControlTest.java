@@ -20,7 +20,7 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Event;
 
 /**
- * A checker that cannot fail proves nothing (FAILURES.md, negative controls): runs
+ * A checker that cannot fail proves nothing (docs/failures.md, negative controls): runs
  * {@link IdGeneratorContract} against deliberately broken generators and asserts that the right
  * tests fail, and only those.
  */
