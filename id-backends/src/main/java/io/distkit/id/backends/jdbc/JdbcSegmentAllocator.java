@@ -86,22 +86,19 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
     private final String table;
     private final String description;
     private final long missingTagFirstId; // negative: missing tags are an error
-    private final boolean unsafeReadThenWrite;
 
     private final @Nullable String reserveReturningSql;
     private final String reserveSql;
     private final String readSql;
     private final String insertSql;
-    private final String unsafeSetSql;
 
-    private JdbcSegmentAllocator(Database database, long missingTagFirstId, boolean unsafeReadThenWrite) {
+    private JdbcSegmentAllocator(Database database, long missingTagFirstId) {
         this.database = database;
         this.commandTimeoutNanos = database.commandTimeout().toNanos();
         this.dialect = database.dialect();
         this.table = database.table();
         this.description = "table " + table + " of " + database.where();
         this.missingTagFirstId = missingTagFirstId;
-        this.unsafeReadThenWrite = unsafeReadThenWrite;
 
         DialectSql sql = database.sql();
         // max_id >= 0: a row an operator set negative would give a range below 0, which no Segment may hold
@@ -118,8 +115,6 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
                 ? sql.durable("INSERT INTO " + table + " (biz_tag, max_id, step, updated_at) SELECT ?, ?, 0, "
                         + sql.now() + " FROM commit_mode ON CONFLICT (biz_tag) DO NOTHING")
                 : "INSERT INTO " + table + " (biz_tag, max_id, step, updated_at) VALUES (?, ?, 0, " + sql.now() + ")";
-        this.unsafeSetSql = "UPDATE " + table + " SET max_id = ?, step = ?, updated_at = " + sql.now()
-                + " WHERE biz_tag = ?";
     }
 
     /** A builder for an allocator on {@code dataSource}; the data source stays yours (the allocator does not close it). */
@@ -186,7 +181,7 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
             for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
                 Long newMax;
                 try {
-                    newMax = unsafeReadThenWrite ? reserveUnsafely(tag, step) : reserve(tag, step, bound);
+                    newMax = reserve(tag, step, bound);
                 } catch (ConcurrencyFailureException rolledBack) {
                     // a serialization failure (a server whose default isolation is repeatable read or
                     // serializable), a deadlock or a lock timeout: rolled back, nothing reserved; another
@@ -244,16 +239,6 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
             // the row lock taken by the update is held until the commit: this reads this transaction's value
             return statements.longs(readSql, tag).get(0);
         });
-    }
-
-    /** The negative control of the tests: a read and a blind write in two transactions, so two callers can get one range. */
-    private @Nullable Long reserveUnsafely(String tag, long step) {
-        Long current = currentMax(tag);
-        if (current == null) {
-            return null;
-        }
-        database.call("reserve", statements -> statements.update(unsafeSetSql, current + step, step, tag));
-        return current + step;
     }
 
     private @Nullable Long currentMax(String tag) {
@@ -314,7 +299,6 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
      */
     public static final class Builder extends JdbcTableBuilder<Builder> {
         private long missingTagFirstId = -1;
-        private boolean unsafeReadThenWrite;
 
         private Builder(DataSource dataSource) {
             super(dataSource, DEFAULT_TABLE);
@@ -333,16 +317,6 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
         }
 
         /**
-         * Negative control for tests only: reads {@code max_id} and writes it back plus the step in two
-         * transactions, without the guard, so that concurrent callers can get the same range. Never for
-         * production.
-         */
-        Builder unsafeReadThenWrite() {
-            this.unsafeReadThenWrite = true;
-            return this;
-        }
-
-        /**
          * Checks the database and the table, then returns the allocator.
          *
          * @throws IllegalArgumentException if the database is not one distkit has SQL for
@@ -353,7 +327,7 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
         public JdbcSegmentAllocator build() {
             // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
             Database database = openDatabase(SEGMENT_TABLE);
-            return new JdbcSegmentAllocator(database, missingTagFirstId, unsafeReadThenWrite);
+            return new JdbcSegmentAllocator(database, missingTagFirstId);
         }
     }
 }

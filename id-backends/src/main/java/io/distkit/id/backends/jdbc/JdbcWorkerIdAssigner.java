@@ -126,7 +126,6 @@ public final class JdbcWorkerIdAssigner {
         private @Nullable Duration renewInterval;
         private @Nullable String ownerPrefix;
         private LongSupplier ticker = System::nanoTime;
-        private boolean unsafeClaimIgnoringLeases;
 
         private Builder(DataSource dataSource) {
             super(dataSource, DEFAULT_TABLE);
@@ -195,15 +194,6 @@ public final class JdbcWorkerIdAssigner {
         }
 
         /**
-         * Negative control for tests only: claims ignore whether a row is leased, so two live leases can
-         * share a worker id. Never for production.
-         */
-        Builder unsafeClaimIgnoringLeases() {
-            this.unsafeClaimIgnoringLeases = true;
-            return this;
-        }
-
-        /**
          * Checks the settings, the database and the table, then returns the assigner, which renews its
          * leases on daemon threads named {@code distkit-worker-lease-<n>} until it is closed.
          *
@@ -221,8 +211,8 @@ public final class JdbcWorkerIdAssigner {
             }
             // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
             Database database = openDatabase(WORKER_TABLE);
-            return new TableWorkerIdAssigner(database, leaseTime, renew, ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker,
-                    unsafeClaimIgnoringLeases);
+            return new TableWorkerIdAssigner(database, leaseTime, renew,
+                    ownerPrefix != null ? ownerPrefix : defaultOwnerPrefix(), ticker);
         }
     }
 

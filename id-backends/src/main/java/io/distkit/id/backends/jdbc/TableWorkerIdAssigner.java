@@ -88,7 +88,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
     private final String releaseByOwnerSql;
 
     TableWorkerIdAssigner(Database database, Duration leaseTime, Duration renewInterval, String ownerPrefix,
-            LongSupplier ticker, boolean unsafeClaimIgnoringLeases) {
+            LongSupplier ticker) {
         this.database = database;
         this.dialect = database.dialect();
         this.table = database.table();
@@ -103,8 +103,7 @@ final class TableWorkerIdAssigner implements WorkerIdAssigner {
 
         DialectSql sql = DialectSql.of(dialect);
         String now = sql.now();
-        // the negative control of the tests: a claim that takes any row, leased or not
-        String reclaimable = unsafeClaimIgnoringLeases ? "1 = 1" : "owner IS NULL OR expires_at <= " + now;
+        String reclaimable = "owner IS NULL OR expires_at <= " + now;
         this.candidatesSql = "SELECT"
                 + " (SELECT MIN(worker_id) FROM " + table + " WHERE worker_id >= 0 AND worker_id < ? AND (" + reclaimable + ")),"
                 + " CASE WHEN EXISTS (SELECT 1 FROM " + table + " WHERE worker_id = 0)"

@@ -7,6 +7,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.Segment;
+import io.distkit.id.SegmentAllocator;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
 import io.distkit.testkit.Closer;
@@ -29,6 +30,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
@@ -197,7 +199,7 @@ class JdbcSegmentAllocatorTest {
         @DisplayName("4 allocators x 4 threads get disjoint ranges of the requested sizes, ascending per thread, that tile [first id, max_id) exactly")
         void concurrentRangesAreDisjointAndTileTheSequence() throws Exception {
             allocator(b -> b).createTag("hot", 1_000);
-            Map<String, List<Segment>> ranges = allocateConcurrently(b -> b, "hot", 25);
+            Map<String, List<Segment>> ranges = allocateConcurrently(() -> allocator(b -> b), "hot", 25);
 
             SegmentRanges.overlaps(ranges).assertNoViolations();
             assertThat(SegmentRanges.notAscending(ranges)).isEmpty();
@@ -217,8 +219,8 @@ class JdbcSegmentAllocatorTest {
             allocator(b -> b).createTag("hot", 0);
             IdChecks.Result result = IdChecks.Result.clean();
             for (int round = 0; round < 10 && result.isClean(); round++) { // a race: usually the first round shows it
-                result = SegmentRanges.overlaps(allocateConcurrently(JdbcSegmentAllocator.Builder::unsafeReadThenWrite,
-                        "hot", 25));
+                result = SegmentRanges.overlaps(allocateConcurrently(
+                        () -> new ReadThenWriteAllocator(toClose.add(newPool()), table), "hot", 25));
             }
             assertThat(result.count(IdChecks.Kind.SEGMENT_OVERLAP)).isPositive();
             assertThat(result.count(IdChecks.Kind.DUPLICATE)).isPositive();
@@ -288,7 +290,7 @@ class JdbcSegmentAllocatorTest {
             assertThat(row("fresh")).isEqualTo(new Row(62, 10));
             assertThat(allocator(b -> b.createMissingTags(0)).allocate("zero", 3)).isEqualTo(new Segment("zero", 0, 3));
 
-            Map<String, List<Segment>> raced = allocateConcurrently(b -> b.createMissingTags(7), "raced", 1);
+            Map<String, List<Segment>> raced = allocateConcurrently(() -> allocator(b -> b.createMissingTags(7)), "raced", 1);
             SegmentRanges.overlaps(raced).assertNoViolations();
             assertThat(SegmentRanges.tilingProblems(raced, 7, 7 + 16 * stepOf(0))).as("all from 7 on, no gap").isEmpty();
             assertThat(rowCount()).isEqualTo(3);
@@ -465,11 +467,11 @@ class JdbcSegmentAllocatorTest {
          * 4 allocators (each on a pool of its own) x 4 threads x {@code rounds} allocations of {@code tag},
          * released at once by a latch; the ranges by thread, in the order each got them.
          */
-        Map<String, List<Segment>> allocateConcurrently(UnaryOperator<JdbcSegmentAllocator.Builder> configure,
-                String tag, int rounds) throws Exception {
-            List<JdbcSegmentAllocator> allocators = new ArrayList<>();
+        Map<String, List<Segment>> allocateConcurrently(Supplier<SegmentAllocator> newAllocator, String tag, int rounds)
+                throws Exception {
+            List<SegmentAllocator> allocators = new ArrayList<>();
             for (int a = 0; a < 4; a++) {
-                allocators.add(allocator(configure));
+                allocators.add(newAllocator.get());
             }
             Map<String, List<Segment>> ranges = new LinkedHashMap<>();
             for (int t = 0; t < 16; t++) {

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayName;
@@ -42,7 +43,7 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
     @Test
     @DisplayName("assigners acquiring concurrently get distinct ids, the lowest ones, each row owned by its lease")
     void concurrentAcquirersGetDistinctLowestIds() throws Exception {
-        List<WorkerLease> leases = acquireConcurrently(b -> b);
+        List<WorkerLease> leases = acquireConcurrently(() -> assigner(b -> b));
         Map<String, long[]> ids = byLease(leases);
         IdChecks.distinct(ids).assertNoViolations();
         assertThat(leases).extracting(WorkerLease::workerId).as("lowest first: exactly [0, %d)", leases.size())
@@ -59,7 +60,7 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
     @Test
     @DisplayName("negative control: a claim that ignores leases hands one id to several live leases, and the check flags it")
     void claimIgnoringLeasesIsCaught() throws Exception {
-        List<WorkerLease> leases = acquireConcurrently(JdbcWorkerIdAssigner.Builder::unsafeClaimIgnoringLeases);
+        List<WorkerLease> leases = acquireConcurrently(() -> new LeaseIgnoringAssigner(assigner(b -> b), admin(), table));
         IdChecks.Result result = IdChecks.distinct(byLease(leases));
         assertThat(result.count(IdChecks.Kind.DUPLICATE)).as("the same check as the test above flags the control")
                 .isPositive();
@@ -257,13 +258,13 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
      * 4 assigners × 3 threads × 2 acquires, all released at once by a latch; {@code configure} applies to
      * every assigner.
      */
-    List<WorkerLease> acquireConcurrently(UnaryOperator<JdbcWorkerIdAssigner.Builder> configure) throws Exception {
+    List<WorkerLease> acquireConcurrently(Supplier<WorkerIdAssigner> newAssigner) throws Exception {
         int assigners = 4;
         int threadsEach = 3;
         int acquiresEach = 2;
         List<WorkerIdAssigner> all = new ArrayList<>();
         for (int i = 0; i < assigners; i++) {
-            all.add(assigner(configure));
+            all.add(newAssigner.get());
         }
         Queue<WorkerLease> leases = new ConcurrentLinkedQueue<>();
         CountDownLatch start = new CountDownLatch(1);

@@ -2,6 +2,7 @@ package io.distkit.id.backends.jdbc;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.Segment;
+import io.distkit.id.SegmentAllocator;
 import io.distkit.testkit.server.Pools;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -31,7 +32,7 @@ import org.jspecify.annotations.Nullable;
  * exit                                               bye
  * a command that fails                               error &lt;class&gt;: &lt;message&gt;
  * </pre>
- * {@code unsafe} builds the negative control ({@link JdbcSegmentAllocator.Builder#unsafeReadThenWrite}).
+ * {@code unsafe} builds the negative control ({@link ReadThenWriteAllocator}).
  * The file has one line per range, {@code <thread> <start> <endExclusive>}, each thread's in the order it
  * got them. Exits when stdin ends (the test JVM died).
  */
@@ -44,7 +45,7 @@ public final class SegmentAllocationMain {
     private final String table;
     private @Nullable Armed armed;
 
-    private record Armed(JdbcSegmentAllocator allocator, String tag, long step, int threads, int allocations,
+    private record Armed(SegmentAllocator allocator, String tag, long step, int threads, int allocations,
             Path outFile) {}
 
     private SegmentAllocationMain(HikariDataSource pool, String table) {
@@ -83,11 +84,10 @@ public final class SegmentAllocationMain {
     private String execute(String[] words) {
         switch (words[0]) {
             case "arm": {
-                JdbcSegmentAllocator.Builder builder = JdbcSegmentAllocator.builder(pool).tableName(table);
-                if (words.length > 6 && words[6].equals("unsafe")) {
-                    builder.unsafeReadThenWrite();
-                }
-                armed = new Armed(builder.build(), words[1], Long.parseLong(words[2]), Integer.parseInt(words[3]),
+                SegmentAllocator allocator = words.length > 6 && words[6].equals("unsafe")
+                        ? new ReadThenWriteAllocator(pool, table)
+                        : JdbcSegmentAllocator.builder(pool).tableName(table).build();
+                armed = new Armed(allocator, words[1], Long.parseLong(words[2]), Integer.parseInt(words[3]),
                         Integer.parseInt(words[4]), Path.of(words[5]));
                 return "armed";
             }
