@@ -186,10 +186,6 @@ final class Lease<S> {
         return new LockLostException(name, "the lease was lost before release: " + lostReason);
     }
 
-    boolean serverMayHold() {
-        return serverMayHold;
-    }
-
     /**
      * Drops one hold without waiting for the backend: for paths that must not block (a backend
      * callback thread) and whose caller never saw the handle. The last hold releases the lease in
