@@ -1,5 +1,6 @@
 package io.distkit.jdbc.internal;
 
+import io.distkit.common.DaemonThreads;
 import java.lang.reflect.Method;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -17,7 +18,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 
@@ -52,13 +52,8 @@ final class OwnConnections {
     private static final int MAX_HANGING = 4;
     /** After how many connection bounds a hanging request no longer counts against {@link #MAX_HANGING}. */
     private static final int FORGET_AFTER_BOUNDS = 10;
-    private static final AtomicInteger THREADS = new AtomicInteger();
     private static final ExecutorService CONNECTOR = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-            new SynchronousQueue<>(), task -> {
-                Thread thread = new Thread(task, "distkit-jdbc-connect-" + THREADS.incrementAndGet());
-                thread.setDaemon(true);
-                return thread;
-            });
+            new SynchronousQueue<>(), DaemonThreads.factory("jdbc-connect"));
 
     private final DataSource dataSource;
     private final int networkTimeoutMillis;

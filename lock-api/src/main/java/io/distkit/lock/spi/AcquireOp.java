@@ -104,7 +104,7 @@ final class AcquireOp<S> {
             signalMissed = false;
         }
         long sentAt = client.ticker.read();
-        long lossEpoch = client.lossEpoch();
+        long lossEpoch = client.losses.epoch();
         CompletionStage<Attempt<S>> stage;
         try {
             stage = acquisition.attempt();
@@ -137,7 +137,7 @@ final class AcquireOp<S> {
             lateRoundTrip = now - sentAt;
             LOG.log(Level.WARNING, () -> "lock '" + lock.name() + "': " + lateGrantMessage(now - sentAt)
                     + "; asking again while the wait lasts");
-            attempt = Attempt.busy(null, client.releaseBackendLease(lock.name(), acquired.lease()));
+            attempt = Attempt.busy(null, client.releases.inBackground(lock.name(), acquired.lease()));
         }
         long endedOnLateGrant;
         synchronized (this) {
@@ -316,7 +316,7 @@ final class AcquireOp<S> {
         }
         return done.toCompletableFuture().handle((ignored, failure) -> {
             if (failure != null) {
-                client.logCleanupFailure(lock.name(), failure);
+                client.releases.logCleanupFailure(lock.name(), failure);
             }
             return null;
         });

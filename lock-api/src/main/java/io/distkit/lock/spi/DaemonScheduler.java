@@ -1,23 +1,16 @@
 package io.distkit.lock.spi;
 
+import io.distkit.common.DaemonThreads;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** The default {@link Scheduler}: a {@link ScheduledThreadPoolExecutor} on two daemon threads. */
 final class DaemonScheduler implements Scheduler {
 
-    private static final AtomicInteger THREADS = new AtomicInteger();
     private final ScheduledThreadPoolExecutor executor;
 
     DaemonScheduler(String purpose) {
-        ThreadFactory factory = task -> {
-            Thread thread = new Thread(task, "distkit-" + purpose + "-" + THREADS.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
-        executor = new ScheduledThreadPoolExecutor(2, factory);
+        executor = new ScheduledThreadPoolExecutor(2, DaemonThreads.factory(purpose));
         executor.setRemoveOnCancelPolicy(true);
         executor.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     }

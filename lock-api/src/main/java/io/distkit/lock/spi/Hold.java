@@ -41,7 +41,7 @@ final class Hold<S> implements LockHandle {
         Objects.requireNonNull(listener, "listener");
         lease.addListener(() -> {
             if (!released.get()) { // judged at the loss: a release after it must not cancel the listener
-                lease.client.runListener(listener);
+                lease.client.losses.runListener(listener);
             }
         });
     }

@@ -39,7 +39,7 @@ final class Lease<S> {
     private volatile @Nullable String lostReason;
     /** Lost, but maybe still ours on the server (a renewal of unknown outcome): worth an owner-checked release. */
     private volatile boolean serverMayHold;
-    /** The latest owner-checked release sent after the loss; null if none was. */
+    /** The latest owner-checked release sent after the loss ({@link Releases#afterLoss}); null if none was. */
     volatile @Nullable CompletableFuture<Boolean> releaseAfterLoss;
 
     // written by the renewer's pass and by renewal replies; the pass is serialised
@@ -130,7 +130,7 @@ final class Lease<S> {
             return false;
         }
         if (client.ticker.read() - deadline >= 0) {
-            client.lostAtDeadline(this);
+            client.losses.atDeadline(this);
             return false;
         }
         return true;
@@ -154,8 +154,9 @@ final class Lease<S> {
     }
 
     /**
-     * Drops one hold; the last one releases the lease in the backend. A lost lease throws, after asking
-     * the backend once more to drop what may still be ours there.
+     * Drops one hold (a user's release); the last one releases the lease in the backend and waits for the
+     * answer ({@link Releases#forCaller}). A lost lease throws, after asking the backend once more to drop
+     * what may still be ours there ({@link Releases#afterLoss}).
      */
     void releaseHold() {
         int left = holds.decrementAndGet();
@@ -172,7 +173,7 @@ final class Lease<S> {
             return; // released, or being released, by close()
         }
         client.forget(this);
-        boolean wasOurs = client.awaitRelease(this);
+        boolean wasOurs = client.releases.forCaller(this);
         if (!wasOurs) {
             throw new LockLostException(name, "the lock was no longer held when released: its lease had expired"
                     + " or it was removed from " + client.backend.describe());
@@ -181,7 +182,7 @@ final class Lease<S> {
 
     private LockLostException lostOnRelease() {
         if (serverMayHold) {
-            client.releaseAfterLossAgain(this); // best effort, in the background: never hides the loss
+            client.releases.afterLoss(this, true); // best effort, in the background: never hides the loss
         }
         return new LockLostException(name, "the lease was lost before release: " + lostReason);
     }
@@ -193,17 +194,19 @@ final class Lease<S> {
      */
     void dropHoldQuietly() {
         if (holds.decrementAndGet() == 0) {
-            client.releaseQuietly(this);
+            releaseInBackground();
         }
     }
 
-    /** HELD to RELEASED without waiting for the backend (client close, an acquisition nobody wants). */
-    boolean markReleased() {
-        if (!state.compareAndSet(State.HELD, State.RELEASED)) {
-            return false;
+    /**
+     * HELD to RELEASED without waiting for the backend, whose release goes out in the background: for an
+     * acquisition nobody wants (its last hold dropped quietly, or registered after the client closed).
+     */
+    void releaseInBackground() {
+        if (state.compareAndSet(State.HELD, State.RELEASED)) {
+            client.forget(this);
+            client.releases.inBackground(name, backendLease);
         }
-        client.forget(this);
-        return true;
     }
 
     /**

@@ -84,7 +84,7 @@ final class Renewer<S> {
                 continue;
             }
             if (now - lease.deadline() >= 0) {
-                client.lostAtDeadline(lease);
+                client.losses.atDeadline(lease);
                 continue;
             }
             if (lease.options.autoRenew() && !lease.renewing
@@ -141,7 +141,7 @@ final class Renewer<S> {
             if (lease.state() != Lease.State.HELD) {
                 lease.renewing = false;
                 if (lease.state() == Lease.State.LOST && results != null && results.get(i)) {
-                    client.releaseLost(lease); // the renewal extended on the server a lease already declared lost
+                    client.releases.afterLoss(lease, false); // the renewal extended on the server a lease already declared lost
                 }
                 continue;
             }
@@ -151,10 +151,10 @@ final class Renewer<S> {
                 long retryIn = Math.max(1_000_000L, Math.min(lease.renewIntervalNanos, (lease.deadline() - now) / 2));
                 lease.nextRenewAt = now + retryIn;
             } else if (!results.get(i)) {
-                client.lost(lease, "a renewal found the lock gone from " + client.backend.describe(), false);
+                client.losses.declare(lease, "a renewal found the lock gone from " + client.backend.describe(), false);
             } else if (now - lease.deadline() >= 0) {
                 // too late: the lease may have lapsed and been taken meanwhile; loss is final
-                client.lost(lease, "the renewal reply came after the lease deadline", true);
+                client.losses.declare(lease, "the renewal reply came after the lease deadline", true);
             } else {
                 lease.extendFrom(sentAt);
             }

@@ -32,6 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class SpinWait {
 
+    /** Spins are measured in real time whatever ticker the client has: a manual one would never end a spin. */
+    private static final Ticker REAL_TIME = Ticker.system();
     private static final int MAX_SPINNERS = Runtime.getRuntime().availableProcessors() / 2;
     private static final AtomicInteger SPINNERS = new AtomicInteger();
     static final int WINDOW = 16;
@@ -63,8 +65,8 @@ final class SpinWait {
         }
         boolean answered;
         try {
-            long start = System.nanoTime();
-            while (!(answered = answer.isDone()) && System.nanoTime() - start < budgetNanos) {
+            long start = REAL_TIME.read();
+            while (!(answered = answer.isDone()) && REAL_TIME.read() - start < budgetNanos) {
                 // yield, not onSpinWait: the thread that completes the answer (a Netty event loop, say) may
                 // be queued on this very CPU, and a busy spin would keep it from running until the budget
                 // is gone. Measured: with onSpinWait, once the waiter shared a CPU with its event loop,

@@ -1,5 +1,6 @@
 package io.distkit.lock.jdbc;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
 import io.distkit.lock.spi.Acquisition;
@@ -18,7 +19,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -51,7 +51,7 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
     private final String table;
     private final String description;
     private final ExecutorService executor;
-    private final Duration commandTimeout;
+    final Duration commandTimeout;
     private final @Nullable AutoCloseable closeWithClient;
 
     private final @Nullable String acquireInOne;
@@ -69,13 +69,8 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
         this.description = database.where() + " table " + table;
         this.commandTimeout = database.commandTimeout();
         this.closeWithClient = closeWithClient;
-        AtomicInteger threadNumber = new AtomicInteger();
         ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), task -> {
-                    Thread thread = new Thread(task, "distkit-jdbc-" + threadNumber.incrementAndGet());
-                    thread.setDaemon(true);
-                    return thread;
-                });
+                new LinkedBlockingQueue<>(), DaemonThreads.factory("jdbc"));
         pool.allowCoreThreadTimeOut(true);
         this.executor = pool;
 

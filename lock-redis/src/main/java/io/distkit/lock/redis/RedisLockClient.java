@@ -1,5 +1,6 @@
 package io.distkit.lock.redis;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
@@ -23,7 +24,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -427,14 +427,8 @@ public final class RedisLockClient {
         return command.getType() == CommandType.WAIT;
     }
 
-    private static final AtomicInteger CONNECTOR_THREADS = new AtomicInteger();
-
     /** A daemon thread per blocking connect: rare (once per client), and never on a caller's or Lettuce's thread. */
-    private static final Executor CONNECTOR = task -> {
-        Thread thread = new Thread(task, "distkit-redis-connect-" + CONNECTOR_THREADS.incrementAndGet());
-        thread.setDaemon(true);
-        thread.start();
-    };
+    private static final Executor CONNECTOR = task -> DaemonThreads.start("redis-connect", task);
 
     private static void shutdown(io.lettuce.core.AbstractRedisClient client) {
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
