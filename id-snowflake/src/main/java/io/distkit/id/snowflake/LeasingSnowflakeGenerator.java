@@ -1,5 +1,6 @@
 package io.distkit.id.snowflake;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
@@ -7,8 +8,8 @@ import io.distkit.id.WorkerLeaseLostException;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,11 +21,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The lock-free generator stays as it is: sealed for good once its lease is lost, so nothing in its
  * hot path changes. This class adds one volatile read per call. On a loss (the lease's listener, or a
- * call that got {@link WorkerLeaseLostException}) one background thread closes the sealed generator,
- * reads its last timestamp (final once sealed), and builds a new generator on a new lease with that
- * timestamp as its floor: the new one starts above the mark of its worker id's earlier holders <em>and
- * above every id the old one issued</em>, so the ids callers see keep increasing across the change of
- * worker id, and a worker id leased again by this process cannot repeat its own ids. Meanwhile calls
+ * call that got {@link WorkerLeaseLostException}) one background thread (a daemon,
+ * {@code distkit-snowflake-lease-<n>}) closes the sealed generator, reads its last timestamp (final
+ * once sealed), and builds a new generator on a new lease with that timestamp as its floor: the new
+ * one starts above the mark of its worker id's earlier holders <em>and above every id the old one
+ * issued</em>, so the ids callers see keep increasing across the change of worker id, and a worker id
+ * leased again by this process cannot repeat its own ids. Meanwhile calls
  * throw {@link WorkerLeaseLostException} at once; the thread retries a failed lease with a growing
  * pause ({@link #FIRST_RETRY_PAUSE} doubling to {@link #MAX_RETRY_PAUSE}) until it succeeds or the
  * generator is closed.
@@ -35,7 +37,7 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
 
     static final Duration FIRST_RETRY_PAUSE = Duration.ofMillis(100);
     static final Duration MAX_RETRY_PAUSE = Duration.ofSeconds(10);
-    private static final AtomicInteger THREADS = new AtomicInteger();
+    private static final ThreadFactory LEASE_THREADS = DaemonThreads.factory("snowflake-lease");
 
     private final SnowflakeIdGenerator.Builder settings;
     private final WorkerIdAssigner assigner;
@@ -78,7 +80,7 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
         }
         Objects.requireNonNull(lease, "the workerIdAssigner returned no lease");
         try {
-            return new LockFreeSnowflakeGenerator(settings, lease, true, floorTimestamp);
+            return new LockFreeSnowflakeGenerator(settings, lease, true, floorTimestamp, TimestampReservation::new);
         } catch (RuntimeException | Error e) {
             try {
                 lease.close();
@@ -151,8 +153,7 @@ final class LeasingSnowflakeGenerator implements SnowflakeIdGenerator {
             if (closed || ended || releasing != null || current != lost) {
                 return; // closed, without an assigner, or already replaced or being replaced
             }
-            thread = new Thread(() -> replace(lost), "distkit-snowflake-lease-" + THREADS.incrementAndGet());
-            thread.setDaemon(true);
+            thread = LEASE_THREADS.newThread(() -> replace(lost));
             releasing = thread;
         }
         log.warn("worker id {}: the lease is lost; leasing a new worker id from {}", lost.workerId(), assigner);

@@ -210,8 +210,6 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         Duration resyncInterval = DEFAULT_RESYNC_INTERVAL;
         Duration persistInterval = DEFAULT_PERSIST_INTERVAL;
         Waiter waiter = Waiter.PARK;
-        boolean rollbackGuard = true;
-        boolean reservation = true;
 
         private Builder(SnowflakeLayout layout) {
             this.layout = layout;
@@ -318,27 +316,6 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
         }
 
         /**
-         * Negative controls only: a generator that, when the time is behind its last timestamp, forgets
-         * the last timestamp and issues at the time it reads, as naive snowflakes do. It repeats ids;
-         * tests use it to show that their checks catch that.
-         */
-        Builder withoutRollbackGuard() {
-            this.rollbackGuard = false;
-            return this;
-        }
-
-        /**
-         * Negative controls only: the design before the reservation. The generator issues above the
-         * persisted mark and saves its last <em>issued</em> timestamp every persist interval (when it moved)
-         * and on close; so a holder paused or cut off after its last save has issued ids its successor,
-         * starting above that save, can issue again. Tests use it to show that their checks catch that.
-         */
-        Builder withoutReservation() {
-            this.reservation = false;
-            return this;
-        }
-
-        /**
          * Acquires the worker lease if an assigner was given, waits for the time to pass the lease's
          * persisted high-water mark, persists a first mark of its own through the lease, and returns
          * the running generator.
@@ -359,7 +336,7 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
                 throw new IllegalStateException("set either workerLease or workerIdAssigner, not both");
             }
             if (lease != null) {
-                return new LockFreeSnowflakeGenerator(this, lease, false, 0);
+                return new LockFreeSnowflakeGenerator(this, lease, false, 0, TimestampReservation::new);
             }
             if (assigner == null) {
                 throw new IllegalStateException("a worker id source is required: call workerLease(WorkerLease) or"
@@ -380,8 +357,6 @@ public interface SnowflakeIdGenerator extends IdGenerator, AutoCloseable {
             c.resyncInterval = resyncInterval;
             c.persistInterval = persistInterval;
             c.waiter = waiter;
-            c.rollbackGuard = rollbackGuard;
-            c.reservation = reservation;
             return c;
         }
 

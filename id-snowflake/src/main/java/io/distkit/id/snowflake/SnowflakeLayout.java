@@ -1,11 +1,8 @@
 package io.distkit.id.snowflake;
 
-import java.math.BigInteger;
 import java.time.Clock;
-import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -21,18 +18,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Immutable. Build one with {@link #builder()}, which checks every argument and refuses a
  * layout that would run out within {@value #MIN_REMAINING_YEARS} years (uid-generator's default
  * layout ran out in 2024 and went negative), or use a preset:
- *
- * <table>
- *   <caption>Presets</caption>
- *   <tr><th>preset</th><th>bits (time/worker/sequence)</th><th>unit</th><th>epoch</th>
- *       <th>runs out</th><th>workers</th><th>ids/s per worker</th></tr>
- *   <tr><td>{@link #TWITTER}</td><td>41/10/12</td><td>1 ms</td><td>2010-11-04T01:42:54.657Z</td>
- *       <td>2080-07-10T17:30:30.209Z (69.7 years)</td><td>1,024</td><td>4,096,000</td></tr>
- *   <tr><td>{@link #SONYFLAKE}</td><td>39/16/8</td><td>10 ms</td><td>2014-09-01T00:00:00Z</td>
- *       <td>2188-11-16T03:28:58.880Z (174.2 years)</td><td>65,536</td><td>25,600</td></tr>
- *   <tr><td>{@link #JS_SAFE}</td><td>37/6/10 (53 bits)</td><td>10 ms</td><td>2024-01-01T00:00:00Z</td>
- *       <td>2067-07-21T06:52:14.720Z (43.6 years)</td><td>64</td><td>102,400</td></tr>
- * </table>
+ * {@link #TWITTER}, {@link #SONYFLAKE}, {@link #JS_SAFE}; the {@linkplain io.distkit.id.snowflake
+ * package description} compares them and the trade-offs between the fields.
  *
  * <p>The presets are checked for their shape only, not against the clock, so that loading this
  * class never fails; a generator checks the remaining lifetime of its layout when it is built.
@@ -82,18 +69,11 @@ public final class SnowflakeLayout {
      * Ids that are safe integers in JavaScript (at most 2<sup>53</sup>&minus;1 =
      * 9,007,199,254,740,991), so a browser can hold them in a {@code Number} without rounding:
      * 37 bits of 10-millisecond units since 2024-01-01T00:00:00Z, 6 bits of worker id, 10 bits of
-     * sequence.
-     *
-     * <p>Lifetime: 2<sup>37</sup> &times; 10 ms = 1,374,389,534.72 s = 43.55 years, so timestamps run
-     * out on 2067-07-21T06:52:14.720Z. Throughput: 1,024 ids per 10 ms = 102,400 ids/s per worker,
-     * 64 workers, 6,553,600 ids/s over all of them. Trade-offs within 53 bits: one more worker bit
-     * halves the per-worker rate, one more timestamp bit doubles the lifetime (87 years) at half
-     * the rate or half the workers; 1 ms units would leave 34.8 years with 40 timestamp bits.
+     * sequence. 64 workers, 1,024 ids per 10 ms per worker (102,400 ids/s); timestamps run out on
+     * 2067-07-21T06:52:14.720Z, 43.6 years after the epoch.
      */
     public static final SnowflakeLayout JS_SAFE = preset("JS_SAFE",
             Instant.parse("2024-01-01T00:00:00Z"), Duration.ofMillis(10), 37, 6, 10, JS_SAFE_BITS);
-
-    private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
     private final @Nullable String preset;
     private final Instant epoch;
@@ -118,7 +98,7 @@ public final class SnowflakeLayout {
 
     private static SnowflakeLayout preset(String name, Instant epoch, Duration unit, int timestampBits,
             int workerBits, int sequenceBits, int maxBits) {
-        checkShape(timestampBits, workerBits, sequenceBits, maxBits);
+        LayoutChecks.shape(timestampBits, workerBits, sequenceBits, maxBits);
         return new SnowflakeLayout(name, epoch, unit, timestampBits, workerBits, sequenceBits, maxBits);
     }
 
@@ -129,13 +109,8 @@ public final class SnowflakeLayout {
 
     /** A builder holding this layout's settings, to derive a variant (another epoch, say). */
     public Builder toBuilder() {
-        return new Builder()
-                .epoch(epoch)
-                .timeUnit(timeUnit)
-                .timestampBits(timestampBits)
-                .workerBits(workerBits)
-                .sequenceBits(sequenceBits)
-                .maxBits(maxBits);
+        return new Builder().epoch(epoch).timeUnit(timeUnit).timestampBits(timestampBits).workerBits(workerBits)
+                .sequenceBits(sequenceBits).maxBits(maxBits);
     }
 
     /** The instant of timestamp 0. */
@@ -199,7 +174,7 @@ public final class SnowflakeLayout {
      * exceed over time.
      */
     public long maxIdsPerSecond() {
-        return (1L << sequenceBits) * NANOS_PER_SECOND / unitNanos;
+        return (1L << sequenceBits) * LayoutTime.NANOS_PER_SECOND / unitNanos;
     }
 
     /**
@@ -208,7 +183,7 @@ public final class SnowflakeLayout {
      * {@code Instant} can hold.
      */
     public Instant endOfLife() {
-        return instantOfOrMax(BigInteger.ONE.shiftLeft(timestampBits));
+        return LayoutTime.startOf(epoch, unitNanos, 1L << timestampBits);
     }
 
     /**
@@ -218,11 +193,7 @@ public final class SnowflakeLayout {
      * @throws IllegalArgumentException if out of that range
      */
     public Instant instantOf(long timestampUnits) {
-        if (timestampUnits < 0 || timestampUnits > maxTimestamp()) {
-            throw new IllegalArgumentException("timestampUnits must be between 0 and " + maxTimestamp()
-                    + " (maxTimestamp), was " + timestampUnits);
-        }
-        return instantOfOrMax(BigInteger.valueOf(timestampUnits));
+        return LayoutTime.startOf(epoch, unitNanos, LayoutChecks.timestamp(this, timestampUnits));
     }
 
     /**
@@ -232,15 +203,7 @@ public final class SnowflakeLayout {
      * @throws IllegalArgumentException if {@code time} is before the epoch
      */
     public long timestampOf(Instant time) {
-        Objects.requireNonNull(time, "time");
-        if (time.isBefore(epoch)) {
-            throw new IllegalArgumentException("time must not be before the epoch " + epoch + ", was " + time);
-        }
-        BigInteger nanos = BigInteger.valueOf(time.getEpochSecond() - epoch.getEpochSecond())
-                .multiply(BigInteger.valueOf(NANOS_PER_SECOND))
-                .add(BigInteger.valueOf(time.getNano() - epoch.getNano()));
-        BigInteger units = nanos.divide(BigInteger.valueOf(unitNanos));
-        return units.bitLength() < 63 ? units.longValue() : Long.MAX_VALUE;
+        return LayoutTime.unitsSince(epoch, unitNanos, LayoutChecks.notBefore(epoch, time));
     }
 
     /**
@@ -253,15 +216,9 @@ public final class SnowflakeLayout {
      * @throws IllegalArgumentException naming the field that is out of range
      */
     public long encode(long timestampUnits, int worker, int sequence) {
-        if (timestampUnits < 0 || timestampUnits > maxTimestamp()) {
-            throw new IllegalArgumentException("timestampUnits must be between 0 and " + maxTimestamp()
-                    + " (maxTimestamp), was " + timestampUnits);
-        }
-        checkWorkerId(worker);
-        if (sequence < 0 || sequence > maxSequence()) {
-            throw new IllegalArgumentException("sequence must be between 0 and " + maxSequence()
-                    + " (maxSequence), was " + sequence);
-        }
+        LayoutChecks.timestamp(this, timestampUnits);
+        LayoutChecks.workerId(this, worker);
+        LayoutChecks.sequence(this, sequence);
         return (timestampUnits << (workerBits + sequenceBits)) | ((long) worker << sequenceBits) | sequence;
     }
 
@@ -272,14 +229,11 @@ public final class SnowflakeLayout {
      * @throws IllegalArgumentException if {@code id} is negative or uses more bits than the layout
      */
     public Decoded decode(long id) {
-        if (id < 0 || id > maxId()) {
-            throw new IllegalArgumentException("id must be between 0 and " + maxId() + " (" + totalBits()
-                    + " bits of this layout), was " + id);
-        }
+        LayoutChecks.id(this, id);
         long timestamp = id >>> (workerBits + sequenceBits);
         int worker = (int) ((id >>> sequenceBits) & ((1L << workerBits) - 1));
         int sequence = (int) (id & ((1L << sequenceBits) - 1));
-        return new Decoded(instantOfOrMax(BigInteger.valueOf(timestamp)), timestamp, worker, sequence);
+        return new Decoded(LayoutTime.startOf(epoch, unitNanos, timestamp), timestamp, worker, sequence);
     }
 
     /**
@@ -304,52 +258,11 @@ public final class SnowflakeLayout {
      * @throws IllegalArgumentException if not in {@code [0, maxWorkerIds())}, naming the range
      */
     public int checkWorkerId(int workerId) {
-        if (workerId < 0 || workerId >= maxWorkerIds()) {
-            throw new IllegalArgumentException("workerId must be in [0, " + maxWorkerIds() + ") for " + workerBits
-                    + " worker bits, was " + workerId);
-        }
-        return workerId;
-    }
-
-    /**
-     * Refuses a layout whose timestamps run out within {@value #MIN_REMAINING_YEARS} years of
-     * {@code now}, or whose epoch lies after {@code now}.
-     *
-     * @throws IllegalArgumentException naming the field, its value and {@code now}
-     */
-    void checkUsableAt(Instant now) {
-        if (epoch.isAfter(now)) {
-            throw new IllegalArgumentException("epoch must not be in the future, was " + epoch + ", now is " + now);
-        }
-        Instant required = now.atOffset(ZoneOffset.UTC).plusYears(MIN_REMAINING_YEARS).toInstant();
-        Instant end = endOfLife();
-        if (end.isBefore(required)) {
-            throw new IllegalArgumentException("timestampBits " + timestampBits + " of " + timeUnit + " from epoch "
-                    + epoch + " run out at " + end + ", less than " + MIN_REMAINING_YEARS + " years after now ("
-                    + now + "); use more timestampBits, a longer timeUnit or a later epoch");
-        }
+        return LayoutChecks.workerId(this, workerId);
     }
 
     long unitNanos() {
         return unitNanos;
-    }
-
-    private Instant instantOfOrMax(BigInteger units) {
-        try {
-            BigInteger[] secondsAndNanos = units.multiply(BigInteger.valueOf(unitNanos))
-                    .divideAndRemainder(BigInteger.valueOf(NANOS_PER_SECOND));
-            return epoch.plusSeconds(secondsAndNanos[0].longValueExact()).plusNanos(secondsAndNanos[1].longValue());
-        } catch (ArithmeticException | DateTimeException beyondInstant) {
-            return Instant.MAX;
-        }
-    }
-
-    private static void checkShape(int timestampBits, int workerBits, int sequenceBits, int maxBits) {
-        int total = timestampBits + workerBits + sequenceBits;
-        if (total > maxBits) {
-            throw new IllegalArgumentException("timestampBits + workerBits + sequenceBits must be at most " + maxBits
-                    + " (maxBits), was " + timestampBits + " + " + workerBits + " + " + sequenceBits + " = " + total);
-        }
     }
 
     @Override
@@ -396,11 +309,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if before 1970-01-01T00:00:00Z
          */
         public Builder epoch(Instant epoch) {
-            Objects.requireNonNull(epoch, "epoch");
-            if (epoch.isBefore(Instant.EPOCH)) {
-                throw new IllegalArgumentException("epoch must not be before " + Instant.EPOCH + ", was " + epoch);
-            }
-            this.epoch = epoch;
+            this.epoch = LayoutChecks.epoch(epoch);
             return this;
         }
 
@@ -410,12 +319,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if shorter than 1 ms or longer than one day
          */
         public Builder timeUnit(Duration timeUnit) {
-            Objects.requireNonNull(timeUnit, "timeUnit");
-            if (timeUnit.compareTo(MIN_TIME_UNIT) < 0 || timeUnit.compareTo(MAX_TIME_UNIT) > 0) {
-                throw new IllegalArgumentException("timeUnit must be between " + MIN_TIME_UNIT + " and "
-                        + MAX_TIME_UNIT + ", was " + timeUnit);
-            }
-            this.timeUnit = timeUnit;
+            this.timeUnit = LayoutChecks.timeUnit(timeUnit);
             return this;
         }
 
@@ -425,7 +329,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if not between 1 and {@value SnowflakeLayout#MAX_TIMESTAMP_BITS}
          */
         public Builder timestampBits(int bits) {
-            this.timestampBits = checkRange("timestampBits", bits, 1, MAX_TIMESTAMP_BITS);
+            this.timestampBits = LayoutChecks.range("timestampBits", bits, 1, MAX_TIMESTAMP_BITS);
             return this;
         }
 
@@ -435,7 +339,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if not between 0 and {@value SnowflakeLayout#MAX_WORKER_BITS}
          */
         public Builder workerBits(int bits) {
-            this.workerBits = checkRange("workerBits", bits, 0, MAX_WORKER_BITS);
+            this.workerBits = LayoutChecks.range("workerBits", bits, 0, MAX_WORKER_BITS);
             return this;
         }
 
@@ -445,7 +349,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if not between 1 and {@value SnowflakeLayout#MAX_SEQUENCE_BITS}
          */
         public Builder sequenceBits(int bits) {
-            this.sequenceBits = checkRange("sequenceBits", bits, 1, MAX_SEQUENCE_BITS);
+            this.sequenceBits = LayoutChecks.range("sequenceBits", bits, 1, MAX_SEQUENCE_BITS);
             return this;
         }
 
@@ -455,7 +359,7 @@ public final class SnowflakeLayout {
          * @throws IllegalArgumentException if not between 3 and {@value SnowflakeLayout#MAX_BITS}
          */
         public Builder maxBits(int maxBits) {
-            this.maxBits = checkRange("maxBits", maxBits, 3, MAX_BITS);
+            this.maxBits = LayoutChecks.range("maxBits", maxBits, 3, MAX_BITS);
             return this;
         }
 
@@ -479,23 +383,12 @@ public final class SnowflakeLayout {
          *     years of now; the message names the field and its value
          */
         public SnowflakeLayout build() {
-            Instant epoch = this.epoch;
-            if (epoch == null) {
-                throw new IllegalStateException("epoch is required: call epoch(Instant) with an instant shortly"
-                        + " before the layout's first use");
-            }
-            checkShape(timestampBits, workerBits, sequenceBits, maxBits);
+            Instant epoch = LayoutChecks.required(this.epoch);
+            LayoutChecks.shape(timestampBits, workerBits, sequenceBits, maxBits);
             SnowflakeLayout layout = new SnowflakeLayout(null, epoch, timeUnit, timestampBits, workerBits,
                     sequenceBits, maxBits);
-            layout.checkUsableAt(clock.instant());
+            LayoutChecks.usableAt(layout, clock.instant());
             return layout;
-        }
-
-        private static int checkRange(String name, int value, int min, int max) {
-            if (value < min || value > max) {
-                throw new IllegalArgumentException(name + " must be between " + min + " and " + max + ", was " + value);
-            }
-            return value;
         }
     }
 }

@@ -25,7 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Random layouts, settings and clock histories, backward steps of the wall clock and of the ticker
  * included: a generator never returns an id twice and never a lower id than before. Each case is
  * seeded by its display name ({@code seed N}); rerun one by its seed. The negative control runs the
- * same kind of history on a generator whose rollback guard is off, and the same checks catch it.
+ * same kind of history on a generator without a rollback guard ({@link NaiveSnowflakeGenerator}), and
+ * the same checks catch it.
  */
 class SnowflakePropertyTest {
 
@@ -69,7 +70,7 @@ class SnowflakePropertyTest {
     void threadsRacingWhileTheClockJumpsAroundNeverGetTheSameId(long seed) throws Exception {
         Scenario scenario = Scenario.random(seed);
         ManualTime time = new ManualTime(START);
-        SnowflakeIdGenerator generator = scenario.builder(time, true).build();
+        SnowflakeIdGenerator generator = scenario.generator(time, true);
         int threads = 3;
         ExecutorService pool = Executors.newFixedThreadPool(threads + 1);
         AtomicBoolean running = new AtomicBoolean(true);
@@ -168,7 +169,8 @@ class SnowflakePropertyTest {
             return layout.maxSequence() + 1;
         }
 
-        SnowflakeIdGenerator.Builder builder(ManualTime time, boolean guard) {
+        /** The real generator, or with {@code guard} false the negative control, {@link NaiveSnowflakeGenerator}. */
+        SnowflakeIdGenerator generator(ManualTime time, boolean guard) {
             SnowflakeIdGenerator.Builder builder = time.builder(layout)
                     .workerLease(new TestLease(workerId))
                     .maxBackwardWait(maxBackwardWait)
@@ -177,7 +179,7 @@ class SnowflakePropertyTest {
             if (maxLogicalLead != null) {
                 builder.logicalClock(maxLogicalLead);
             }
-            return guard ? builder : builder.withoutRollbackGuard();
+            return guard ? builder.build() : NaiveSnowflakeGenerator.of(builder);
         }
 
         /**
@@ -190,7 +192,7 @@ class SnowflakePropertyTest {
             ManualTime time = new ManualTime(START);
             LongList ids = new LongList();
             int refused = 0;
-            try (SnowflakeIdGenerator generator = builder(time, guard).build()) {
+            try (SnowflakeIdGenerator generator = generator(time, guard)) {
                 for (int step = 0; step < 3_000; step++) {
                     if (forceLargeStepBack && step == 1_500) {
                         ids.add(generator.nextId());

@@ -267,12 +267,12 @@ class SnowflakeReservationTest {
         ManualTime bTime = new ManualTime(START);
         SharedWorkerRow row = new SharedWorkerRow(7);
         // a 2 min persist interval: the background never runs during the test, so the history is exact
-        SnowflakeIdGenerator a = build(handOverBuilder(aTime, reservation).workerLease(row.lease()));
+        SnowflakeIdGenerator a = handOverGenerator(aTime, row.lease(), reservation);
         long[] aBefore = ticks(a, aTime, 50);
 
         aTime.advance(Duration.ofSeconds(3)); // paused past its lease: the store hands the worker id to B
         SharedWorkerRow.Lease bLease = row.lease();
-        SnowflakeIdGenerator b = build(handOverBuilder(bTime, reservation).workerLease(bLease));
+        SnowflakeIdGenerator b = handOverGenerator(bTime, bLease, reservation);
         long[] bIds = ticks(b, bTime, 9_000);
 
         long[] aAfter = ticks(a, aTime, 100); // resumed, and not told yet
@@ -300,11 +300,15 @@ class SnowflakeReservationTest {
         return new HandOver(ids, bLease.lastTimestamp(), aMax, bMin, Objects.requireNonNull(lost, "A never threw"));
     }
 
-    private SnowflakeIdGenerator.Builder handOverBuilder(ManualTime clock, boolean reservation) {
+    /** The real generator, or without {@code reservation} the negative control, {@link LastIssuedTimestampPersister}. */
+    private SnowflakeIdGenerator handOverGenerator(ManualTime clock, WorkerLease lease, boolean reservation) {
         SnowflakeIdGenerator.Builder builder = builder(clock)
                 .persistInterval(Duration.ofMinutes(2))
-                .maxStartupWait(Duration.ofMinutes(10));
-        return reservation ? builder : builder.withoutReservation();
+                .maxStartupWait(Duration.ofMinutes(10))
+                .workerLease(lease);
+        SnowflakeIdGenerator generator = reservation ? builder.build() : LastIssuedTimestampPersister.generator(builder);
+        generators.add(generator);
+        return generator;
     }
 
     /** Three ids per tick for {@code count} ticks. */
