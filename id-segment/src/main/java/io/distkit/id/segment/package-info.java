@@ -6,7 +6,8 @@
  * <p>Start at {@link io.distkit.id.segment.SegmentIdGenerator#builder(io.distkit.id.SegmentAllocator, String)}
  * with an allocator: one on a server from {@code id-backends} ({@code io.distkit.id.backends.jdbc.JdbcSegmentAllocator}
  * on a database table: PostgreSQL, MySQL/MariaDB, H2), or {@link io.distkit.id.segment.InMemorySegmentAllocator}
- * for tests. This module holds the algorithm only and depends on {@code id-api} alone.
+ * for tests. This module holds the algorithm only: it depends on {@code id-api}, and on {@code distkit-common}
+ * (which {@code id-api} brings anyway) for its named daemon threads.
  */
 @NullMarked
 package io.distkit.id.segment;

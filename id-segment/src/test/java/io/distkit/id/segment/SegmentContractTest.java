@@ -7,8 +7,8 @@ import java.time.Duration;
 /**
  * The id contract on the in-memory allocator, with a small step (100, fixed) so that the concurrent
  * tests switch segments thousands of times. The allocator answers faster than a thread hand-over, so
- * segments are fetched on the callers' threads; {@link Prefetching} runs the same contract with every
- * fetch in the background.
+ * segments are fetched on the callers' threads; {@link PrefetchingSegmentContractTest} runs the same
+ * contract with every fetch in the background.
  */
 class SegmentContractTest extends IdGeneratorContract {
 
@@ -22,13 +22,5 @@ class SegmentContractTest extends IdGeneratorContract {
     @Override
     protected IdGenerator newGenerator() {
         return builder(allocator).build();
-    }
-
-    /** The same contract with the double buffer at work: every fetch a prefetch on the shared executor. */
-    static class Prefetching extends SegmentContractTest {
-        @Override
-        SegmentIdGenerator.Builder builder(InMemorySegmentAllocator allocator) {
-            return super.builder(allocator).inlineFetchBelow(Duration.ZERO);
-        }
     }
 }

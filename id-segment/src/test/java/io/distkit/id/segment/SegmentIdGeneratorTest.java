@@ -9,6 +9,7 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.Segment;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.Ticker;
+import io.distkit.id.segment.BufferSwitch.State;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,6 +107,32 @@ class SegmentIdGeneratorTest {
         }
 
         @Test
+        @DisplayName("the switch goes IDLE, FETCHING at the threshold, READY once fetched, IDLE once the next is current, then CLOSED")
+        void theSwitchWalksItsStates() {
+            DoubleBufferedSegmentGenerator g = (DoubleBufferedSegmentGenerator) build(builder());
+            allocator.hold();
+            take(g, 10);
+            assertThat(g.state()).isEqualTo(State.IDLE);
+
+            g.nextId(); // the threshold
+            allocator.awaitCalls(2);
+            assertThat(g.state()).isEqualTo(State.FETCHING);
+            allocator.release(1);
+            await().atMost(BOUND).until(() -> g.state() == State.READY);
+            assertThat(g.nextSegment()).isEqualTo(new Segment("orders", 101, 201));
+
+            take(g, 89);
+            assertThat(g.nextId()).isEqualTo(101);
+            assertThat(g.state()).isEqualTo(State.IDLE);
+            assertThat(g.currentSegment()).isEqualTo(new Segment("orders", 101, 201));
+            assertThat(g.nextSegment()).isNull();
+
+            g.close();
+            assertThat(g.state()).isEqualTo(State.CLOSED);
+            assertThat(g.currentSegment()).isNull();
+        }
+
+        @Test
         @DisplayName("a batch crossing segments takes the rest of one and the start of the next")
         void aBatchCrossingSegmentsTakesTheRestOfOneAndTheStartOfTheNext() {
             SegmentIdGenerator g = build(builder());
@@ -188,14 +215,14 @@ class SegmentIdGeneratorTest {
             SegmentIdGenerator g = build(builder().inlineFetchBelow(Duration.ofMillis(100)));
             allocator.delay(Duration.ofMillis(150));
 
-            take(g, 100 * DoubleBufferedSegmentGenerator.TIMED_INLINE_FETCHES); // the build's and 15 untimed: unnoticed
+            take(g, 100 * SegmentFetcher.TIMED_INLINE_FETCHES); // the build's and 15 untimed: unnoticed
             take(g, 1); // the 16th fetch on this thread is timed: slow
             int inlineCalls = allocator.calls();
             allocator.delay(Duration.ZERO);
             take(g, 10); // the threshold of the segment the timed call fetched: a prefetch
             allocator.awaitCalls(inlineCalls + 1);
 
-            assertThat(inlineCalls).isEqualTo(1 + DoubleBufferedSegmentGenerator.TIMED_INLINE_FETCHES);
+            assertThat(inlineCalls).isEqualTo(1 + SegmentFetcher.TIMED_INLINE_FETCHES);
 
             assertThat(allocator.threads().subList(0, inlineCalls)).containsOnly(Thread.currentThread().getName());
             assertThat(allocator.threads().get(inlineCalls)).startsWith("distkit-segment-fetch-");
@@ -261,6 +288,35 @@ class SegmentIdGeneratorTest {
                     .hasMessageContaining("tag 'orders'")
                     .hasMessageContaining("would overflow");
             assertThat(nearTheEnd.nextStart("orders")).as("nothing reserved by the refused steps").isEqualTo(Long.MAX_VALUE - 50);
+            await().atMost(BOUND).until(() -> ((DoubleBufferedSegmentGenerator) g).state() == State.REFUSED);
+        }
+
+        @Test
+        @DisplayName("after a refusal callers throw at once; one that comes after the first retry pause asks again")
+        void afterARefusalCallersThrowAtOnceAndAskAgainAfterThePause() {
+            AtomicLong nanos = new AtomicLong();
+            DoubleBufferedSegmentGenerator g = (DoubleBufferedSegmentGenerator) build(builder().ticker(nanos::get));
+            allocator.failWith(new IdGenerationException("unknown tag"));
+            take(g, 11); // the prefetch is refused
+            await().atMost(BOUND).until(() -> g.state() == State.REFUSED);
+            take(g, 89);
+
+            assertThatThrownBy(g::nextId).isExactlyInstanceOf(IdGenerationException.class)
+                    .hasMessageContaining("refused the next segment").hasMessageContaining("unknown tag");
+            assertThat(allocator.calls()).as("not asked again within the first retry pause").isEqualTo(2);
+
+            allocator.failWith(null);
+            allocator.hold();
+            nanos.addAndGet(FetchFailures.FIRST_RETRY_PAUSE.toNanos());
+            assertThatThrownBy(g::nextId).as("asks again in the background, and throws meanwhile")
+                    .isExactlyInstanceOf(IdGenerationException.class);
+            allocator.awaitCalls(3);
+            assertThat(g.state()).isEqualTo(State.REASKING);
+            assertThatThrownBy(g::nextId).isExactlyInstanceOf(IdGenerationException.class);
+
+            allocator.release(1);
+            await().atMost(BOUND).until(() -> g.state() == State.READY);
+            assertThat(g.nextId()).isEqualTo(101);
         }
 
         @Test
