@@ -34,7 +34,7 @@ class EngineClient<S> implements LockClient {
     final Duration operationTimeout;
     private final LockOptions defaults;
     private final SpinWait acquireSpin;
-    private final String clientId = randomId();
+    private final String clientId;
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ConcurrentHashMap<ReentrancyKey, Lease<S>> reentrant = new ConcurrentHashMap<>();
@@ -52,6 +52,7 @@ class EngineClient<S> implements LockClient {
         this.ownsScheduler = b.scheduler == null;
         this.scheduler = b.scheduler != null ? b.scheduler : Scheduler.daemon("lock");
         this.defaults = b.defaultOptions;
+        this.clientId = b.ownerPrefix == null ? randomId() : b.ownerPrefix + "#" + randomId();
         this.operationTimeout = b.operationTimeout;
         this.acquireSpin = new SpinWait(b.spinWait.toNanos());
         this.releases = new Releases<>(this, b.spinWait.toNanos());

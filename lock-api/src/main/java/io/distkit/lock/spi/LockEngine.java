@@ -30,6 +30,12 @@ public final class LockEngine {
     /** The default of {@link Builder#spinWait}: a little more than a loopback round trip's tail. */
     public static final Duration DEFAULT_SPIN_WAIT = Duration.ofNanos(100_000);
 
+    /**
+     * Longest owner prefix: with {@code '#'}, the 22 characters of the client's random id, {@code ':'} and a
+     * sequence number of up to 16 digits, an owner value fits the 64 characters backends store.
+     */
+    public static final int MAX_OWNER_PREFIX_LENGTH = 24;
+
     private LockEngine() {}
 
     /**
@@ -47,6 +53,20 @@ public final class LockEngine {
         return budget;
     }
 
+    /**
+     * Checks an owner prefix ({@link Builder#ownerPrefix}): 1 to {@value #MAX_OWNER_PREFIX_LENGTH} printable
+     * ASCII characters without spaces, so that an owner value fits the 64 characters backends store.
+     */
+    public static String checkOwnerPrefix(String prefix) {
+        Objects.requireNonNull(prefix, "ownerPrefix");
+        if (prefix.isEmpty() || prefix.length() > MAX_OWNER_PREFIX_LENGTH
+                || !prefix.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+            throw new IllegalArgumentException("ownerPrefix must be 1 to " + MAX_OWNER_PREFIX_LENGTH
+                    + " printable ASCII characters without spaces, was '" + prefix + "'");
+        }
+        return prefix;
+    }
+
     public static <S> Builder<S> builder(LockBackend<S> backend) {
         return new Builder<>(backend);
     }
@@ -60,6 +80,7 @@ public final class LockEngine {
         LockOptions defaultOptions = LockOptions.defaults();
         Duration operationTimeout = Duration.ofSeconds(10);
         Duration spinWait = DEFAULT_SPIN_WAIT;
+        @Nullable String ownerPrefix;
 
         private Builder(LockBackend<S> backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -117,6 +138,20 @@ public final class LockEngine {
          */
         public Builder<S> spinWait(Duration budget) {
             this.spinWait = checkSpinWait(budget);
+            return this;
+        }
+
+        /**
+         * What this client's owner values start with, for operators reading the backend (who holds this
+         * lock?), such as a host name and a process id; a {@code '#'}, the client's random id and a
+         * sequence number follow, so owner values stay unique to each acquisition. Default: none.
+         *
+         * @throws NullPointerException if null
+         * @throws IllegalArgumentException if empty, longer than {@value LockEngine#MAX_OWNER_PREFIX_LENGTH}
+         *     characters, or not printable ASCII without spaces
+         */
+        public Builder<S> ownerPrefix(String prefix) {
+            this.ownerPrefix = checkOwnerPrefix(prefix);
             return this;
         }
 

@@ -57,6 +57,8 @@ public final class JdbcLockClient {
             .failures((problem, table, message, cause) -> new LockBackendException(null, message, cause))
             .build();
 
+    private static final int DEFAULT_STATEMENT_THREADS = 4;
+
     private JdbcLockClient() {}
 
     /** A builder for a client on {@code dataSource}; the data source stays yours (the client does not close it). */
@@ -90,7 +92,7 @@ public final class JdbcLockClient {
     public static final class Builder extends JdbcTableBuilder<Builder> {
         private final @Nullable AutoCloseable closeWithClient;
         private LockOptions defaultOptions = LockOptions.defaults();
-        private int threads = 4;
+        private int threads = DEFAULT_STATEMENT_THREADS;
         private Duration spinWait = LockEngine.DEFAULT_SPIN_WAIT;
 
         private Builder(DataSource dataSource, @Nullable AutoCloseable closeWithClient) {
@@ -134,13 +136,29 @@ public final class JdbcLockClient {
         public LockClient build() {
             // the network bound on every borrowed connection, the probe, the dialect, the query timeout, the table
             Database database = openDatabase(LOCK_TABLE);
-            Duration commandTimeout = database.commandTimeout();
-            JdbcLockBackend backend = new JdbcLockBackend(database, threads, closeWithClient);
-            return LockEngine.builder(backend)
-                    .defaultOptions(defaultOptions)
-                    .operationTimeout(commandTimeout.multipliedBy(2).plusSeconds(1))
-                    .spinWait(spinWait)
-                    .build();
+            return engine(new JdbcLockBackend(database, threads, closeWithClient), defaultOptions, spinWait).build();
         }
+    }
+
+    /**
+     * For distkit's own modules, not for application code: a client on a table that another distkit
+     * module opened and checked, whose rows have the lock columns ({@code lock_name}, {@code owner},
+     * {@code fencing_token}, {@code expires_at}) besides columns of its own with defaults. The JDBC
+     * worker-id assigner keeps its worker ids so, as locks in its worker table. The data source stays
+     * the caller's. Owner values start with {@code ownerPrefix} ({@link LockEngine.Builder#ownerPrefix}).
+     */
+    public static LockClient onCheckedTable(Database database, LockOptions defaultOptions, String ownerPrefix) {
+        Objects.requireNonNull(database, "database");
+        Objects.requireNonNull(defaultOptions, "defaultOptions");
+        return engine(new JdbcLockBackend(database, DEFAULT_STATEMENT_THREADS, null), defaultOptions,
+                LockEngine.DEFAULT_SPIN_WAIT).ownerPrefix(ownerPrefix).build();
+    }
+
+    private static LockEngine.Builder<JdbcLease> engine(JdbcLockBackend backend, LockOptions defaultOptions,
+            Duration spinWait) {
+        return LockEngine.builder(backend)
+                .defaultOptions(defaultOptions)
+                .operationTimeout(backend.commandTimeout.multipliedBy(2).plusSeconds(1))
+                .spinWait(spinWait);
     }
 }

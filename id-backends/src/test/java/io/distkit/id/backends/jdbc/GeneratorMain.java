@@ -203,12 +203,19 @@ public final class GeneratorMain {
         SnowflakeIdGenerator g = requireGenerator();
         IdFile f = Objects.requireNonNull(file);
         progress.state = "running";
+        int leased = g.workerId();
         Thread thread = new Thread(() -> {
             while (!progress.stopRequested) {
                 try {
                     for (int i = 0; i < perRound; i++) {
                         long invoked = System.nanoTime();
                         long id = g.nextId();
+                        if (movedOn(id, leased)) {
+                            progress.end("lost", new WorkerLeaseLostException(leased, "the generator was told by the"
+                                    + " lease's onLost listener and went on with worker id " + LAYOUT.decode(id).worker(),
+                                    null));
+                            return;
+                        }
                         f.write(id);
                         progress.issued(id, invoked);
                     }
@@ -344,7 +351,8 @@ public final class GeneratorMain {
             long made = 0;
             progress.left = quota;
             progress.phase = "issuing";
-            try (IdFile f = newFile(g.workerId())) {
+            int leased = g.workerId();
+            try (IdFile f = newFile(leased)) {
                 while (made < quota || source.isCut()) { // after a cut: until the lease is lost
                     if (made >= cutAt && cutAt >= 0 && !source.isCut()) {
                         source.cut();
@@ -355,11 +363,14 @@ public final class GeneratorMain {
                     try {
                         if (random.nextInt(4) == 0) {
                             long[] ids = g.nextIds(1 + random.nextInt(2_000));
+                            checkLease(ids[0], leased);
+                            checkLease(ids[ids.length - 1], leased);
                             f.write(ids);
                             made += ids.length;
                             progress.issued(ids[ids.length - 1], invoked, ids.length);
                         } else {
                             long id = g.nextId();
+                            checkLease(id, leased);
                             f.write(id);
                             made++;
                             progress.issued(id, invoked);
@@ -385,6 +396,24 @@ public final class GeneratorMain {
     }
 
     // ---- support ----------------------------------------------------------------------------------------
+
+    /**
+     * Whether {@code id} is of another worker id than the one leased when the run began. A generator learns
+     * of a loss by its lease's onLost listener too, and then leases a new worker id at once, so the call
+     * that follows may return an id of the new lease instead of throwing: the old lease was lost all the
+     * same. Such an id is not recorded: it belongs to the next run (a dropped id can never make a duplicate).
+     */
+    private static boolean movedOn(long id, int leased) {
+        return LAYOUT.decode(id).worker() != leased;
+    }
+
+    /** Throws as a generator's call does when the lease is lost, if {@link #movedOn} says it was. */
+    private static void checkLease(long id, int leased) {
+        if (movedOn(id, leased)) {
+            throw new WorkerLeaseLostException(leased, "the generator was told by the lease's onLost listener and"
+                    + " went on with worker id " + LAYOUT.decode(id).worker(), null);
+        }
+    }
 
     private WorkerIdAssigner assigner(DataSource source, Duration lease) {
         return JdbcWorkerIdAssigner.builder(source).tableName(table).leaseTime(lease).build();

@@ -53,9 +53,10 @@ class JdbcIdConfigurationMatrixTest extends JdbcConfigurationMatrix {
                     (assigner, round) -> leases.add(closer.add(assigners.get(assigner).acquire(64))));
             List<Integer> ids = leases.stream().map(WorkerLease::workerId).toList();
             assertThat(ids).hasSize(CLIENTS * THREADS * WORKER_ROUNDS).doesNotHaveDuplicates();
-            List<Integer> held = new JdbcTemplate(pools.get(0)).queryForList(
-                    "SELECT worker_id FROM " + table + " WHERE owner IS NOT NULL", Integer.class);
-            assertThat(held).as("the claims committed in the table").containsExactlyInAnyOrderElementsOf(ids);
+            List<String> held = new JdbcTemplate(pools.get(0)).queryForList(
+                    "SELECT lock_name FROM " + table + " WHERE owner IS NOT NULL", String.class);
+            assertThat(held).as("the claims committed in the table")
+                    .containsExactlyInAnyOrderElementsOf(ids.stream().map(id -> "worker-" + id).toList());
             pools.forEach(PoolConfiguration::awaitNoConnectionBorrowed);
         }
     }

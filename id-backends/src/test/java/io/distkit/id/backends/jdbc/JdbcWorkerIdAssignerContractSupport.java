@@ -129,7 +129,7 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
         assertThat(lostAt.get()).as("... no later than its row expired").isLessThanOrEqualTo(expiry[1]);
         assertThat(old.isValid()).isFalse();
         assertThatThrownBy(() -> old.saveLastTimestamp(99_999)).isInstanceOf(WorkerLeaseLostException.class)
-                .hasMessageContaining("local lease deadline");
+                .hasMessageContaining("lease deadline");
         assertThat(row(0).owner()).isEqualTo(owner(recycled));
     }
 
@@ -165,13 +165,13 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
             told.countDown();
         });
 
-        assertThat(admin().update("UPDATE " + table + " SET owner = 'intruder', last_timestamp = 7 WHERE worker_id = ?",
-                id)).isEqualTo(1);
+        assertThat(admin().update("UPDATE " + table + " SET owner = 'intruder', fencing_token = fencing_token + 1,"
+                + " last_timestamp = 7 WHERE lock_name = ?", lockName(id))).isEqualTo(1);
         assertThat(told.await(2500, TimeUnit.MILLISECONDS)).as("the next renewal (within a second) reports it").isTrue();
-        assertThat(listenerThread.get()).startsWith("distkit-worker-lease-");
+        assertThat(listenerThread.get()).as("a library thread").startsWith("distkit-");
         assertThat(lease.isValid()).isFalse();
         assertThatThrownBy(() -> lease.saveLastTimestamp(999)).isInstanceOf(WorkerLeaseLostException.class)
-                .hasMessageContaining("worker id " + id).hasMessageContaining("no longer held by this lease");
+                .hasMessageContaining("worker id " + id).hasMessageContaining("a renewal found the lock gone");
         Row taken = row(id);
         assertThat(taken).isEqualTo(new Row("intruder", 7));
 
@@ -182,7 +182,7 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
             late.countDown();
         });
         assertThat(late.await(2, TimeUnit.SECONDS)).as("a listener registered after the loss runs at once").isTrue();
-        assertThat(lateThread.get()).startsWith("distkit-worker-lease-");
+        assertThat(lateThread.get()).as("a library thread").startsWith("distkit-");
         lease.close();
         assertThat(row(id)).as("close touches the intruder's row no more than the renewals did").isEqualTo(taken);
         assertThat(runs.get()).as("once").isEqualTo(1);
@@ -193,7 +193,9 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
     void saveOnATakenRowThrows() {
         WorkerLease lease = assigner(b -> b.leaseTime(Duration.ofSeconds(60))).acquire(8); // next renewal in 20 s
         int id = lease.workerId();
-        admin().update("UPDATE " + table + " SET owner = 'intruder' WHERE worker_id = ?", id);
+        // as a take by another holder does: a new owner, a higher fencing token
+        admin().update("UPDATE " + table + " SET owner = 'intruder', fencing_token = fencing_token + 1"
+                + " WHERE lock_name = ?", lockName(id));
         assertThat(lease.isValid()).as("not noticed yet").isTrue();
         assertThatThrownBy(() -> lease.saveLastTimestamp(5)).isInstanceOf(WorkerLeaseLostException.class);
         assertThat(lease.isValid()).isFalse();

@@ -121,16 +121,16 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
         for (int run = 1; run <= 5; run++) {
             int workerId = run;
             try (Connection c = synchronousConnection(); Statement s = c.createStatement()) {
-                s.execute("INSERT INTO " + table + " (worker_id, owner, last_timestamp, expires_at)"
-                        + " VALUES (" + workerId + ", NULL, 0, clock_timestamp())");
+                s.execute("INSERT INTO " + table + " (lock_name, owner, fencing_token, expires_at, last_timestamp)"
+                        + " VALUES ('" + lockName(workerId) + "', NULL, 1, clock_timestamp(), 0)");
             }
             alterRoleSynchronousCommitOff();
             boolean unwritten;
             try (Connection c = postgres.connection(); PreparedStatement save = c.prepareStatement("UPDATE " + table
-                    + " SET last_timestamp = GREATEST(last_timestamp, ?) WHERE worker_id = ?")) {
+                    + " SET last_timestamp = GREATEST(last_timestamp, ?) WHERE lock_name = ?")) {
                 for (int i = 1; i <= 3; i++) {
                     save.setLong(1, i);
-                    save.setInt(2, workerId);
+                    save.setString(2, lockName(workerId));
                     assertThat(save.executeUpdate()).isEqualTo(1); // autocommit: acknowledged, asynchronously
                 }
                 unwritten = walNotYetWritten();
@@ -198,6 +198,6 @@ class JdbcWorkerIdAssignerServerFailureTest extends WorkerTableTestSupport {
     /** The row's expiry as text, exact to the microsecond; ISO-like, so text order is time order (one time zone). */
     private String expiresAt(int workerId) {
         return admin().queryForObject("SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') FROM "
-                + table + " WHERE worker_id = ?", String.class, workerId);
+                + table + " WHERE lock_name = ?", String.class, lockName(workerId));
     }
 }

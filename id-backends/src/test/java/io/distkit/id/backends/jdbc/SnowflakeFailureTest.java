@@ -610,12 +610,12 @@ class SnowflakeFailureTest {
     /** Milliseconds until the row's lease expires, by the database clock (negative once expired). */
     private long remainingMillis(Db db, int workerId) {
         return admin(db).queryForObject("SELECT " + DialectSql.of(db.dialect()).millisUntil("expires_at") + " FROM "
-                + table + " WHERE worker_id = ?", Long.class, workerId);
+                + table + " WHERE lock_name = ?", Long.class, "worker-" + workerId);
     }
 
     /** The high-water mark the worker table holds for {@code workerId}. */
     private long rowMark(Db db, int workerId) {
-        return admin(db).queryForObject("SELECT last_timestamp FROM " + table + " WHERE worker_id = ?", Long.class,
-                workerId);
+        return admin(db).queryForObject("SELECT last_timestamp FROM " + table + " WHERE lock_name = ?", Long.class,
+                "worker-" + workerId);
     }
 }

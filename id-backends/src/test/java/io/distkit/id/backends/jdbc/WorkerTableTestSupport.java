@@ -1,9 +1,12 @@
 package io.distkit.id.backends.jdbc;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
+import io.distkit.id.backends.LockedWorkerLease;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.DialectSql;
 import io.distkit.testkit.Closer;
@@ -54,8 +57,22 @@ abstract class WorkerTableTestSupport {
         }
     }
 
+    /** The lock name of a worker id in the worker table. */
+    static String lockName(int workerId) {
+        return "worker-" + workerId;
+    }
+
+    /**
+     * The owner value the lease's take wrote: the row's owner while the row still has the lease's fencing
+     * token (a later take raises it), so comparing it with {@link #row}'s owner says whether the row is
+     * still this lease's.
+     */
     String owner(WorkerLease lease) {
-        return ((TableWorkerLease) lease).owner();
+        LockedWorkerLease locked = (LockedWorkerLease) lease;
+        List<String> owners = admin().queryForList("SELECT owner FROM " + table + " WHERE lock_name = ? AND fencing_token = ?",
+                String.class, locked.lockName(), locked.fencingToken());
+        assertThat(owners).as("the row still carries the fencing token of %s", lease).hasSize(1);
+        return java.util.Objects.requireNonNull(owners.get(0), "released");
     }
 
     WorkerIdAssigner assigner(UnaryOperator<JdbcWorkerIdAssigner.Builder> configure) {
@@ -65,14 +82,14 @@ abstract class WorkerTableTestSupport {
     }
 
     @Nullable Row row(int workerId) {
-        List<Row> rows = admin().query("SELECT owner, last_timestamp FROM " + table + " WHERE worker_id = ?",
-                (rs, i) -> new Row(rs.getString(1), rs.getLong(2)), workerId);
+        List<Row> rows = admin().query("SELECT owner, last_timestamp FROM " + table + " WHERE lock_name = ?",
+                (rs, i) -> new Row(rs.getString(1), rs.getLong(2)), lockName(workerId));
         return rows.isEmpty() ? null : rows.get(0);
     }
 
     long remainingMillis(int workerId) {
         return admin().queryForObject("SELECT " + DialectSql.of(dialect()).millisUntil("expires_at") + " FROM " + table
-                + " WHERE worker_id = ?", Long.class, workerId);
+                + " WHERE lock_name = ?", Long.class, lockName(workerId));
     }
 
     /** The row's expiry by the DB clock as a {@link System#nanoTime()} interval {@code [lower, upper]}. */

@@ -1,0 +1,75 @@
+package io.distkit.id.backends.jdbc;
+
+import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.backends.WorkerMarkStore;
+import io.distkit.jdbc.SqlDialect;
+import io.distkit.jdbc.internal.Database;
+import io.distkit.jdbc.internal.DialectSql;
+import java.util.List;
+import java.util.OptionalLong;
+import org.springframework.dao.DataAccessException;
+
+/**
+ * The high-water marks in the {@code last_timestamp} column of the worker table, beside the lock columns
+ * of the same row: reads and saves are conditional on the row's fencing token, which every take of the
+ * lock raises, so a holder whose lock was taken over changes nothing. On PostgreSQL a save commits with
+ * {@code synchronous_commit = on}: an acknowledged mark survives a crash of the server.
+ */
+final class JdbcWorkerMarkStore implements WorkerMarkStore {
+
+    private final Database database;
+    private final String description;
+    private final String readSql;
+    private final String saveSql;
+
+    JdbcWorkerMarkStore(Database database) {
+        this.database = database;
+        this.description = "table " + database.table() + " of " + database.where() + " (" + database.dialect() + ")";
+        String table = database.table();
+        DialectSql sql = DialectSql.of(database.dialect());
+        this.readSql = "SELECT last_timestamp FROM " + table + " WHERE lock_name = ? AND fencing_token = ?";
+        // GREATEST in all three databases; both sides are NOT NULL, so MySQL's NULL-if-any-NULL rule never applies
+        this.saveSql = sql.durable("UPDATE " + table + " SET last_timestamp = GREATEST(last_timestamp, "
+                + bigintParameter(database.dialect()) + ") WHERE lock_name = ? AND fencing_token = ?" + sql.durableWhere());
+    }
+
+    /** A BIGINT statement parameter where the database cannot infer its type from the context. */
+    private static String bigintParameter(SqlDialect dialect) {
+        // MySQL casts to SIGNED, not BIGINT, and needs no cast here
+        return dialect == SqlDialect.MYSQL ? "?" : "CAST(? AS BIGINT)";
+    }
+
+    @Override
+    public String source() {
+        return database.table();
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public OptionalLong read(String lockName, long fencingToken) {
+        try {
+            List<Long> mark = database.call("read the last timestamp",
+                    statements -> statements.longs(readSql, lockName, fencingToken));
+            return mark.isEmpty() ? OptionalLong.empty() : OptionalLong.of(mark.get(0));
+        } catch (DataAccessException e) {
+            throw new IdSourceUnavailableException(database.table(), "reading the last timestamp of " + lockName
+                    + " from " + description + " failed: " + Database.rootMessage(e), e);
+        }
+    }
+
+    @Override
+    public boolean save(String lockName, long fencingToken, long timestamp) {
+        try {
+            return database.callRepeatable("save the last timestamp",
+                    statements -> statements.update(saveSql, timestamp, lockName, fencingToken)) > 0;
+        } catch (DataAccessException e) {
+            throw new IdSourceUnavailableException(database.table(), "saving last timestamp " + timestamp + " of "
+                    + lockName + " to " + description + " failed: " + Database.rootMessage(e)
+                    + "; whether it was saved is unknown", e);
+        }
+    }
+}
