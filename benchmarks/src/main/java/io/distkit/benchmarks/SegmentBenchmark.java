@@ -31,24 +31,24 @@ import org.openjdk.jmh.annotations.Warmup;
  * <pre>
  * scripts/bench.sh 'SegmentBenchmark.nextId$' -t 1 -f 2 -wi 3 -i 5 -w 1 -r 2
  * scripts/bench.sh 'SegmentBenchmark.nextId$' -t 2 -f 2 -wi 3 -i 5 -w 1 -r 2
- * scripts/bench.sh SegmentBenchmark.nextIdLatency -p impl=distkit -p step=1000,1000000000 -f 2 -wi 3 -i 5
+ * scripts/bench.sh SegmentBenchmark.nextIdLatency -p impl=DISTKIT -p step=1000,1000000000 -f 2 -wi 3 -i 5
  * </pre>
  *
  * <ul>
- *   <li>{@code distkit}: {@code SegmentIdGenerator.builder(new InMemorySegmentAllocator(), tag)} with
+ *   <li>{@code DISTKIT}: {@code SegmentIdGenerator.builder(new InMemorySegmentAllocator(), tag)} with
  *       {@code minStep = maxStep = step} (the adaptive step off, for a like-for-like step). The in-memory
  *       allocator answers in well under 10 µs, so segments are fetched on the caller's thread when they
  *       run out (a hand-over to a prefetch thread would cost more).
- *   <li>{@code cosid-default}: {@code new DefaultSegmentId(new IdSegmentDistributor.Atomic(step))}
+ *   <li>{@code COSID_DEFAULT}: {@code new DefaultSegmentId(new IdSegmentDistributor.Atomic(step))}
  *       (cosid-core 2.x): one segment, refilled by the caller that finds it used up.
- *   <li>{@code cosid-chain}: {@code new SegmentChainId(new IdSegmentDistributor.Atomic(step))}: a chain of
+ *   <li>{@code COSID_CHAIN}: {@code new SegmentChainId(new IdSegmentDistributor.Atomic(step))}: a chain of
  *       segments filled ahead by CosId's prefetch worker.
- *   <li>{@code atomic-long}: {@code AtomicLong.incrementAndGet()}: no segments, the limit of a shared
+ *   <li>{@code ATOMIC_LONG}: {@code AtomicLong.incrementAndGet()}: no segments, the limit of a shared
  *       counter.
  * </ul>
  *
- * Targets (docs/architecture.md, "Benchmarks"): on one thread, {@code distkit} at least 1.0 &times;
- * {@code cosid-default} and 3 &times; {@code cosid-chain}, and at least 0.5 &times; {@code atomic-long};
+ * Targets (docs/architecture.md, "Benchmarks"): on one thread, {@code DISTKIT} at least 1.0 &times;
+ * {@code COSID_DEFAULT} and 3 &times; {@code COSID_CHAIN}, and at least 0.5 &times; {@code ATOMIC_LONG};
  * the p99.9 of {@code nextIdLatency} with step 1,000 (a segment switch every 1,000 ids) at most
  * 2 &times; its p99.9 with step 10<sup>9</sup> (no switch in a run).
  */
@@ -61,8 +61,11 @@ import org.openjdk.jmh.annotations.Warmup;
 public class SegmentBenchmark {
 
     /** The implementation measured. */
-    @Param({"distkit", "cosid-default", "cosid-chain", "atomic-long"})
-    public String impl;
+    @Param({"DISTKIT", "COSID_DEFAULT", "COSID_CHAIN", "ATOMIC_LONG"})
+    public Impl impl;
+
+    /** The implementations, spelled as the other benchmarks spell theirs. */
+    public enum Impl { DISTKIT, COSID_DEFAULT, COSID_CHAIN, ATOMIC_LONG }
 
     /** Ids per segment. */
     @Param({"1000"})
@@ -81,12 +84,10 @@ public class SegmentBenchmark {
     @Setup(Level.Trial)
     public void open() {
         source = switch (impl) {
-            case "distkit" -> distkit(new InMemorySegmentAllocator(), step);
-            case "cosid-default" -> new DefaultSegmentId(new IdSegmentDistributor.Atomic(step))::generate;
-            case "cosid-chain" -> new SegmentChainId(new IdSegmentDistributor.Atomic(step))::generate;
-            case "atomic-long" -> new AtomicLong()::incrementAndGet;
-            default -> throw new IllegalArgumentException("unknown impl '" + impl
-                    + "': distkit, cosid-default, cosid-chain or atomic-long");
+            case DISTKIT -> distkit(new InMemorySegmentAllocator(), step);
+            case COSID_DEFAULT -> new DefaultSegmentId(new IdSegmentDistributor.Atomic(step))::generate;
+            case COSID_CHAIN -> new SegmentChainId(new IdSegmentDistributor.Atomic(step))::generate;
+            case ATOMIC_LONG -> new AtomicLong()::incrementAndGet;
         };
     }
 

@@ -1,5 +1,6 @@
 package io.distkit.cli;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.id.IdGenerator;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
@@ -208,13 +209,13 @@ final class DemoCommand implements Callable<Integer> {
             int client = w % CLIENTS;
             Histogram histogram = new Histogram(3);
             waits.add(histogram);
-            threads.add(thread("distkit-demo-worker-" + (w + 1), done, () -> work(locks.get(client), register,
+            threads.add(thread("demo-worker", done, () -> work(locks.get(client), register,
                     histogram, acquisitions[client], lostLeases, workerFailure, deadline)));
         }
         for (IdRun run : idRuns) {
             run.start();
             for (int t = 0; t < ID_THREADS; t++) {
-                threads.add(thread("distkit-demo-" + run.name() + "-" + (t + 1), done, () -> run.work(deadline)));
+                threads.add(thread("demo-" + run.name(), done, () -> run.work(deadline)));
             }
         }
         threads.forEach(Thread::start);
@@ -244,16 +245,15 @@ final class DemoCommand implements Callable<Integer> {
                 workerFailure.get(), idRuns.stream().map(IdRun::result).toList(), stuck);
     }
 
-    private static Thread thread(String name, CountDownLatch done, Runnable body) {
-        Thread t = new Thread(() -> {
+    /** A daemon thread {@code distkit-<purpose>-<n>} that counts {@code done} down when {@code body} ends. */
+    private static Thread thread(String purpose, CountDownLatch done, Runnable body) {
+        return DaemonThreads.factory(purpose).newThread(() -> {
             try {
                 body.run();
             } finally {
                 done.countDown();
             }
-        }, name);
-        t.setDaemon(true);
-        return t;
+        });
     }
 
     /** One worker: acquire, read, work, write with the token, release; until the deadline. */

@@ -1,5 +1,6 @@
 package io.distkit.cli;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.lock.DistributedLock;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockException;
@@ -299,9 +300,7 @@ final class LockCommand implements Callable<Integer> {
                 }
                 return DistkitCommand.EXIT_FAILURE;
             }
-            Thread watchdog = new Thread(() -> watch(process), "distkit-lock-watchdog");
-            watchdog.setDaemon(true);
-            watchdog.start();
+            DaemonThreads.start("lock-watchdog", () -> watch(process));
             int code = process.waitFor();
             // a stop begun goes on until the descendants are gone too: only then may the lock go
             if (childEnded()) {
