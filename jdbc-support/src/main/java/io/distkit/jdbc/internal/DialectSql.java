@@ -8,9 +8,8 @@ import java.util.Objects;
 /**
  * The SQL pieces of one {@link SqlDialect} that distkit's JDBC modules build their statements from.
  * Every time in them is the database's clock; the client's clock is never read, so a client whose
- * wall clock is wrong (F18) changes no lease. On PostgreSQL a statement can also choose its own
- * commit: {@link #durable} for the writes a lease or a high-water mark depends on, {@link #unhurried}
- * for releases.
+ * wall clock is wrong (F18) changes no lease. The writes whose commit matters are built by {@link
+ * #update} and {@link #insert} ({@link WriteSql}): on PostgreSQL such a statement chooses its own commit.
  */
 public enum DialectSql {
 
@@ -36,25 +35,9 @@ public enum DialectSql {
             return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)";
         }
 
-        /**
-         * {@code synchronous_commit = on} for the statement's own transaction, whatever the server or role
-         * default, in a common table expression {@code commit_mode}. PostgreSQL evaluates it before the
-         * write commits only if the statement reads {@code commit_mode}: append {@link #durableWhere()} to
-         * its WHERE, or select {@code FROM commit_mode}.
-         */
         @Override
-        public String durable(String statement) {
-            return withCommitMode("on", statement);
-        }
-
-        @Override
-        public String unhurried(String statement) {
-            return withCommitMode("off", statement);
-        }
-
-        @Override
-        public String durableWhere() {
-            return " AND (SELECT setting FROM commit_mode) IS NOT NULL";
+        boolean choosesCommitPerStatement() {
+            return true;
         }
 
         @Override
@@ -177,29 +160,28 @@ public enum DialectSql {
     public abstract String epochMicros();
 
     /**
-     * {@code statement} made durable on commit, where the database lets a statement ask for that
-     * (PostgreSQL); as it is elsewhere. A statement with a WITH clause of its own gets the setting as its
-     * first common table expression. Append {@link #durableWhere()} to its WHERE so that the setting is
-     * evaluated.
+     * An {@code UPDATE} of {@code table} whose commit matters: finish it with {@link WriteSql#durable()} or
+     * {@link WriteSql#unhurried()}.
+     *
+     * @throws IllegalArgumentException if {@code table} is blank
      */
-    public String durable(String statement) {
-        return statement;
+    public WriteSql.Update update(String table) {
+        return new WriteSql.Update(this, table);
     }
 
     /**
-     * {@code statement} committed without waiting for the disk, where the database allows it: for
-     * releases only. A release lost in a crash leaves the row held until its expiry, which is what a
-     * crashed holder does anyway; it can never let two holders in. (The next durable commit on the
-     * server flushes it too: the log is written in order.) Acquires, claims and renewals stay {@link
-     * #durable}: losing one of those would let a second holder in while the first still trusts its lease.
+     * An {@code INSERT} into {@code table} whose commit matters: finish it with {@link WriteSql#durable()} or
+     * {@link WriteSql#unhurried()}.
+     *
+     * @throws IllegalArgumentException if {@code table} is blank
      */
-    public String unhurried(String statement) {
-        return statement;
+    public WriteSql.Insert insert(String table) {
+        return new WriteSql.Insert(this, table);
     }
 
-    /** A condition to append to the WHERE of a {@link #durable} or {@link #unhurried} statement, so that its setting is evaluated. */
-    public String durableWhere() {
-        return "";
+    /** Whether one statement can choose its own commit ({@code synchronous_commit}): see {@link WriteSql}. */
+    boolean choosesCommitPerStatement() {
+        return false;
     }
 
     /** Whether the JDBC query timeout ends a statement promptly (else only the network timeout bounds it). */
@@ -218,15 +200,5 @@ public enum DialectSql {
             }
         }
         return false;
-    }
-
-    /** {@code statement} with {@code synchronous_commit} set for its own transaction (see {@link #durable}). */
-    private static String withCommitMode(String synchronousCommit, String statement) {
-        // local to the statement's own transaction; evaluated before the write commits
-        String commitMode = "WITH commit_mode AS (SELECT set_config('synchronous_commit', '" + synchronousCommit
-                + "', true) AS setting)";
-        return statement.startsWith("WITH ")
-                ? commitMode + ", " + statement.substring("WITH ".length())
-                : commitMode + " " + statement;
     }
 }

@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.springframework.dao.DataAccessResourceFailureException;
 
-/** Dialect detection, the commit wrappers, missing-table detection and table names. */
+/** Dialect detection, query timeouts, missing-table detection and table names; the writes are {@link WriteSqlTest}'s. */
 class DialectSqlTest {
 
     @Test
@@ -30,21 +30,10 @@ class DialectSqlTest {
     }
 
     @Test
-    void postgresCommitsChooseTheirOwnDurabilityAndJoinAStatementsWithClause() {
-        DialectSql postgres = DialectSql.POSTGRESQL;
-        assertThat(postgres.durable("UPDATE t SET x = 1 WHERE y = ?" + postgres.durableWhere())).isEqualTo(
-                "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'on', true) AS setting)"
-                        + " UPDATE t SET x = 1 WHERE y = ? AND (SELECT setting FROM commit_mode) IS NOT NULL");
-        assertThat(postgres.unhurried("WITH a AS (SELECT 1) SELECT * FROM a")).isEqualTo(
-                "WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),"
-                        + " a AS (SELECT 1) SELECT * FROM a");
-        assertThat(postgres.queryTimeoutIsSafe()).isFalse();
-        for (DialectSql other : List.of(DialectSql.MYSQL, DialectSql.H2)) {
-            assertThat(other.durable("UPDATE t SET x = 1")).isEqualTo("UPDATE t SET x = 1");
-            assertThat(other.unhurried("UPDATE t SET x = 1")).isEqualTo("UPDATE t SET x = 1");
-            assertThat(other.durableWhere()).isEmpty();
-            assertThat(other.queryTimeoutIsSafe()).isTrue();
-        }
+    void onlyPostgresCancelsATimedOutQueryTooSlowlyToUseTheQueryTimeout() {
+        assertThat(DialectSql.POSTGRESQL.queryTimeoutIsSafe()).isFalse();
+        assertThat(DialectSql.MYSQL.queryTimeoutIsSafe()).isTrue();
+        assertThat(DialectSql.H2.queryTimeoutIsSafe()).isTrue();
     }
 
     @Test

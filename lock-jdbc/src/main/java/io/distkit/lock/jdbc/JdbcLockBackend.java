@@ -83,10 +83,9 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
                 + sql.epochMicros() + ", " + sql.nowPlusMillis() + ")";
         this.tokenSql = "SELECT fencing_token FROM " + table + " WHERE lock_name = ? AND owner = ?";
         this.remainingSql = "SELECT " + sql.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?";
-        this.releaseSql = sql.unhurried("UPDATE " + table + " SET owner = NULL WHERE lock_name = ? AND owner = ?"
-                + sql.durableWhere());
-        this.renewSql = sql.durable("UPDATE " + table + " SET expires_at = " + sql.nowPlusMillis()
-                + " WHERE lock_name = ? AND owner = ? AND expires_at > " + sql.now() + sql.durableWhere());
+        this.releaseSql = sql.update(table).set("owner = NULL").where("lock_name = ? AND owner = ?").unhurried();
+        this.renewSql = sql.update(table).set("expires_at = " + sql.nowPlusMillis())
+                .where("lock_name = ? AND owner = ? AND expires_at > " + sql.now()).durable();
     }
 
     /**
@@ -98,17 +97,17 @@ final class JdbcLockBackend implements LockBackend<JdbcLease> {
      * key turns a concurrent insert into "busy"), and a read of the token, in one transaction.
      */
     private static String acquireInOneStatement(DialectSql postgres, String table) {
-        // selecting FROM commit_mode makes the durable setting count
-        return postgres.durable("WITH taken AS (INSERT INTO " + table
-                + " AS l (lock_name, owner, fencing_token, expires_at)"
-                + " SELECT ?, ?, " + postgres.epochMicros() + ", " + postgres.nowPlusMillis() + " FROM commit_mode"
-                + " ON CONFLICT (lock_name) DO UPDATE SET owner = EXCLUDED.owner,"
-                + " fencing_token = l.fencing_token + 1, expires_at = EXCLUDED.expires_at"
-                + " WHERE l.owner IS NULL OR l.expires_at <= " + postgres.now()
-                + " RETURNING l.fencing_token)"
+        return postgres.insert(table).as("l")
+                .columns("lock_name", "owner", "fencing_token", "expires_at")
+                .values("?", "?", postgres.epochMicros(), postgres.nowPlusMillis())
+                .onConflictDoUpdate("lock_name", "owner = EXCLUDED.owner", "fencing_token = l.fencing_token + 1",
+                        "expires_at = EXCLUDED.expires_at")
+                .onConflictWhere("l.owner IS NULL OR l.expires_at <= " + postgres.now())
+                .returning("l.fencing_token")
                 // the subquery on the table sees the row as it was before this statement: the holder's
-                + " SELECT (SELECT fencing_token FROM taken),"
-                + " (SELECT " + postgres.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?)");
+                .inQuery("taken", "SELECT (SELECT fencing_token FROM taken),"
+                        + " (SELECT " + postgres.millisUntil("expires_at") + " FROM " + table + " WHERE lock_name = ?)")
+                .durable();
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.Database;
 import io.distkit.jdbc.internal.DialectSql;
 import io.distkit.jdbc.internal.TableSpec;
+import io.distkit.jdbc.internal.WriteSql;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -102,19 +103,17 @@ public final class JdbcSegmentAllocator implements SegmentAllocator {
 
         DialectSql sql = database.sql();
         // max_id >= 0: a row an operator set negative would give a range below 0, which no Segment may hold
-        String reserve = "UPDATE " + table + " SET max_id = max_id + ?, step = ?, updated_at = " + sql.now()
-                + " WHERE biz_tag = ? AND max_id >= 0 AND max_id <= ?";
-        this.reserveReturningSql = dialect == SqlDialect.POSTGRESQL
-                ? sql.durable(reserve + sql.durableWhere() + " RETURNING max_id")
-                : null;
-        this.reserveSql = reserve;
+        WriteSql.Update reserve = sql.update(table).set("max_id = max_id + ?", "step = ?", "updated_at = " + sql.now())
+                .where("biz_tag = ? AND max_id >= 0 AND max_id <= ?");
+        this.reserveReturningSql = dialect == SqlDialect.POSTGRESQL ? reserve.returning("max_id").durable() : null;
+        this.reserveSql = reserve.durable(); // where there is no RETURNING: readSql follows in its transaction
         this.readSql = "SELECT max_id FROM " + table + " WHERE biz_tag = ?";
+        WriteSql.Insert insert = sql.insert(table).columns("biz_tag", "max_id", "step", "updated_at")
+                .values("?", "?", "0", sql.now());
         this.insertSql = dialect == SqlDialect.POSTGRESQL
-                // DO NOTHING: a concurrent creation is no error (nor a line in the server log); FROM commit_mode
-                // makes the durable setting count
-                ? sql.durable("INSERT INTO " + table + " (biz_tag, max_id, step, updated_at) SELECT ?, ?, 0, "
-                        + sql.now() + " FROM commit_mode ON CONFLICT (biz_tag) DO NOTHING")
-                : "INSERT INTO " + table + " (biz_tag, max_id, step, updated_at) VALUES (?, ?, 0, " + sql.now() + ")";
+                // DO NOTHING: a concurrent creation is no error (nor a line in the server log)
+                ? insert.onConflictDoNothing("biz_tag").durable()
+                : insert.durable();
     }
 
     /** A builder for an allocator on {@code dataSource}; the data source stays yours (the allocator does not close it). */
