@@ -1,5 +1,6 @@
 package io.distkit.id.backends;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.WorkerIdAssigner;
@@ -9,6 +10,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockException;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.spi.LockNames;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -129,6 +131,12 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         } catch (IllegalStateException e) {
             throw new IllegalStateException("the lock client of this worker-id assigner on " + marks.describe()
                     + " is closed", e);
+        } catch (LockException e) { // the client closed while the attempt was on its way
+            if (closed) {
+                throw closedException();
+            }
+            throw new IdSourceUnavailableException(marks.source(), "leasing a worker id in [0, " + maxWorkerIds
+                    + ") from " + marks.describe() + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -173,7 +181,8 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
     /**
      * Closes every open lease (they turn invalid, their loss listeners do not run) and releases their
      * locks; closes the lock client too if it was made for this assigner. Idempotent; never throws
-     * because the backend is unreachable.
+     * because the backend is unreachable. A lock client closed by someone else ends the leases too: they
+     * turn invalid, as closed, without a loss.
      */
     @Override
     public void close() {
@@ -188,8 +197,17 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         leases.clear();
         if (closeLocks) {
             locks.close(); // releases them all in one go
-        } else {
-            open.forEach(lease -> releaseQuietly(lease.handle()));
+            return;
+        }
+        // the client is someone else's: release each lock, all at once, each bounded by the client
+        List<Thread> releases = open.stream()
+                .map(lease -> DaemonThreads.start("worker-release", () -> releaseQuietly(lease.handle()))).toList();
+        try {
+            for (Thread release : releases) {
+                release.join();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the releases go on by themselves
         }
     }
 
@@ -217,9 +235,18 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
          * {@value #DEFAULT_NAMESPACE}. Empty where the locks are apart already (a table of their own).
          *
          * @throws NullPointerException if null
+         * @throws IllegalArgumentException if the lock names it makes break the rule of lock names (see
+         *     {@link LockClient#lock(String)}): too long, or with a control character
          */
         public Builder namespace(String namespace) {
-            this.namespace = Objects.requireNonNull(namespace, "namespace");
+            Objects.requireNonNull(namespace, "namespace");
+            try {
+                LockNames.check(namespace + "worker-" + Integer.MAX_VALUE);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("namespace '" + namespace + "' does not make lock names: "
+                        + e.getMessage(), e);
+            }
+            this.namespace = namespace;
             return this;
         }
 

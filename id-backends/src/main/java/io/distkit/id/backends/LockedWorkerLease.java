@@ -23,7 +23,11 @@ public final class LockedWorkerLease implements WorkerLease {
 
     private static final Logger LOG = LoggerFactory.getLogger(LockedWorkerLease.class);
 
-    private enum State { OPEN, REFUSED_BY_STORE, CLOSED }
+    /**
+     * OPEN until one of: LOST (the lock's loss, seen by a listener or by close), REFUSED_BY_STORE (a save the
+     * store refused), CLOSED (closed while nothing was lost: listeners never run). Set under the monitor.
+     */
+    private enum State { OPEN, LOST, REFUSED_BY_STORE, CLOSED }
 
     private final LockedWorkerIdAssigner assigner;
     private final int workerId;
@@ -97,25 +101,38 @@ public final class LockedWorkerLease implements WorkerLease {
     public void onLost(Runnable listener) {
         Objects.requireNonNull(listener, "listener");
         Runnable once = new Once(listener);
+        boolean lostAlready = handle.lostReason().isPresent(); // notices a passed deadline too
         boolean runNow;
         synchronized (this) {
             if (state == State.CLOSED) {
                 return; // closed normally: never runs
             }
-            runNow = state == State.REFUSED_BY_STORE;
+            if (state == State.OPEN && lostAlready) {
+                state = State.LOST;
+            }
+            runNow = state != State.OPEN;
             if (!runNow) {
                 listeners.add(once);
             }
         }
-        if (runNow) {
+        if (runNow) { // on a thread of ours: the engine's may be gone with a closed client
             DaemonThreads.start("worker-lease", once);
             return;
         }
-        handle.onLost(() -> {
-            if (!isClosed()) {
-                once.run();
+        handle.onLost(() -> lostByLock(once));
+    }
+
+    /** The lock's loss listener: runs {@code once} unless the lease was closed before the loss. */
+    private void lostByLock(Runnable once) {
+        synchronized (this) {
+            if (state == State.CLOSED) {
+                return;
             }
-        });
+            if (state == State.OPEN) {
+                state = State.LOST;
+            }
+        }
+        once.run();
     }
 
     /** Stops the lease and releases its lock; never throws because the backend is unreachable. */
@@ -138,9 +155,11 @@ public final class LockedWorkerLease implements WorkerLease {
                 return false;
             }
             closeCalled = true;
-            if (state == State.OPEN && !lostFirst) {
-                state = State.CLOSED;
-                listeners.clear();
+            if (state == State.OPEN) { // a loss a listener saw meanwhile has made it LOST already
+                state = lostFirst ? State.LOST : State.CLOSED;
+                if (!lostFirst) {
+                    listeners.clear();
+                }
             }
         }
         assigner.forget(this);
@@ -151,18 +170,11 @@ public final class LockedWorkerLease implements WorkerLease {
         return handle;
     }
 
-    private synchronized boolean isClosed() {
-        return state == State.CLOSED;
-    }
-
     /** The store refused a save: the lease ends here, the lock is given up, the listeners run on a library thread. */
     private void refused(String reason) {
         List<Runnable> toRun;
         synchronized (this) {
-            if (state != State.OPEN) {
-                return;
-            }
-            if (closeCalled) {
+            if (state != State.OPEN || closeCalled) {
                 return;
             }
             state = State.REFUSED_BY_STORE;

@@ -122,7 +122,7 @@ class LockedWorkerIdAssignerTest {
     }
 
     @Test
-    void aCloseAfterTheLossKeepsTheLossAndItsListeners() {
+    void aCloseAfterTheLossKeepsTheLossAndItsListeners() throws Exception {
         QueuedScheduler scheduler = new QueuedScheduler();
         WorkerLease lease = assigner(LockedWorkerIdAssigner.builder(manualClient(scheduler), marks)
                 .leaseTime(Duration.ofSeconds(1))).acquire(1);
@@ -135,6 +135,14 @@ class LockedWorkerIdAssignerTest {
         assertThat(lost.get()).as("the loss came first: the close does not cancel its listeners").isOne();
         assertThatThrownBy(() -> lease.saveLastTimestamp(1)).isInstanceOf(WorkerLeaseLostException.class)
                 .hasMessageContaining("lease deadline");
+        CountDownLatch late = new CountDownLatch(1);
+        AtomicReference<String> lateThread = new AtomicReference<>();
+        lease.onLost(() -> {
+            lateThread.set(Thread.currentThread().getName());
+            late.countDown();
+        });
+        assertThat(late.await(5, TimeUnit.SECONDS)).as("registered after the loss (and the close): runs at once").isTrue();
+        assertThat(lateThread.get()).startsWith("distkit-worker-lease-");
 
         WorkerLease closed = assigner(LockedWorkerIdAssigner.builder(manualClient(scheduler), marks)
                 .leaseTime(Duration.ofSeconds(1))).acquire(1);
@@ -173,6 +181,10 @@ class LockedWorkerIdAssignerTest {
         assertThatNullPointerException().isThrownBy(() -> LockedWorkerIdAssigner.builder(client, null)).withMessage("marks");
         LockedWorkerIdAssigner.Builder builder = LockedWorkerIdAssigner.builder(client, marks);
         assertThatNullPointerException().isThrownBy(() -> builder.namespace(null)).withMessage("namespace");
+        assertThatIllegalArgumentException().isThrownBy(() -> builder.namespace("x".repeat(190)))
+                .withMessageStartingWith("namespace 'xxx").withMessageContaining("does not make lock names");
+        assertThatIllegalArgumentException().isThrownBy(() -> builder.namespace("ids\n"))
+                .withMessageContaining("does not make lock names");
         assertThatIllegalArgumentException().isThrownBy(() -> builder.leaseTime(Duration.ofMillis(499)))
                 .withMessageStartingWith("leaseTime must be at least 500 ms");
         builder.leaseTime(Duration.ofSeconds(1)).renewInterval(Duration.ofMillis(501));

@@ -170,7 +170,7 @@ public final class JdbcWorkerIdAssigner {
         }
     }
 
-    /** {@code host/pid}, printable ASCII, at most {@link LockEngine#MAX_OWNER_PREFIX_LENGTH} characters (the pid kept whole). */
+    /** {@code host/pid}, printable ASCII, at most {@link LockEngine#MAX_OWNER_PREFIX_LENGTH} characters (the pid and the end of the host name kept). */
     static String defaultOwnerPrefix() {
         String pid = Long.toString(ProcessHandle.current().pid());
         String host = System.getenv("HOSTNAME");
@@ -184,6 +184,7 @@ public final class JdbcWorkerIdAssigner {
         StringBuilder clean = new StringBuilder();
         host.chars().forEach(c -> clean.append(c > 0x20 && c < 0x7f ? (char) c : '_'));
         int room = LockEngine.MAX_OWNER_PREFIX_LENGTH - 1 - pid.length();
-        return (clean.length() > room ? clean.substring(0, room) : clean) + "/" + pid;
+        // the end of a long host name tells hosts apart (a pod name ends in its random suffix)
+        return (clean.length() > room ? clean.substring(clean.length() - room) : clean) + "/" + pid;
     }
 }

@@ -29,8 +29,9 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
         DialectSql sql = DialectSql.of(database.dialect());
         this.readSql = "SELECT last_timestamp FROM " + table + " WHERE lock_name = ? AND fencing_token = ?";
         // GREATEST in all three databases; both sides are NOT NULL, so MySQL's NULL-if-any-NULL rule never applies
-        this.saveSql = sql.durable("UPDATE " + table + " SET last_timestamp = GREATEST(last_timestamp, "
-                + bigintParameter(database.dialect()) + ") WHERE lock_name = ? AND fencing_token = ?" + sql.durableWhere());
+        this.saveSql = sql.update(table)
+                .set("last_timestamp = GREATEST(last_timestamp, " + bigintParameter(database.dialect()) + ")")
+                .where("lock_name = ? AND fencing_token = ?").durable();
     }
 
     /** A BIGINT statement parameter where the database cannot infer its type from the context. */
@@ -51,8 +52,12 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
 
     @Override
     public OptionalLong read(String lockName, long fencingToken) {
+        return read("read the last timestamp", lockName, fencingToken);
+    }
+
+    private OptionalLong read(String what, String lockName, long fencingToken) {
         try {
-            List<Long> mark = database.call("read the last timestamp",
+            List<Long> mark = database.call(what,
                     statements -> statements.longs(readSql, lockName, fencingToken));
             return mark.isEmpty() ? OptionalLong.empty() : OptionalLong.of(mark.get(0));
         } catch (DataAccessException e) {
@@ -64,8 +69,13 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
     @Override
     public boolean save(String lockName, long fencingToken, long timestamp) {
         try {
-            return database.callRepeatable("save the last timestamp",
-                    statements -> statements.update(saveSql, timestamp, lockName, fencingToken)) > 0;
+            if (database.callRepeatable("save the last timestamp",
+                    statements -> statements.update(saveSql, timestamp, lockName, fencingToken)) > 0) {
+                return true;
+            }
+            // none changed: refused, or (MySQL with useAffectedRows=true counts changed rows, not matched
+            // ones) matched but already at or above timestamp; only the token tells
+            return !read("check the fencing token", lockName, fencingToken).isEmpty();
         } catch (DataAccessException e) {
             throw new IdSourceUnavailableException(database.table(), "saving last timestamp " + timestamp + " of "
                     + lockName + " to " + description + " failed: " + Database.rootMessage(e)

@@ -210,7 +210,8 @@ public final class GeneratorMain {
                     for (int i = 0; i < perRound; i++) {
                         long invoked = System.nanoTime();
                         long id = g.nextId();
-                        if (movedOn(id, leased)) {
+                        if (movedOn(id, leased)) { // kept for the checkers, not counted as issued under the lease
+                            f.write(id);
                             progress.end("lost", new WorkerLeaseLostException(leased, "the generator was told by the"
                                     + " lease's onLost listener and went on with worker id " + LAYOUT.decode(id).worker(),
                                     null));
@@ -363,14 +364,13 @@ public final class GeneratorMain {
                     try {
                         if (random.nextInt(4) == 0) {
                             long[] ids = g.nextIds(1 + random.nextInt(2_000));
-                            checkLease(ids[0], leased);
-                            checkLease(ids[ids.length - 1], leased);
+                            checkLease(ids, leased);
                             f.write(ids);
                             made += ids.length;
                             progress.issued(ids[ids.length - 1], invoked, ids.length);
                         } else {
                             long id = g.nextId();
-                            checkLease(id, leased);
+                            checkLease(new long[] {id}, leased);
                             f.write(id);
                             made++;
                             progress.issued(id, invoked);
@@ -401,18 +401,26 @@ public final class GeneratorMain {
      * Whether {@code id} is of another worker id than the one leased when the run began. A generator learns
      * of a loss by its lease's onLost listener too, and then leases a new worker id at once, so the call
      * that follows may return an id of the new lease instead of throwing: the old lease was lost all the
-     * same. Such an id is not recorded: it belongs to the next run (a dropped id can never make a duplicate).
+     * same.
      */
     private static boolean movedOn(long id, int leased) {
         return LAYOUT.decode(id).worker() != leased;
     }
 
-    /** Throws as a generator's call does when the lease is lost, if {@link #movedOn} says it was. */
-    private static void checkLease(long id, int leased) {
-        if (movedOn(id, leased)) {
-            throw new WorkerLeaseLostException(leased, "the generator was told by the lease's onLost listener and"
-                    + " went on with worker id " + LAYOUT.decode(id).worker(), null);
+    /**
+     * Throws as a generator's call does when the lease is lost, if {@link #movedOn} says it was; the ids of
+     * the new worker id go to a file of their own first, so the checkers see every id issued.
+     */
+    private void checkLease(long[] ids, int leased) {
+        if (!movedOn(ids[0], leased) && !movedOn(ids[ids.length - 1], leased)) {
+            return;
         }
+        int next = LAYOUT.decode(ids[ids.length - 1]).worker();
+        try (IdFile moved = newFile(next)) {
+            moved.write(ids);
+        }
+        throw new WorkerLeaseLostException(leased, "the generator was told by the lease's onLost listener and went on"
+                + " with worker id " + next, null);
     }
 
     private WorkerIdAssigner assigner(DataSource source, Duration lease) {
