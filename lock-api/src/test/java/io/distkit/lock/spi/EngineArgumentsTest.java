@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 
 import io.distkit.lock.DistributedLock;
+import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import java.time.Duration;
 import java.util.List;
@@ -134,6 +135,26 @@ class EngineArgumentsTest extends EngineTestSupport {
             assertThatIllegalArgumentException().isThrownBy(() -> builder.spinWait(Duration.ofMillis(11)))
                     .withMessageContaining("spinWait must be between 0 and 10 ms").withMessageContaining("PT0.011S");
             assertThat(builder.spinWait(Duration.ZERO)).isSameAs(builder);
+            assertThatNullPointerException().isThrownBy(() -> builder.ownerPrefix(null)).withMessage("ownerPrefix");
+            for (String bad : java.util.List.of("", "two words", "caf\u00e9", "x".repeat(25))) {
+                assertThatIllegalArgumentException().as(bad).isThrownBy(() -> builder.ownerPrefix(bad))
+                        .withMessage("ownerPrefix must be 1 to 24 printable ASCII characters without spaces, was '"
+                                + bad + "'");
+            }
+        }
+
+        @Test
+        void ownerValuesStartWithTheOwnerPrefixAndStayUniquePerAcquisition() throws Exception {
+            String longest = "host-7/" + "9".repeat(17); // 24 characters
+            try (LockClient client = LockEngine.builder(backend).ownerPrefix(longest).build()) {
+                LockHandle first = client.lock("a").acquire();
+                LockHandle second = client.lock("b").acquire();
+                java.util.List<String> owners = backend.finishes().stream().map(ScriptedBackend.FinishCall::owner).toList();
+                assertThat(owners).hasSize(2).doesNotHaveDuplicates().allSatisfy(owner -> assertThat(owner)
+                        .startsWith(longest + "#").hasSizeLessThanOrEqualTo(64));
+                first.release();
+                second.release();
+            }
         }
     }
 }
