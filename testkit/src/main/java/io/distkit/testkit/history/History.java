@@ -1,5 +1,6 @@
 package io.distkit.testkit.history;
 
+import io.distkit.lock.spi.Ticker;
 import io.distkit.testkit.history.Op.Kind;
 import io.distkit.testkit.history.Op.Type;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
 
@@ -28,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class History {
 
-    private final LongSupplier nanoClock;
+    private final Ticker nanoClock;
     private final Consumer<? super Op> onRecord;
     private final List<Op> ops = new ArrayList<>();
     private long nextId;
@@ -45,7 +45,7 @@ public final class History {
      * @param onRecord called with every op appended, in order, while the history is locked; a child
      *     JVM passes {@code op -> System.out.println(op.toLine())} so that its ops survive a kill
      */
-    public History(LongSupplier nanoClock, Consumer<? super Op> onRecord) {
+    public History(Ticker nanoClock, Consumer<? super Op> onRecord) {
         this.nanoClock = Objects.requireNonNull(nanoClock, "nanoClock");
         this.onRecord = Objects.requireNonNull(onRecord, "onRecord");
     }
@@ -193,7 +193,7 @@ public final class History {
     private synchronized Op append(long id, Kind kind, String process, Type type, @Nullable String lock,
                                    long token, long value, String note) {
         // The time is read under the monitor so that appending order is time order.
-        Op op = new Op(nanoClock.getAsLong(), process, id < 0 ? nextId++ : id, kind, type, lock, token, value, note);
+        Op op = new Op(nanoClock.read(), process, id < 0 ? nextId++ : id, kind, type, lock, token, value, note);
         ops.add(op);
         onRecord.accept(op);
         return op;

@@ -1,5 +1,6 @@
 package io.distkit.testkit.server;
 
+import io.distkit.common.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -18,7 +19,6 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -68,7 +68,6 @@ public final class EtcdCluster extends ClusterFixture {
             .connectTimeout(PROBE_TIMEOUT)
             .build();
 
-    private static final AtomicInteger CONTROL_THREADS = new AtomicInteger();
 
     private final List<Member> members;
     private final String clusterToken;
@@ -231,9 +230,7 @@ public final class EtcdCluster extends ClusterFixture {
 
     private static void runOnControlThread(Runnable task) {
         // a plain thread each: the common pool may have a single worker on a 2-core machine
-        Thread thread = new Thread(task, "distkit-etcd-control-" + CONTROL_THREADS.incrementAndGet());
-        thread.setDaemon(true);
-        thread.start();
+        DaemonThreads.start("etcd-control", task);
     }
 
     private static void pollPause() {

@@ -1,5 +1,6 @@
 package io.distkit.testkit.server;
 
+import io.distkit.common.DaemonThreads;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -59,7 +60,6 @@ public final class FaultProxy implements TestServer {
         SERVER_TO_CLIENT
     }
 
-    private static final AtomicInteger THREAD_IDS = new AtomicInteger();
     private static final int CHUNK_BYTES = 64 * 1024;
     private static final int CONNECT_TIMEOUT_MILLIS = 2_000;
     private static final long SHUTDOWN_MILLIS = 5_000;
@@ -438,9 +438,7 @@ public final class FaultProxy implements TestServer {
     private record Chunk(byte @Nullable [] bytes, long readAt) {}
 
     private static Thread daemon(Runnable body) {
-        Thread thread = new Thread(body, "distkit-proxy-" + THREAD_IDS.incrementAndGet());
-        thread.setDaemon(true);
-        return thread;
+        return DaemonThreads.factory("proxy").newThread(body);
     }
 
     private static void abort(Socket socket) {
