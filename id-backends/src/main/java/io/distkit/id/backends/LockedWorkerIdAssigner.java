@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * writes the mark fenced by the token, and a refusal ends the lease. The locks are not reentrant, so two
  * leases of one thread get two worker ids.
  *
- * <p>An acquire costs one lock attempt per busy worker id below the one it gets.
+ * <p>An acquire tries first the worker ids the store does not know to be held ({@link
+ * WorkerMarkStore#heldLockNames}, one read), so it costs about one lock attempt, not one per busy id.
  */
 public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
 
@@ -88,7 +90,7 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         }
         ensureOpen();
         int busy = 0;
-        for (int workerId = 0; workerId < maxWorkerIds; workerId++) {
+        for (int workerId : tryOrder(maxWorkerIds)) {
             String name = lockName(workerId);
             LockHandle handle = tryLock(name, maxWorkerIds);
             if (handle == null) {
@@ -115,6 +117,17 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
                 + marks.describe() + ": " + busy + " live lease(s) when each was tried; close generators no longer"
                 + " needed, wait for the leases of crashed processes to expire (lease time " + options.leaseTime()
                 + "), or give the id layout more worker-id bits");
+    }
+
+    /** {@code [0, max)}: the ids the store does not know to be held first, then the others, each part ascending. */
+    private int[] tryOrder(int maxWorkerIds) {
+        Set<String> held = marks.heldLockNames(namespace + "worker-");
+        if (held.isEmpty()) {
+            return IntStream.range(0, maxWorkerIds).toArray();
+        }
+        IntStream free = IntStream.range(0, maxWorkerIds).filter(id -> !held.contains(lockName(id)));
+        IntStream busy = IntStream.range(0, maxWorkerIds).filter(id -> held.contains(lockName(id)));
+        return IntStream.concat(free, busy).toArray();
     }
 
     private @Nullable LockHandle tryLock(String name, int maxWorkerIds) {

@@ -2,6 +2,7 @@ package io.distkit.id.backends;
 
 import io.distkit.id.IdSourceUnavailableException;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * SPI: where a backend keeps the high-water mark of each worker id ({@link
@@ -42,4 +43,16 @@ public interface WorkerMarkStore {
      *     unknown
      */
     boolean save(String lockName, long fencingToken, long timestamp);
+
+    /**
+     * A hint, read in one request: the lock names under {@code namePrefix} whose locks are held now as far
+     * as the store can tell, so that an acquire tries the others first instead of one lock attempt per
+     * busy worker id. Only the order of the attempts depends on it: a stale answer costs attempts, never
+     * safety. Default: nothing known (every worker id is tried in order).
+     *
+     * @throws IdSourceUnavailableException if the store cannot be reached
+     */
+    default Set<String> heldLockNames(String namePrefix) {
+        return Set.of();
+    }
 }

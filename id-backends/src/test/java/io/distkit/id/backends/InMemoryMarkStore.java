@@ -3,6 +3,7 @@ package io.distkit.id.backends;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /** A {@link WorkerMarkStore} in a map, fenced as the SPI asks: the highest token heard from wins. */
 final class InMemoryMarkStore implements WorkerMarkStore {
@@ -39,6 +40,18 @@ final class InMemoryMarkStore implements WorkerMarkStore {
         }
         marks.put(lockName, new Mark(fencingToken, Math.max(mark.timestamp(), timestamp)));
         return true;
+    }
+
+    private volatile Set<String> held = Set.of();
+
+    /** What {@link #heldLockNames} answers from now on: a hint, right or stale. */
+    void reportHeld(Set<String> names) {
+        held = Set.copyOf(names);
+    }
+
+    @Override
+    public Set<String> heldLockNames(String namePrefix) {
+        return held;
     }
 
     synchronized long mark(String lockName) {

@@ -55,6 +55,27 @@ class LockedWorkerIdAssignerTest {
     }
 
     @Test
+    void theStoresHintOrdersTheAttemptsAndAStaleHintCostsNoSafety() {
+        LockedWorkerIdAssigner first = assigner(LockedWorkerIdAssigner.builder(client(), marks));
+        List<WorkerLease> held = List.of(first.acquire(8), first.acquire(8), first.acquire(8)); // 0, 1, 2
+        LockedWorkerIdAssigner second = assigner(LockedWorkerIdAssigner.builder(client(), marks));
+        marks.reportHeld(java.util.Set.of("distkit-ids/worker-0", "distkit-ids/worker-1", "distkit-ids/worker-2"));
+        assertThat(second.acquire(8).workerId()).as("the first id not known to be held").isEqualTo(3);
+
+        held.get(0).close();
+        // stale: says 0 is still held and 4 is not; 4 is free indeed, so it is taken before the freed 0
+        marks.reportHeld(java.util.Set.of("distkit-ids/worker-0", "distkit-ids/worker-1", "distkit-ids/worker-2",
+                "distkit-ids/worker-3"));
+        assertThat(second.acquire(8).workerId()).isEqualTo(4);
+        // wrong: says nothing is held; the attempts on 1 and 2 fail and the lowest free id is found all the same
+        marks.reportHeld(java.util.Set.of());
+        assertThat(second.acquire(8).workerId()).isZero();
+        marks.reportHeld(java.util.Set.of("distkit-ids/worker-1"));
+        assertThatThrownBy(() -> second.acquire(3)).as("ids said to be held are tried too, last")
+                .isExactlyInstanceOf(IdGenerationException.class).hasMessageContaining("3 live lease(s)");
+    }
+
+    @Test
     void theMarkIsFencedAndOutlivesTheLease() {
         LockedWorkerIdAssigner assigner = assigner(LockedWorkerIdAssigner.builder(client(), marks).namespace("ids/"));
         LockedWorkerLease first = (LockedWorkerLease) assigner.acquire(1);

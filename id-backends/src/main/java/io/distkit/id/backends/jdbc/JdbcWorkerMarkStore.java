@@ -5,8 +5,10 @@ import io.distkit.id.backends.WorkerMarkStore;
 import io.distkit.jdbc.SqlDialect;
 import io.distkit.jdbc.internal.Database;
 import io.distkit.jdbc.internal.DialectSql;
+import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
 import org.springframework.dao.DataAccessException;
 
 /**
@@ -21,6 +23,7 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
     private final String description;
     private final String readSql;
     private final String saveSql;
+    private final String heldSql;
 
     JdbcWorkerMarkStore(Database database) {
         this.database = database;
@@ -28,6 +31,7 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
         String table = database.table();
         DialectSql sql = DialectSql.of(database.dialect());
         this.readSql = "SELECT last_timestamp FROM " + table + " WHERE lock_name = ? AND fencing_token = ?";
+        this.heldSql = "SELECT lock_name FROM " + table + " WHERE owner IS NOT NULL AND expires_at > " + sql.now();
         // GREATEST in all three databases; both sides are NOT NULL, so MySQL's NULL-if-any-NULL rule never applies
         this.saveSql = sql.update(table)
                 .set("last_timestamp = GREATEST(last_timestamp, " + bigintParameter(database.dialect()) + ")")
@@ -63,6 +67,23 @@ final class JdbcWorkerMarkStore implements WorkerMarkStore {
         } catch (DataAccessException e) {
             throw new IdSourceUnavailableException(database.table(), "reading the last timestamp of " + lockName
                     + " from " + description + " failed: " + Database.rootMessage(e), e);
+        }
+    }
+
+    /** Every row of the table whose lock is held by the database clock (the table is the namespace). */
+    @Override
+    public Set<String> heldLockNames(String namePrefix) {
+        try {
+            return database.call("read the held worker ids", statements -> statements.query(heldSql, rows -> {
+                Set<String> names = new HashSet<>();
+                while (rows.next()) {
+                    names.add(rows.getString(1));
+                }
+                return names;
+            }));
+        } catch (DataAccessException e) {
+            throw new IdSourceUnavailableException(database.table(), "reading the held worker ids from " + description
+                    + " failed: " + Database.rootMessage(e), e);
         }
     }
 
