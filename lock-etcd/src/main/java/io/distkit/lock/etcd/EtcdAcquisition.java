@@ -1,0 +1,329 @@
+package io.distkit.lock.etcd;
+
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.spi.Acquisition;
+import io.distkit.lock.spi.Attempt;
+import io.distkit.lock.spi.LockRequest;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One acquire call: a key in the lock's queue, kept across attempts (it is the acquisition's place).
+ *
+ * <p>The first attempt puts the key with the session's lease, unless it exists already (an earlier
+ * reply was lost), and in the same transaction reads the lowest key and the one just before its own.
+ * Later attempts check in one transaction that the key is still there with its create revision and read
+ * the same two; a key that vanished (its session ended) is put again, at the end of the queue. The lowest
+ * key holds the lock. A waiter watches only its predecessor's key for deletion, from the revision it read,
+ * so exactly one waiter wakes per release; a failed or compacted watch wakes it too, and the next attempt
+ * reads and watches afresh. Each attempt also restarts the session's lease unless that happened since the
+ * attempt began: a waiter keeps its place, and a grant's lease lasts at least as long as the engine counts.
+ *
+ * <p>Attempts never overlap (the engine's rule), and {@code finish} comes after the last one completed.
+ */
+final class EtcdAcquisition implements Acquisition<EtcdLease> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdAcquisition.class);
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+    /** How often a session may be replaced within one attempt (it ended under the attempt). */
+    private static final int SESSION_TRIES = 2;
+    /** The pause before a failed watch wakes its waiter, so that a watch that always fails is no busy loop. */
+    private static final long WATCH_FAILURE_PAUSE_MILLIS = 100;
+
+    private static final GetOption LOWEST = GetOption.builder().isPrefix(true).withKeysOnly(true)
+            .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.ASCEND).withLimit(1).build();
+    /** Right after our put, the newest two keys are ours and our predecessor's. */
+    private static final GetOption NEWEST_TWO = GetOption.builder().isPrefix(true).withKeysOnly(true)
+            .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.DESCEND).withLimit(2).build();
+
+    private final EtcdLockBackend backend;
+    private final LockRequest request;
+    private final ByteSequence namePrefix;
+    private final ByteSequence owner;
+    private final long ttlSeconds;
+
+    // written by attempts and read by finish, which the engine runs one after the other
+    private volatile @Nullable Session session;
+    private volatile @Nullable ByteSequence key;
+    /** Our key's create revision, 0 while it is not known to exist. */
+    private volatile long ownRevision;
+    private volatile @Nullable PredecessorWatch watch;
+
+    EtcdAcquisition(EtcdLockBackend backend, LockRequest request) {
+        this.backend = backend;
+        this.request = request;
+        this.namePrefix = backend.namePrefix(request.name());
+        this.owner = EtcdLockBackend.bytes(request.owner());
+        this.ttlSeconds = request.leaseTime().toSeconds();
+    }
+
+    @Override
+    public CompletionStage<Attempt<EtcdLease>> attempt() {
+        closeWatch();
+        long startedAt = System.nanoTime();
+        long floor = backend.highestRevision(); // any answer to this attempt must be at least this
+        CompletableFuture<Attempt<EtcdLease>> attempt;
+        try {
+            attempt = ownRevision == 0 ? put(startedAt, floor, SESSION_TRIES) : check(startedAt, floor, SESSION_TRIES);
+        } catch (RuntimeException e) {
+            attempt = CompletableFuture.failedFuture(e);
+        }
+        return backend.mapFailure(attempt, request.name(), "acquire");
+    }
+
+    /** Puts our key unless it exists, and reads the queue, in one transaction. */
+    private CompletableFuture<Attempt<EtcdLease>> put(long startedAt, long floor, int sessionTries) {
+        if (sessionTries <= 0) {
+            return CompletableFuture.failedFuture(new LockBackendException(request.name(), "the sessions of "
+                    + backend.describe() + " keep ending while the lock is acquired (each lease gone within its "
+                    + ttlSeconds + " s)", null));
+        }
+        return backend.sessions().current(ttlSeconds).thenCompose(s -> {
+            ByteSequence k = namePrefix.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner()));
+            session = s;
+            key = k;
+            CompletableFuture<Boolean> fresh = refresh(s, startedAt);
+            return backend.calls().call(() -> backend.kv().txn()
+                            .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                            .Then(Op.put(k, owner, PutOption.builder().withLeaseId(s.leaseId).build()),
+                                    Op.get(namePrefix, LOWEST), Op.get(namePrefix, NEWEST_TWO))
+                            .Else(Op.get(k, GetOption.DEFAULT))
+                            .commit())
+                    .handle((response, failure) -> {
+                        if (failure != null) {
+                            if (EtcdCalls.isNotFound(failure)) { // "requested lease not found": the session ended
+                                backend.sessions().ended(s);
+                                key = null;
+                                return put(startedAt, floor, sessionTries - 1);
+                            }
+                            return CompletableFuture.<Attempt<EtcdLease>>failedFuture(failure);
+                        }
+                        return afterPut(response, s, k, fresh, startedAt, floor, sessionTries);
+                    })
+                    .thenCompose(Function.identity());
+        });
+    }
+
+    private CompletableFuture<Attempt<EtcdLease>> afterPut(TxnResponse response, Session s, ByteSequence k,
+            CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
+        long revision = response.getHeader().getRevision();
+        if (!response.isSucceeded()) {
+            // the key exists: an earlier attempt's put took effect though its reply was lost
+            checkNotRewound(revision, floor, false);
+            backend.observe(response);
+            List<KeyValue> own = response.getGetResponses().get(0).getKvs();
+            if (own.isEmpty()) {
+                return put(startedAt, floor, sessionTries - 1);
+            }
+            ownRevision = own.get(0).getCreateRevision();
+            return check(startedAt, floor, sessionTries);
+        }
+        checkNotRewound(revision, floor, true); // our put made this revision: it must be new
+        backend.observe(response);
+        ownRevision = revision;
+        KeyValue lowest = response.getGetResponses().get(0).getKvs().get(0);
+        if (lowest.getKey().equals(k)) {
+            return grant(s, k, revision, fresh, startedAt, floor, sessionTries);
+        }
+        List<KeyValue> newest = response.getGetResponses().get(1).getKvs();
+        return CompletableFuture.completedFuture(busy(newest.size() > 1 ? newest.get(1) : null, revision));
+    }
+
+    /**
+     * Confirms our key still exists with the create revision it was put with, and reads the queue, in one
+     * transaction: a waiter whose session ended while it waited must not be told it holds the lock
+     * (etcd issue 11456).
+     */
+    private CompletableFuture<Attempt<EtcdLease>> check(long startedAt, long floor, int sessionTries) {
+        Session s = session;
+        ByteSequence k = key;
+        long own = ownRevision;
+        if (s == null || k == null || own == 0) {
+            return put(startedAt, floor, sessionTries);
+        }
+        CompletableFuture<Boolean> fresh = refresh(s, startedAt);
+        GetOption before = GetOption.builder().isPrefix(true).withKeysOnly(true).withMaxCreateRevision(own - 1)
+                .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.DESCEND).withLimit(1)
+                .build();
+        return backend.calls().call(() -> backend.kv().txn()
+                        .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(own)))
+                        .Then(Op.get(namePrefix, LOWEST), Op.get(namePrefix, before))
+                        .commit())
+                .thenCompose(response -> {
+                    long revision = response.getHeader().getRevision();
+                    checkNotRewound(revision, floor, false);
+                    backend.observe(response);
+                    if (!response.isSucceeded()) {
+                        // our key is gone (its session ended, or it was deleted): queue again, at the end
+                        ownRevision = 0;
+                        key = null;
+                        return put(startedAt, floor, sessionTries - 1);
+                    }
+                    KeyValue lowest = response.getGetResponses().get(0).getKvs().get(0);
+                    if (lowest.getKey().equals(k)) {
+                        return grant(s, k, own, fresh, startedAt, floor, sessionTries);
+                    }
+                    List<KeyValue> previous = response.getGetResponses().get(1).getKvs();
+                    return CompletableFuture.completedFuture(busy(previous.isEmpty() ? null : previous.get(0), revision));
+                });
+    }
+
+    /** Our key is the lowest: the lock is ours once the session's lease is known to run a full TTL from the attempt. */
+    private CompletableFuture<Attempt<EtcdLease>> grant(Session s, ByteSequence k, long token,
+            CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
+        return fresh.thenCompose(alive -> {
+            if (!alive) { // the lease ended under the attempt, and the key with it
+                ownRevision = 0;
+                key = null;
+                return put(startedAt, floor, sessionTries - 1);
+            }
+            return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), k, token, s)));
+        });
+    }
+
+    /** A keep-alive for the session, unless one was sent (or the lease granted) since the attempt began. */
+    private CompletableFuture<Boolean> refresh(Session s, long startedAt) {
+        if (s.refreshedSince(startedAt)) {
+            return CompletableFuture.completedFuture(true);
+        }
+        CompletableFuture<Boolean> alive = backend.sessions().keepAlive(s);
+        alive.exceptionally(failure -> false); // a busy answer does not need it; a grant waits for it
+        return alive;
+    }
+
+    /**
+     * @param seenBefore the highest revision seen before the request was sent
+     * @param madeByUs whether the answer's revision is the one our own write created, so above all seen before
+     */
+    private void checkNotRewound(long revision, long seenBefore, boolean madeByUs) {
+        if (madeByUs ? revision <= seenBefore : revision < seenBefore) {
+            throw backend.rewound(request.name(), revision, seenBefore);
+        }
+    }
+
+    /**
+     * Someone else holds the lock. A waiter watches its predecessor's key for deletion from the revision
+     * just read, and retries after a third of the lease in any case, which also keeps its session alive.
+     */
+    private Attempt<EtcdLease> busy(@Nullable KeyValue predecessor, long revision) {
+        Duration keepPlace = request.leaseTime().dividedBy(3);
+        if (!request.willWait()) {
+            return Attempt.busy(request.leaseTime(), null);
+        }
+        if (predecessor == null) { // cannot be while a lower key exists; look again soon rather than trust it
+            return Attempt.busy(Duration.ofMillis(WATCH_FAILURE_PAUSE_MILLIS), null);
+        }
+        PredecessorWatch listener = new PredecessorWatch();
+        try {
+            listener.watcher = backend.watch().watch(predecessor.getKey(),
+                    WatchOption.builder().withRevision(revision + 1).withNoPut(true).build(), listener);
+            watch = listener;
+        } catch (RuntimeException e) {
+            LOG.debug("lock '{}': could not watch the predecessor key on {}: {}", request.name(), backend.describe(),
+                    e.toString());
+            return Attempt.busy(Duration.ofMillis(WATCH_FAILURE_PAUSE_MILLIS), null);
+        }
+        return Attempt.busy(keepPlace, listener.wakeUp);
+    }
+
+    private void closeWatch() {
+        PredecessorWatch current = watch;
+        watch = null;
+        if (current != null) {
+            current.close();
+        }
+    }
+
+    @Override
+    public CompletionStage<Void> finish(boolean acquired) {
+        closeWatch();
+        ByteSequence k = key;
+        if (acquired || k == null) {
+            return DONE;
+        }
+        // the key may exist whether or not the last reply said so: delete it if it is still this acquisition's
+        return backend.calls().call(() -> backend.kv().txn()
+                        .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(owner)))
+                        .Then(Op.delete(k, DeleteOption.DEFAULT))
+                        .commit())
+                .handle((response, failure) -> {
+                    if (failure != null) {
+                        Session s = session;
+                        LOG.warn("lock '{}': could not delete the waiting key of an acquisition that gave up on {};"
+                                + " it stays until its session's lease runs out ({} s) or the client closes: {}",
+                                request.name(), backend.describe(), s == null ? ttlSeconds : s.ttlSeconds,
+                                EtcdCalls.unwrap(failure).toString());
+                    } else {
+                        backend.observe(response);
+                    }
+                    return null;
+                });
+    }
+
+    /**
+     * Wakes the waiter when the predecessor's key is deleted, or when the watch fails or ends; never when we
+     * close it ourselves (the engine would take that for a release it missed and try again at once).
+     */
+    private final class PredecessorWatch implements Watch.Listener {
+        final CompletableFuture<Void> wakeUp = new CompletableFuture<>();
+        volatile Watch.@Nullable Watcher watcher;
+        private volatile boolean closed;
+
+        @Override
+        public void onNext(WatchResponse response) {
+            if (!response.getEvents().isEmpty()) { // DELETE events only: puts are filtered out
+                wakeUp.complete(null);
+            }
+        }
+
+        @Override
+        public void onError(Throwable failure) {
+            if (closed) {
+                return;
+            }
+            LOG.debug("lock '{}': the watch of the predecessor key on {} failed, looking again: {}", request.name(),
+                    backend.describe(), failure.toString());
+            // compacted, cancelled, or the cluster unreachable: the next attempt reads and watches afresh
+            CompletableFuture.delayedExecutor(WATCH_FAILURE_PAUSE_MILLIS, TimeUnit.MILLISECONDS)
+                    .execute(() -> wakeUp.complete(null));
+        }
+
+        @Override
+        public void onCompleted() {
+            if (!closed) {
+                wakeUp.complete(null);
+            }
+        }
+
+        void close() {
+            closed = true;
+            Watch.Watcher current = watcher;
+            if (current != null) {
+                try {
+                    current.close();
+                } catch (RuntimeException e) {
+                    LOG.debug("closing a watch on {} failed: {}", backend.describe(), e.toString());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package io.distkit.lock.etcd;
+
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.LockClient;
+import io.distkit.lock.LockOptions;
+import io.distkit.lock.spi.LockEngine;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Distributed locks with fencing tokens on etcd v3, through jetcd.
+ *
+ * <pre>{@code
+ * try (LockClient client = EtcdLockClient.builder("http://127.0.0.1:2379").build()) {
+ *     try (LockHandle handle = client.lock("invoice-42").acquire()) {
+ *         store.write(invoice, handle.fencingToken());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Each acquisition puts a key {@code <keyPrefix><encoded name>/<lease id>/<owner>} attached to the lease
+ * of the client's session for its lease time (one etcd lease per client and lease time, renewed in one
+ * keep-alive per session by the engine's renewal pass). The key with the lowest create revision holds
+ * the lock, and that create revision is the fencing token: revisions only grow in a cluster, so tokens
+ * do too. A waiter watches only the key just before its own, so one waiter wakes per release. Lease
+ * times must be whole seconds, at least {@value #MIN_LEASE_SECONDS} s. Read-write locks are not supported yet.
+ */
+public final class EtcdLockClient {
+
+    /** The key prefix used unless {@link Builder#keyPrefix} sets another. */
+    public static final String DEFAULT_KEY_PREFIX = "distkit/lock/";
+    /** Longest key prefix accepted, in characters. */
+    public static final int MAX_KEY_PREFIX_LENGTH = 200;
+    /** How long one etcd call may take unless {@link Builder#commandTimeout} sets another: 5 seconds. */
+    public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
+    /** The shortest lease time accepted, in seconds: etcd's minimum lease with its default election timeout. */
+    public static final long MIN_LEASE_SECONDS = 2;
+
+    private EtcdLockClient() {}
+
+    /**
+     * A builder for a client that creates (and on {@link LockClient#close()} closes) its own jetcd client
+     * for these endpoints: {@code http://host:port} or {@code https://host:port} (TLS, trusting the JVM's
+     * certificate authorities), or {@code host:port} for plain HTTP.
+     *
+     * @throws NullPointerException if {@code endpoints} or one of them is null
+     * @throws IllegalArgumentException if there is none, or one is malformed (the message says which and why)
+     */
+    public static Builder builder(String... endpoints) {
+        Objects.requireNonNull(endpoints, "endpoints");
+        if (endpoints.length == 0) {
+            throw new IllegalArgumentException("endpoints must name at least one etcd member, such as"
+                    + " http://127.0.0.1:2379");
+        }
+        List<URI> uris = new ArrayList<>();
+        for (String endpoint : endpoints) {
+            uris.add(parseEndpoint(Objects.requireNonNull(endpoint, "endpoint")));
+        }
+        return new Builder(null, List.copyOf(uris));
+    }
+
+    /**
+     * A builder for a client on a jetcd {@link Client} the caller owns: the lock client uses it and never
+     * closes it. Its sessions are revoked when the lock client closes.
+     *
+     * @throws NullPointerException if {@code client} is null
+     */
+    public static Builder builder(Client client) {
+        return new Builder(Objects.requireNonNull(client, "client"), List.of());
+    }
+
+    /** The etcd key prefix under which every key of lock {@code name} lies, for tests and operators. */
+    static String lockPrefix(String keyPrefix, String name) {
+        return keyPrefix + EtcdLockBackend.encodeName(name) + "/";
+    }
+
+    private static URI parseEndpoint(String endpoint) {
+        String text = endpoint.strip();
+        if (!text.contains("://")) {
+            text = "http://" + text;
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' is malformed (" + e.getMessage()
+                    + "); expected http://host:port or https://host:port", e);
+        }
+        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must use http or https, was "
+                    + scheme);
+        }
+        if (uri.getHost() == null || uri.getPort() < 0) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must have a host and a port,"
+                    + " such as http://127.0.0.1:2379");
+        }
+        return uri;
+    }
+
+    /**
+     * Configures an etcd {@link LockClient}. Every setter checks its argument at once; {@link #build()}
+     * makes the client (no call to etcd is made before the first lock is taken).
+     */
+    public static final class Builder {
+
+        private final @Nullable Client client;
+        private final List<URI> endpoints;
+        private String keyPrefix = DEFAULT_KEY_PREFIX;
+        private LockOptions defaultOptions = LockOptions.defaults();
+        private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
+        private @Nullable String user;
+        private @Nullable String password;
+
+        private Builder(@Nullable Client client, List<URI> endpoints) {
+            this.client = client;
+            this.endpoints = endpoints;
+        }
+
+        /**
+         * The prefix of every key this client writes; default {@value EtcdLockClient#DEFAULT_KEY_PREFIX}.
+         * Clients that should contend for the same locks need the same prefix.
+         *
+         * @throws NullPointerException if null
+         * @throws IllegalArgumentException if blank or longer than {@value EtcdLockClient#MAX_KEY_PREFIX_LENGTH}
+         *     characters
+         */
+        public Builder keyPrefix(String keyPrefix) {
+            Objects.requireNonNull(keyPrefix, "keyPrefix");
+            if (keyPrefix.isBlank()) {
+                throw new IllegalArgumentException("keyPrefix must not be blank, was '" + keyPrefix + "'");
+            }
+            if (keyPrefix.length() > MAX_KEY_PREFIX_LENGTH) {
+                throw new IllegalArgumentException("keyPrefix must be at most " + MAX_KEY_PREFIX_LENGTH
+                        + " characters, was " + keyPrefix.length());
+            }
+            this.keyPrefix = keyPrefix;
+            return this;
+        }
+
+        /**
+         * The options of {@link LockClient#lock(String)}; default {@link LockOptions#defaults()}.
+         *
+         * @throws NullPointerException if null
+         * @throws IllegalArgumentException if the lease time is not whole seconds or below
+         *     {@value EtcdLockClient#MIN_LEASE_SECONDS} s
+         */
+        public Builder defaultOptions(LockOptions options) {
+            Objects.requireNonNull(options, "defaultOptions");
+            EtcdLockBackend.checkLeaseTime(options.leaseTime());
+            this.defaultOptions = options;
+            return this;
+        }
+
+        /**
+         * How long one etcd call may take before it counts as failed; default 5 s. A timed-out acquire is
+         * resolved by owner value: the acquisition's key is deleted if it was put.
+         *
+         * @throws NullPointerException if null
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder commandTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "commandTimeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("commandTimeout must be positive, was " + timeout);
+            }
+            this.commandTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * The etcd user and password of a client made from endpoints (etcd's authentication).
+         *
+         * @throws NullPointerException if either is null
+         * @throws IllegalStateException if the builder was given a jetcd client (configure that client instead)
+         */
+        public Builder credentials(String user, String password) {
+            Objects.requireNonNull(user, "user");
+            Objects.requireNonNull(password, "password");
+            if (client != null) {
+                throw new IllegalStateException("credentials belong to the jetcd Client passed to builder(Client)");
+            }
+            this.user = user;
+            this.password = password;
+            return this;
+        }
+
+        /**
+         * Returns the client. With endpoints, each call makes a new jetcd client, closed with the lock client.
+         *
+         * @throws LockBackendException if the jetcd client cannot be made (TLS set-up, say)
+         */
+        public LockClient build() {
+            boolean owned = client == null;
+            Client etcd = owned ? newClient() : client;
+            String description = owned ? "etcd " + String.join(",", endpoints.stream().map(URI::getAuthority).toList())
+                    : "etcd (the supplied jetcd client)";
+            try {
+                EtcdLockBackend backend = new EtcdLockBackend(etcd, owned, keyPrefix,
+                        new EtcdCalls(commandTimeout, description));
+                return LockEngine.builder(backend)
+                        .defaultOptions(defaultOptions)
+                        // a release is one transaction; close revokes the sessions, all at once
+                        .operationTimeout(commandTimeout.multipliedBy(2).plusSeconds(1))
+                        .build();
+            } catch (RuntimeException | Error e) {
+                if (owned) {
+                    etcd.close();
+                }
+                throw e;
+            }
+        }
+
+        private Client newClient() {
+            ClientBuilder builder = Client.builder()
+                    .endpoints(endpoints.toArray(URI[]::new))
+                    .connectTimeout(commandTimeout);
+            if (user != null && password != null) {
+                builder.user(ByteSequence.from(user, StandardCharsets.UTF_8))
+                        .password(ByteSequence.from(password, StandardCharsets.UTF_8));
+            }
+            if (endpoints.stream().anyMatch(uri -> uri.getScheme().equalsIgnoreCase("https"))) {
+                try {
+                    builder.sslContext(ssl -> {});
+                } catch (javax.net.ssl.SSLException e) {
+                    throw new LockBackendException(null, "cannot set up TLS for etcd " + endpoints + ": "
+                            + e.getMessage(), e);
+                }
+            }
+            return builder.build();
+        }
+    }
+}

@@ -1,0 +1,127 @@
+package io.distkit.lock.etcd;
+
+import io.distkit.lock.LockClient;
+import io.distkit.lock.spi.LockClientProvider;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Makes etcd reachable through {@link io.distkit.lock.LockClients#connect(URI)}:
+ * {@code etcd://[user:password@]host:port[,host:port...][/key/prefix/]} over plain HTTP, {@code etcds://...}
+ * over TLS. The path, if any, is the key prefix (default {@value EtcdLockClient#DEFAULT_KEY_PREFIX}); the
+ * port defaults to 2379. Everything else has the defaults of {@link EtcdLockClient#builder(String...)}.
+ * Registered in {@code META-INF/services/io.distkit.lock.spi.LockClientProvider}; not for direct use.
+ */
+public final class EtcdLockClientProvider implements LockClientProvider {
+
+    private static final String FORMS = "expected etcd://[user:password@]host:port[,host:port...][/key/prefix/]"
+            + " or etcds://... for TLS";
+
+    /** For {@link java.util.ServiceLoader}. */
+    public EtcdLockClientProvider() {}
+
+    /** {@code etcd} and {@code etcds}. */
+    @Override
+    public Set<String> schemes() {
+        return Set.of("etcd", "etcds");
+    }
+
+    /**
+     * @throws IllegalArgumentException if the URI is malformed (the message says why and shows the form)
+     * @throws io.distkit.lock.LockBackendException if the client cannot be made
+     */
+    @Override
+    public LockClient connect(URI uri) {
+        return parse(uri).build();
+    }
+
+    /** The builder a URI stands for; no connection is made. */
+    static EtcdLockClient.Builder parse(URI uri) {
+        Objects.requireNonNull(uri, "uri");
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("etcd") && !scheme.equals("etcds")) {
+            throw new IllegalArgumentException("not an etcd URI (scheme '" + scheme + "'): " + FORMS);
+        }
+        if (uri.isOpaque()) {
+            throw new IllegalArgumentException("etcd URI has no '//' before its hosts: " + FORMS);
+        }
+        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+            throw new IllegalArgumentException("etcd URI takes no query or fragment ('?...', '#...'): " + FORMS);
+        }
+        String authority = uri.getRawAuthority();
+        if (authority == null || authority.isEmpty()) {
+            throw new IllegalArgumentException("etcd URI names no host: " + FORMS);
+        }
+        String user = null;
+        String password = null;
+        int at = authority.lastIndexOf('@');
+        if (at >= 0) {
+            String userInfo = authority.substring(0, at);
+            authority = authority.substring(at + 1);
+            int colon = userInfo.indexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("etcd URI user info must be user:password (both percent-encoded"
+                        + " where needed): " + FORMS);
+            }
+            user = decode(userInfo.substring(0, colon));
+            password = decode(userInfo.substring(colon + 1));
+        }
+        String httpScheme = scheme.equals("etcds") ? "https://" : "http://";
+        List<String> endpoints = new ArrayList<>();
+        for (String hostPort : authority.split(",", -1)) {
+            endpoints.add(httpScheme + hostAndPort(hostPort));
+        }
+        EtcdLockClient.Builder builder = EtcdLockClient.builder(endpoints.toArray(String[]::new));
+        if (user != null) {
+            builder.credentials(user, password);
+        }
+        String path = uri.getRawPath();
+        if (path != null && !path.isEmpty() && !path.equals("/")) {
+            builder.keyPrefix(decode(path.substring(1)));
+        }
+        return builder;
+    }
+
+    private static String hostAndPort(String hostPort) {
+        if (hostPort.isEmpty()) {
+            throw new IllegalArgumentException("etcd URI has an empty host in its host list: " + FORMS);
+        }
+        String host = hostPort;
+        String port = "2379";
+        int colon = hostPort.lastIndexOf(':');
+        int bracket = hostPort.lastIndexOf(']');
+        if (colon > bracket) {
+            host = hostPort.substring(0, colon);
+            port = hostPort.substring(colon + 1);
+        }
+        if (host.isEmpty()) {
+            throw new IllegalArgumentException("etcd URI has a port without a host ('" + hostPort + "'): " + FORMS);
+        }
+        int number;
+        try {
+            number = Integer.parseInt(port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("etcd URI port '" + port + "' of '" + hostPort + "' is not a number: "
+                    + FORMS, e);
+        }
+        if (number < 1 || number > 65535) {
+            throw new IllegalArgumentException("etcd URI port " + number + " of '" + hostPort
+                    + "' is out of range (1 to 65535): " + FORMS);
+        }
+        return host + ":" + number;
+    }
+
+    private static String decode(String text) {
+        try {
+            return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("etcd URI has a malformed percent-encoding: " + FORMS, e);
+        }
+    }
+}

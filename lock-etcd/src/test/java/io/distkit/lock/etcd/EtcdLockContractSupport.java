@@ -1,0 +1,56 @@
+package io.distkit.lock.etcd;
+
+import io.distkit.lock.LockClient;
+import io.distkit.lock.LockOptions;
+import io.distkit.testkit.lock.LockClientContract;
+import io.distkit.testkit.server.EtcdCluster;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.options.DeleteOption;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+
+/** The lock contract on an etcd cluster; every client is its own jetcd client, as separate processes would be. */
+abstract class EtcdLockContractSupport extends LockClientContract {
+
+    private Client admin;
+
+    /** The cluster under test. */
+    abstract EtcdCluster etcd();
+
+    @AfterEach
+    void closeAdmin() {
+        if (admin != null) {
+            admin.close();
+        }
+    }
+
+    @Override
+    protected LockClient newClient(LockOptions defaults) {
+        return EtcdLockClient.builder(etcd().endpoints().toArray(String[]::new)).defaultOptions(defaults).build();
+    }
+
+    /** etcd's leases are whole seconds, at least 2 s with the cluster's election timeout. */
+    @Override
+    protected Duration shortLease() {
+        return Duration.ofSeconds(2);
+    }
+
+    /** Deletes every key of the lock, as an operator would (the sessions' leases stay). */
+    @Override
+    protected void deleteLockState(String lockName) {
+        if (admin == null) {
+            admin = Client.builder().endpoints(etcd().endpoints().toArray(String[]::new)).build();
+        }
+        String prefix = EtcdLockClient.lockPrefix(EtcdLockClient.DEFAULT_KEY_PREFIX, lockName);
+        try {
+            admin.getKVClient()
+                    .delete(ByteSequence.from(prefix, StandardCharsets.UTF_8), DeleteOption.builder().isPrefix(true).build())
+                    .get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not delete " + prefix, e);
+        }
+    }
+}
