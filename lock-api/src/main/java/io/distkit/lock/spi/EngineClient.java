@@ -98,7 +98,7 @@ class EngineClient<S> implements LockClient {
             }
         }
         LockRequest request = new LockRequest(lock.name(), lock.mode, lock.options().leaseTime(),
-                clientId + ":" + sequence.incrementAndGet(), waitNanos != 0, blocking);
+                clientId + ":" + sequence.incrementAndGet(), waitNanos != 0, blocking, lock.options().autoRenew());
         AcquireOp<S> op = new AcquireOp<>(this, lock, key, request, waitNanos);
         op.start();
         return op.result;

@@ -18,6 +18,10 @@ import java.time.Duration;
  *     first {@link Acquisition#attempt()} on that thread: a backend whose I/O blocks anyway (JDBC)
  *     may run that attempt right there instead of handing it to a thread of its own. Later attempts
  *     come from the engine's timer threads and must not block.
+ * @param autoRenew whether the engine will renew the lease while the lock is held ({@link
+ *     io.distkit.lock.LockOptions#autoRenew()}). A lease that is not renewed must run out on the
+ *     backend by itself: a backend that shares one server-side lease between locks (an etcd session)
+ *     must not put such a lock under a lease that other locks keep alive.
  */
 public record LockRequest(String name, LockMode mode, Duration leaseTime, String owner, boolean willWait,
-        boolean callerBlocks) {}
+        boolean callerBlocks, boolean autoRenew) {}

@@ -17,7 +17,10 @@ import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +40,19 @@ import org.slf4j.LoggerFactory;
  * so exactly one waiter wakes per release; a failed or compacted watch wakes it too, and the next attempt
  * reads and watches afresh. Each attempt also restarts the session's lease unless that happened since the
  * attempt began: a waiter keeps its place, and a grant's lease lasts at least as long as the engine counts.
+ *
+ * <p><b>Keys.</b> {@code <name prefix><lease id hex>/<owner>/<incarnation>}. An attempt after one that
+ * answered Acquired means the engine gave that grant back (it came too late) and is deleting it by its
+ * create revision, possibly much later: the next put deletes that key in its own transaction and puts the
+ * next incarnation, so a create revision is never granted twice. An auto-renewed lock uses the client's
+ * shared session for its lease time; one that is not renewed a private session of its own, which nothing
+ * else keeps alive. {@code finish(false)} deletes, by owner value, every key the acquisition may have put;
+ * what it cannot confirm (a failed delete, a put whose reply was lost and may still land) is left to the
+ * backend, which retries on every renewal pass.
+ *
+ * <p>A session found gone spends one of the attempt's session tries; a key that merely vanished does not
+ * (the put that follows finds out whether the session is gone). A keep-alive without an answer after a
+ * successful put is no failure for a waiter: it keeps its key and asks again at once.
  *
  * <p>Attempts never overlap (the engine's rule), and {@code finish} comes after the last one completed.
  */
@@ -67,6 +83,26 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     /** Our key's create revision, 0 while it is not known to exist. */
     private volatile long ownRevision;
     private volatile @Nullable PredecessorWatch watch;
+    /** The incarnation of our key: it grows whenever a grant was given back, so that no grant repeats. */
+    private volatile int incarnation;
+    /** Whether the latest attempt answered Acquired: another attempt means the engine gave that grant back. */
+    private volatile boolean granted;
+    /** The key of a grant given back, deleted by the next put's transaction. */
+    private volatile @Nullable ByteSequence retired;
+    /** Every key this acquisition may have put, for finish(false) to delete by owner value. */
+    private final Map<ByteSequence, PutKey> puts = new LinkedHashMap<>();
+
+    /** A key we sent a put for; ambiguous if no reply said whether it was applied. */
+    private static final class PutKey {
+        final ByteSequence key;
+        final Session session;
+        volatile boolean ambiguous;
+
+        PutKey(ByteSequence key, Session session) {
+            this.key = key;
+            this.session = session;
+        }
+    }
 
     EtcdAcquisition(EtcdLockBackend backend, LockRequest request) {
         this.backend = backend;
@@ -79,6 +115,15 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     @Override
     public CompletionStage<Attempt<EtcdLease>> attempt() {
         closeWatch();
+        if (granted) {
+            // the engine gave our grant back (it came too late) and may still be deleting that key by its
+            // create revision: never grant that revision again. The next put deletes it and queues anew.
+            granted = false;
+            retired = key;
+            key = null;
+            ownRevision = 0;
+            incarnation++;
+        }
         long startedAt = System.nanoTime();
         long floor = backend.highestRevision(); // any answer to this attempt must be at least this
         CompletableFuture<Attempt<EtcdLease>> attempt;
@@ -90,6 +135,24 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         return backend.mapFailure(attempt, request.name(), "acquire");
     }
 
+    /** The shared session for an auto-renewed lock; for one that is not renewed, this acquisition's own. */
+    private CompletableFuture<Session> sessionFor() {
+        if (request.autoRenew()) {
+            return backend.sessions().current(ttlSeconds);
+        }
+        Session own = session;
+        if (own != null && !own.shared && !own.isDead()) {
+            return CompletableFuture.completedFuture(own);
+        }
+        return backend.sessions().fresh(ttlSeconds);
+    }
+
+    private PutKey remember(ByteSequence k, Session s) {
+        synchronized (puts) {
+            return puts.computeIfAbsent(k, ignored -> new PutKey(k, s));
+        }
+    }
+
     /** Puts our key unless it exists, and reads the queue, in one transaction. */
     private CompletableFuture<Attempt<EtcdLease>> put(long startedAt, long floor, int sessionTries) {
         if (sessionTries <= 0) {
@@ -97,16 +160,27 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     + backend.describe() + " keep ending while the lock is acquired (each lease gone within its "
                     + ttlSeconds + " s)", null));
         }
-        return backend.sessions().current(ttlSeconds).thenCompose(s -> {
-            ByteSequence k = namePrefix.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner()));
+        return sessionFor().thenCompose(s -> {
+            ByteSequence k = namePrefix.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner() + "/" + incarnation));
             session = s;
             key = k;
+            PutKey record = remember(k, s);
+            ByteSequence old = retired;
             CompletableFuture<Boolean> fresh = refresh(s, startedAt);
+            List<Op> then = new ArrayList<>(4);
+            List<Op> otherwise = new ArrayList<>(2);
+            if (old != null) { // our own key (the name holds our owner value): nobody else's to lose
+                then.add(Op.delete(old, DeleteOption.DEFAULT));
+                otherwise.add(Op.delete(old, DeleteOption.DEFAULT));
+            }
+            then.add(Op.put(k, owner, PutOption.builder().withLeaseId(s.leaseId).build()));
+            then.add(Op.get(namePrefix, LOWEST));
+            then.add(Op.get(namePrefix, NEWEST_TWO));
+            otherwise.add(Op.get(k, GetOption.DEFAULT));
             return backend.calls().call(() -> backend.kv().txn()
                             .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                            .Then(Op.put(k, owner, PutOption.builder().withLeaseId(s.leaseId).build()),
-                                    Op.get(namePrefix, LOWEST), Op.get(namePrefix, NEWEST_TWO))
-                            .Else(Op.get(k, GetOption.DEFAULT))
+                            .Then(then.toArray(Op[]::new))
+                            .Else(otherwise.toArray(Op[]::new))
                             .commit())
                     .handle((response, failure) -> {
                         if (failure != null) {
@@ -115,7 +189,11 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                                 key = null;
                                 return put(startedAt, floor, sessionTries - 1);
                             }
+                            record.ambiguous = true; // it may still be applied: finish(false) keeps looking
                             return CompletableFuture.<Attempt<EtcdLease>>failedFuture(failure);
+                        }
+                        if (old != null && retired == old) {
+                            retired = null; // deleted by either branch
                         }
                         return afterPut(response, s, k, fresh, startedAt, floor, sessionTries);
                     })
@@ -173,10 +251,11 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     checkNotRewound(revision, floor, false);
                     backend.observe(response);
                     if (!response.isSucceeded()) {
-                        // our key is gone (its session ended, or it was deleted): queue again, at the end
+                        // our key is gone (its session ended, or it was deleted): queue again, at the end. This
+                        // spends no session try: the put finds out whether the session is still there.
                         ownRevision = 0;
                         key = null;
-                        return put(startedAt, floor, sessionTries - 1);
+                        return put(startedAt, floor, sessionTries);
                     }
                     KeyValue lowest = response.getGetResponses().get(0).getKvs().get(0);
                     if (lowest.getKey().equals(k)) {
@@ -190,14 +269,26 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     /** Our key is the lowest: the lock is ours once the session's lease is known to run a full TTL from the attempt. */
     private CompletableFuture<Attempt<EtcdLease>> grant(Session s, ByteSequence k, long token,
             CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
-        return fresh.thenCompose(alive -> {
+        return fresh.handle((alive, failure) -> {
+            if (failure == null && alive && !s.refreshedSince(startedAt)) {
+                failure = new IllegalStateException("the keep-alive of " + s + " predates the attempt"); // never
+            }
+            if (failure != null) {
+                // etcd did not say whether it restarted the lease: the key stands and keeps our place, but the
+                // lock cannot be reported held. A waiter asks again at once; a caller who does not wait learns why.
+                if (request.willWait()) {
+                    return CompletableFuture.completedFuture(Attempt.<EtcdLease>busy(Duration.ZERO, null));
+                }
+                return CompletableFuture.<Attempt<EtcdLease>>failedFuture(failure);
+            }
             if (!alive) { // the lease ended under the attempt, and the key with it
                 ownRevision = 0;
                 key = null;
                 return put(startedAt, floor, sessionTries - 1);
             }
+            granted = true;
             return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), k, token, s)));
-        });
+        }).thenCompose(Function.identity());
     }
 
     /** A keep-alive for the session, unless one was sent (or the lease granted) since the attempt began. */
@@ -256,24 +347,52 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     @Override
     public CompletionStage<Void> finish(boolean acquired) {
         closeWatch();
-        ByteSequence k = key;
-        if (acquired || k == null) {
+        if (acquired) {
             return DONE;
         }
-        // the key may exist whether or not the last reply said so: delete it if it is still this acquisition's
+        List<PutKey> keys;
+        synchronized (puts) {
+            keys = new ArrayList<>(puts.values());
+        }
+        Session own = session;
+        List<CompletableFuture<Void>> deletes = new ArrayList<>(keys.size());
+        for (PutKey record : keys) {
+            if (!record.session.isDead()) { // a dead session's keys went with it
+                deletes.add(delete(record));
+            }
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
+        if (own != null && !own.shared) {
+            return all.whenComplete((ignored, failure) -> backend.sessions().retire(own)); // no lock of ours uses it
+        }
+        return all;
+    }
+
+    /**
+     * Deletes a key we may have put if it still holds our owner value (a reply may have been lost, whatever
+     * the last one said). One whose delete failed, or whose put may still land, is left to the backend's
+     * clean-up, which retries on every renewal pass.
+     */
+    private CompletableFuture<Void> delete(PutKey record) {
+        ByteSequence k = record.key;
         return backend.calls().call(() -> backend.kv().txn()
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(owner)))
                         .Then(Op.delete(k, DeleteOption.DEFAULT))
                         .commit())
                 .handle((response, failure) -> {
                     if (failure != null) {
-                        Session s = session;
                         LOG.warn("lock '{}': could not delete the waiting key of an acquisition that gave up on {};"
-                                + " it stays until its session's lease runs out ({} s) or the client closes: {}",
-                                request.name(), backend.describe(), s == null ? ttlSeconds : s.ttlSeconds,
+                                + " retrying on each renewal pass, and it goes with its session's lease ({} s): {}",
+                                request.name(), backend.describe(), record.session.ttlSeconds,
                                 EtcdCalls.unwrap(failure).toString());
+                        backend.abandon(k, owner, record.session, 0);
                     } else {
                         backend.observe(response);
+                        if (!response.isSucceeded() && record.ambiguous) {
+                            // nothing there yet, but a put whose reply was lost may still be applied
+                            backend.abandon(k, owner, record.session,
+                                    System.nanoTime() + backend.calls().timeout().multipliedBy(2).toNanos());
+                        }
                     }
                     return null;
                 });
@@ -291,7 +410,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         @Override
         public void onNext(WatchResponse response) {
             if (!response.getEvents().isEmpty()) { // DELETE events only: puts are filtered out
-                wakeUp.complete(null);
+                wake();
             }
         }
 
@@ -303,14 +422,23 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
             LOG.debug("lock '{}': the watch of the predecessor key on {} failed, looking again: {}", request.name(),
                     backend.describe(), failure.toString());
             // compacted, cancelled, or the cluster unreachable: the next attempt reads and watches afresh
-            CompletableFuture.delayedExecutor(WATCH_FAILURE_PAUSE_MILLIS, TimeUnit.MILLISECONDS)
-                    .execute(() -> wakeUp.complete(null));
+            if (!backend.calls().schedule(() -> wakeUp.complete(null),
+                    TimeUnit.MILLISECONDS.toNanos(WATCH_FAILURE_PAUSE_MILLIS))) {
+                wake();
+            }
         }
 
         @Override
         public void onCompleted() {
             if (!closed) {
-                wakeUp.complete(null);
+                wake();
+            }
+        }
+
+        /** Completes the wake-up on the backend's executor: the engine's retry must not run on jetcd's thread. */
+        private void wake() {
+            if (!wakeUp.isDone()) {
+                backend.calls().execute(() -> wakeUp.complete(null));
             }
         }
 

@@ -8,10 +8,16 @@ import io.etcd.jetcd.common.exception.EtcdException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import io.distkit.common.DaemonThreads;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -21,15 +27,55 @@ import org.jspecify.annotations.Nullable;
  * Bounds every jetcd call by the command timeout and turns its failures into {@link LockBackendException}s
  * that lead with the cause and name the cluster. The engine needs every stage to complete; jetcd retries
  * unreachable endpoints for a long time by itself.
+ *
+ * <p><b>Threads.</b> Every stage this class hands out completes on an executor of the backend's own
+ * ({@code distkit-etcd-<n>} daemon threads, created as needed and ended when idle), never on jetcd's
+ * event loops or the JDK's single {@code CompletableFuture} delay thread: the engine's callbacks and the
+ * users' {@code acquireAsync} callbacks run there, and one that blocks must not stall etcd replies or
+ * other timeouts. Timeouts run on one timer thread of the backend's own, which only hands the expiry to
+ * the executor. After {@link #close()} both fall back to completing on the calling thread, so that every
+ * stage still completes.
  */
 final class EtcdCalls {
 
     private final Duration timeout;
     private final String description;
+    private final ThreadPoolExecutor executor;
+    private final ScheduledThreadPoolExecutor timer;
 
     EtcdCalls(Duration timeout, String description) {
         this.timeout = timeout;
         this.description = description;
+        this.executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                DaemonThreads.factory("etcd"));
+        this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("etcd-timer"));
+        timer.setRemoveOnCancelPolicy(true);
+        timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+
+    /** Runs the task on the backend's executor, or here if that is shut down. */
+    void execute(Runnable task) {
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException shutDown) {
+            task.run();
+        }
+    }
+
+    /** Runs the task on the backend's executor after the delay; false if the timer is shut down (nothing runs). */
+    boolean schedule(Runnable task, long delayNanos) {
+        try {
+            timer.schedule(() -> execute(task), delayNanos, TimeUnit.NANOSECONDS);
+            return true;
+        } catch (RejectedExecutionException shutDown) {
+            return false;
+        }
+    }
+
+    /** Stops the threads; called last, when the backend closes. Stages still pending complete on jetcd's threads. */
+    void close() {
+        timer.shutdownNow();
+        executor.shutdown();
     }
 
     Duration timeout() {
@@ -48,8 +94,42 @@ final class EtcdCalls {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        // a stage of our own: orTimeout on jetcd's future itself would race its completion handlers
-        return started.thenApply(value -> value).orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        return bound(started, timeout);
+    }
+
+    /**
+     * A stage of our own that completes like {@code started} or with a {@link TimeoutException} after
+     * {@code limit}, whichever comes first, on the backend's executor. {@code started} itself is left alone
+     * (completing jetcd's future would race its own handlers and does not cancel the call).
+     */
+    <T> CompletableFuture<T> bound(CompletableFuture<T> started, Duration limit) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        ScheduledFuture<?> expiry = null;
+        if (!started.isDone()) {
+            try {
+                expiry = timer.schedule(() -> {
+                    if (!out.isDone()) {
+                        execute(() -> out.completeExceptionally(new TimeoutException("no reply within " + limit)));
+                    }
+                }, limit.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException shutDown) {
+                return started.thenApply(value -> value).orTimeout(limit.toNanos(), TimeUnit.NANOSECONDS);
+            }
+        }
+        ScheduledFuture<?> timeoutTask = expiry;
+        started.whenComplete((value, failure) -> {
+            if (timeoutTask != null) {
+                timeoutTask.cancel(false);
+            }
+            execute(() -> {
+                if (failure != null) {
+                    out.completeExceptionally(failure);
+                } else {
+                    out.complete(value);
+                }
+            });
+        });
+        return out;
     }
 
     /** Whether etcd said the thing asked about does not exist (a lease that expired or was revoked). */

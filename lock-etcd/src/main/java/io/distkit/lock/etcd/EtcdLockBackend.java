@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
@@ -33,8 +35,10 @@ import org.jspecify.annotations.Nullable;
  * The etcd lock primitive the engine builds on.
  *
  * <p><b>Store.</b> A lock is the set of keys under {@code <prefix><encoded name>/}, one per acquisition
- * that holds or waits for it: {@code <leaseIdHex>/<owner>}, holding the owner value and attached to the
- * lease of the client's session for that lease time ({@link Sessions}). The holder is the key with the
+ * that holds or waits for it: {@code <leaseIdHex>/<owner>/<incarnation>}, holding the owner value and
+ * attached to the lease of the client's session for that lease time, or of a private session for a lock
+ * that is not renewed ({@link Sessions}). A session etcd reports gone is reported to the engine at once
+ * ({@link #start}). The holder is the key with the
  * lowest create revision; its create revision is the fencing token. Revisions only grow in an etcd
  * cluster, so tokens do too. The encoded name contains no {@code '/'}, so no name's keys fall under
  * another's prefix.
@@ -64,6 +68,27 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     private final EtcdCalls calls;
     private final Sessions sessions;
     private final AtomicLong highestRevision = new AtomicLong();
+    /** Keys an acquisition gave up on but could not confirm deleted: retried on every renewal pass. */
+    private final Map<ByteSequence, Abandoned> abandoned = new ConcurrentHashMap<>();
+
+    /**
+     * A key to delete by owner value: its delete failed, or its put's reply was lost and the put may still
+     * be applied (then it is kept until {@code keepUntil}, a {@link System#nanoTime()}, even if found absent).
+     */
+    private static final class Abandoned {
+        final ByteSequence key;
+        final ByteSequence owner;
+        final Session session;
+        final long keepUntil;
+        final AtomicBoolean inFlight = new AtomicBoolean();
+
+        Abandoned(ByteSequence key, ByteSequence owner, Session session, long keepUntil) {
+            this.key = key;
+            this.owner = owner;
+            this.session = session;
+            this.keepUntil = keepUntil;
+        }
+    }
 
     EtcdLockBackend(Client client, boolean ownsClient, String prefix, EtcdCalls calls) {
         this.client = client;
@@ -71,6 +96,13 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
         this.prefix = prefix;
         this.calls = calls;
         this.sessions = new Sessions(client.getLeaseClient(), calls);
+    }
+
+    /** Reports every lock of a session that etcd said is gone as lost, as soon as any call learns it. */
+    @Override
+    public void start(LeaseEvents<EtcdLease> events) {
+        sessions.onEnded(session -> events.lost(lease -> lease.session() == session, "the etcd " + session
+                + " of its lock ended on " + describe() + " (its lease expired or was revoked), and its keys with it"));
     }
 
     @Override
@@ -116,6 +148,7 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
      */
     @Override
     public CompletionStage<List<Boolean>> renewAll(List<EtcdLease> leases, List<Duration> leaseTimes) {
+        cleanUpAbandoned();
         int n = leases.size();
         if (n == 0) {
             return CompletableFuture.completedFuture(List.of());
@@ -162,8 +195,46 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
                         .commit())
                 .thenApply(response -> {
                     observe(response);
+                    sessions.retire(lease.session()); // a private session: nothing else uses it
                     return response.isSucceeded();
                 }), lease.name(), "release");
+    }
+
+    // ---- keys left behind -----------------------------------------------------------------------------
+
+    /** Leaves a key of a finished acquisition to be deleted by owner value on the renewal passes. */
+    void abandon(ByteSequence key, ByteSequence owner, Session session, long keepUntil) {
+        abandoned.put(key, new Abandoned(key, owner, session, keepUntil));
+    }
+
+    /**
+     * One owner-checked delete per abandoned key, in the background. An entry is dropped once its session is
+     * known dead (the key went with it), or a delete confirmed it gone and no late put can bring it back.
+     */
+    private void cleanUpAbandoned() {
+        for (Abandoned entry : abandoned.values()) {
+            if (entry.session.isDead()) {
+                abandoned.remove(entry.key, entry);
+                continue;
+            }
+            if (!entry.inFlight.compareAndSet(false, true)) {
+                continue;
+            }
+            calls.call(() -> kv().txn()
+                            .If(new Cmp(entry.key, Cmp.Op.EQUAL, CmpTarget.value(entry.owner)))
+                            .Then(Op.delete(entry.key, DeleteOption.DEFAULT))
+                            .commit())
+                    .whenComplete((response, failure) -> {
+                        entry.inFlight.set(false);
+                        if (failure != null) {
+                            return; // the next pass tries again
+                        }
+                        observe(response);
+                        if (response.isSucceeded() || entry.keepUntil == 0 || System.nanoTime() - entry.keepUntil > 0) {
+                            abandoned.remove(entry.key, entry);
+                        }
+                    });
+        }
     }
 
     /** Revokes the sessions (their keys go with them), then closes the jetcd client if this backend made it. */
@@ -172,8 +243,12 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
         try {
             sessions.close();
         } finally {
-            if (ownsClient) {
-                client.close();
+            try {
+                if (ownsClient) {
+                    client.close();
+                }
+            } finally {
+                calls.close();
             }
         }
     }

@@ -27,9 +27,10 @@ import org.jspecify.annotations.Nullable;
  * }
  * }</pre>
  *
- * <p>Each acquisition puts a key {@code <keyPrefix><encoded name>/<lease id>/<owner>} attached to the lease
+ * <p>Each acquisition puts a key {@code <keyPrefix><encoded name>/<lease id>/<owner>/<n>} attached to the lease
  * of the client's session for its lease time (one etcd lease per client and lease time, renewed in one
- * keep-alive per session by the engine's renewal pass). The key with the lowest create revision holds
+ * keep-alive per session by the engine's renewal pass; a lock without auto-renewal gets a lease of its
+ * own, which runs out by itself). The key with the lowest create revision holds
  * the lock, and that create revision is the fencing token: revisions only grow in a cluster, so tokens
  * do too. A waiter watches only the key just before its own, so one waiter wakes per release. Lease
  * times must be whole seconds, at least {@value #MIN_LEASE_SECONDS} s. Read-write locks are not supported yet.
@@ -80,7 +81,12 @@ public final class EtcdLockClient {
 
     /** The etcd key prefix under which every key of lock {@code name} lies, for tests and operators. */
     static String lockPrefix(String keyPrefix, String name) {
-        return keyPrefix + EtcdLockBackend.encodeName(name) + "/";
+        return normalisePrefix(keyPrefix) + EtcdLockBackend.encodeName(name) + "/";
+    }
+
+    /** The key prefix ending with {@code '/'}: no prefix is then the start of another's lock names. */
+    static String normalisePrefix(String keyPrefix) {
+        return keyPrefix.endsWith("/") ? keyPrefix : keyPrefix + "/";
     }
 
     private static URI parseEndpoint(String endpoint) {
@@ -128,7 +134,10 @@ public final class EtcdLockClient {
 
         /**
          * The prefix of every key this client writes; default {@value EtcdLockClient#DEFAULT_KEY_PREFIX}.
-         * Clients that should contend for the same locks need the same prefix.
+         * Clients that should contend for the same locks need the same prefix. A prefix that does not end
+         * with {@code '/'} gets one appended ({@code "app"} becomes {@code "app/"}), so that no two prefixes
+         * alias: without it, lock {@code "sx"} under {@code "lock"} and lock {@code "x"} under {@code "locks"}
+         * would share their keys.
          *
          * @throws NullPointerException if null
          * @throws IllegalArgumentException if blank or longer than {@value EtcdLockClient#MAX_KEY_PREFIX_LENGTH}
@@ -143,7 +152,7 @@ public final class EtcdLockClient {
                 throw new IllegalArgumentException("keyPrefix must be at most " + MAX_KEY_PREFIX_LENGTH
                         + " characters, was " + keyPrefix.length());
             }
-            this.keyPrefix = keyPrefix;
+            this.keyPrefix = normalisePrefix(keyPrefix);
             return this;
         }
 

@@ -12,6 +12,7 @@ import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.EtcdCluster;
+import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.Servers;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
@@ -153,6 +154,31 @@ class EtcdLockClientTest {
                 .isLessThan(timeout.multipliedBy(2).plusSeconds(3));
     }
 
+    @Test
+    void aClusterThatAcceptsConnectionsButNeverAnswersFailsTheAcquireWithinTheCommandTimeout() throws Exception {
+        URI member = URI.create(etcd.member(0).endpoint());
+        FaultProxy proxy = closer.add(FaultProxy.builder().target(member.getHost(), member.getPort()).build());
+        proxy.start();
+        proxy.blackHole(); // connections are accepted and stay open; nothing ever comes back
+        Duration timeout = Duration.ofSeconds(1);
+        LockClient client = closer.add(EtcdLockClient.builder(proxy.uri("http")).commandTimeout(timeout).build());
+        DistributedLock lock = client.lock(uniqueName("black-hole"));
+
+        long start = System.nanoTime();
+        assertThatThrownBy(lock::tryAcquire).isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("no reply").hasMessageContaining(String.valueOf(proxy.port()));
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(timeout.plusSeconds(2));
+
+        CompletableFuture<LockHandle> waiting = client.lock(uniqueName("black-hole-wait")).acquireAsync(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> waiting.get(timeout.plusSeconds(2).toMillis(), TimeUnit.MILLISECONDS))
+                .as("a waiting acquire fails too, long before its wait ends").hasCauseInstanceOf(LockBackendException.class);
+
+        start = System.nanoTime();
+        client.close();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close is bounded too")
+                .isLessThan(timeout.multipliedBy(2).plusSeconds(3));
+    }
+
     // ---- keys and tokens ----------------------------------------------------------------------------
 
     @Test
@@ -198,9 +224,11 @@ class EtcdLockClientTest {
                 .defaultOptions(longLease).build());
         CompletableFuture<LockHandle> second = waiting.lock(name).acquireAsync(Duration.ofSeconds(50));
         await().atMost(Duration.ofSeconds(5)).until(() -> keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name).size() == 2);
-        CompletableFuture<LockHandle> third = closer.add(EtcdLockClient.builder(etcd.endpoints().toArray(String[]::new))
+        InterceptedEtcd thirdEtcd = closer.add(new InterceptedEtcd(etcd.endpoints()));
+        CompletableFuture<LockHandle> third = closer.add(EtcdLockClient.builder(thirdEtcd.client)
                 .defaultOptions(longLease).build()).lock(name).acquireAsync(Duration.ofSeconds(50));
         await().atMost(Duration.ofSeconds(5)).until(() -> keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name).size() == 3);
+        int thirdsTransactions = thirdEtcd.commits.get();
 
         long released = System.nanoTime();
         first.release();
@@ -208,9 +236,13 @@ class EtcdLockClientTest {
 
         assertThat(Duration.ofNanos(System.nanoTime() - released)).isLessThan(Duration.ofSeconds(1));
         assertThat(next.fencingToken()).isGreaterThan(first.fencingToken());
-        assertThat(third).as("one waiter per release: the third still waits").isNotDone();
+        // one waiter per release: the third was not woken, so it sent nothing (its re-check is 20 s away)
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+                .until(() -> thirdEtcd.commits.get() == thirdsTransactions);
+        assertThat(third).isNotDone();
         next.release();
         assertThat(third.get(5, TimeUnit.SECONDS).fencingToken()).isGreaterThan(next.fencingToken());
+        assertThat(thirdEtcd.commits.get()).as("woken by the second release").isGreaterThan(thirdsTransactions);
     }
 
     @Test
