@@ -20,11 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -332,9 +329,8 @@ public class RedisLockBenchmark {
     }
 
     /**
-     * The two clients of {@link #handoff} and the partner thread that waits on the second. Invariant
-     * between invocations of the benchmark: the benchmark thread holds the lock and the partner is asleep
-     * in its acquire call.
+     * The two clients of {@link #handoff} and the partner thread that waits on the second
+     * ({@link HandoffPair}).
      */
     @State(Scope.Thread)
     public static class Handoff {
@@ -343,66 +339,23 @@ public class RedisLockBenchmark {
         public long settleMicros;
 
         RedisLockBenchmark bench;
-        Locker holder;
-        Locker waiter;
-        Object held;
-        private ExecutorService partner;
-        private volatile Thread benchThread;
-        private volatile boolean partnerCalling;
-        volatile Object partnerHeld;
-        volatile Throwable partnerFailure;
+        HandoffPair pair;
 
         @Setup(Level.Trial)
         public void open(RedisLockBenchmark bench) {
             this.bench = bench;
-            holder = bench.open("handoff", true);
-            waiter = bench.open("handoff", true);
-            partner = Executors.newSingleThreadExecutor(task -> {
-                Thread thread = new Thread(task, "handoff-partner");
-                thread.setDaemon(true);
-                return thread;
-            });
+            pair = new HandoffPair(bench.open("handoff", true), bench.open("handoff", true));
         }
 
-        /** Untimed: partner releases, we re-acquire, the partner calls acquire and is given time to sleep. */
         @Setup(Level.Invocation)
         public void arrange() throws Exception {
-            Object partnerHolds = partnerHeld;
-            if (partnerHolds != null) {
-                partner.submit(() -> waiter.release(partnerHolds)).get(); // same thread as its acquire (Redisson)
-                partnerHeld = null;
-            }
-            held = holder.acquire();
-            benchThread = Thread.currentThread();
-            partnerCalling = false;
-            partner.execute(() -> {
-                partnerCalling = true;
-                try {
-                    partnerHeld = waiter.acquire();
-                } catch (Throwable t) {
-                    partnerFailure = t;
-                }
-                LockSupport.unpark(benchThread);
-            });
-            while (!partnerCalling) {
-                Thread.onSpinWait();
-            }
-            TimeUnit.MICROSECONDS.sleep(settleMicros); // sleep, not park: a stale unpark permit cannot cut it short
-            if (partnerHeld != null || partnerFailure != null) {
-                throw new IllegalStateException("the partner's acquire returned while the benchmark thread held"
-                        + " the lock", partnerFailure);
-            }
+            pair.arrange(settleMicros);
             bench.measuredOps++;
         }
 
         @TearDown(Level.Trial)
         public void close() throws Exception {
-            Object partnerHolds = partnerHeld;
-            if (partnerHolds != null) {
-                partner.submit(() -> waiter.release(partnerHolds)).get();
-                partnerHeld = null;
-            }
-            partner.shutdown();
+            pair.close();
         }
     }
 
@@ -413,14 +366,6 @@ public class RedisLockBenchmark {
     @Benchmark
     @BenchmarkMode(Mode.SampleTime)
     public Object handoff(Handoff h) {
-        h.holder.release(h.held);
-        Object got;
-        while ((got = h.partnerHeld) == null) {
-            if (h.partnerFailure != null) {
-                throw new IllegalStateException("the partner's acquire failed", h.partnerFailure);
-            }
-            LockSupport.park(h);
-        }
-        return got;
+        return h.pair.handOff();
     }
 }
