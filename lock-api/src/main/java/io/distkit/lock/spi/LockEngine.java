@@ -67,6 +67,39 @@ public final class LockEngine {
         return prefix;
     }
 
+    /**
+     * Checks a backend builder's command timeout: how long one call to the server may take.
+     *
+     * @throws NullPointerException if null, with the message "commandTimeout"
+     * @throws IllegalArgumentException if not positive
+     */
+    public static Duration checkCommandTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "commandTimeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("commandTimeout must be positive, was " + timeout);
+        }
+        return timeout;
+    }
+
+    /**
+     * Checks a backend builder's key prefix: not blank, at most {@code maxLength} characters. A backend
+     * checks what else its keys need itself.
+     *
+     * @throws NullPointerException if null, with the message "keyPrefix"
+     * @throws IllegalArgumentException if blank or longer than {@code maxLength}
+     */
+    public static String checkKeyPrefix(String keyPrefix, int maxLength) {
+        Objects.requireNonNull(keyPrefix, "keyPrefix");
+        if (keyPrefix.isBlank()) {
+            throw new IllegalArgumentException("keyPrefix must not be blank, was '" + keyPrefix + "'");
+        }
+        if (keyPrefix.length() > maxLength) {
+            throw new IllegalArgumentException("keyPrefix must be at most " + maxLength + " characters, was "
+                    + keyPrefix.length());
+        }
+        return keyPrefix;
+    }
+
     public static <S> Builder<S> builder(LockBackend<S> backend) {
         return new Builder<>(backend);
     }

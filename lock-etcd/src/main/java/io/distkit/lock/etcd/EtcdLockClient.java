@@ -144,14 +144,7 @@ public final class EtcdLockClient {
          *     characters
          */
         public Builder keyPrefix(String keyPrefix) {
-            Objects.requireNonNull(keyPrefix, "keyPrefix");
-            if (keyPrefix.isBlank()) {
-                throw new IllegalArgumentException("keyPrefix must not be blank, was '" + keyPrefix + "'");
-            }
-            if (keyPrefix.length() > MAX_KEY_PREFIX_LENGTH) {
-                throw new IllegalArgumentException("keyPrefix must be at most " + MAX_KEY_PREFIX_LENGTH
-                        + " characters, was " + keyPrefix.length());
-            }
+            LockEngine.checkKeyPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
             this.keyPrefix = normalisePrefix(keyPrefix);
             return this;
         }
@@ -178,11 +171,7 @@ public final class EtcdLockClient {
          * @throws IllegalArgumentException if not positive
          */
         public Builder commandTimeout(Duration timeout) {
-            Objects.requireNonNull(timeout, "commandTimeout");
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("commandTimeout must be positive, was " + timeout);
-            }
-            this.commandTimeout = timeout;
+            this.commandTimeout = LockEngine.checkCommandTimeout(timeout);
             return this;
         }
 

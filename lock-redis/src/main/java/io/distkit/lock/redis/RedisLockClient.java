@@ -143,14 +143,7 @@ public final class RedisLockClient {
          *     off the lock name)
          */
         public Builder keyPrefix(String keyPrefix) {
-            Objects.requireNonNull(keyPrefix, "keyPrefix");
-            if (keyPrefix.isBlank()) {
-                throw new IllegalArgumentException("keyPrefix must not be blank, was '" + keyPrefix + "'");
-            }
-            if (keyPrefix.length() > MAX_KEY_PREFIX_LENGTH) {
-                throw new IllegalArgumentException("keyPrefix must be at most " + MAX_KEY_PREFIX_LENGTH
-                        + " characters, was " + keyPrefix.length());
-            }
+            LockEngine.checkKeyPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
             if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
                 throw new IllegalArgumentException("keyPrefix must not contain '{' or '}': the lock name is the"
                         + " Redis Cluster hash tag of every key, was '" + keyPrefix + "'");
@@ -203,11 +196,7 @@ public final class RedisLockClient {
          * @throws IllegalArgumentException if not positive
          */
         public Builder commandTimeout(Duration timeout) {
-            Objects.requireNonNull(timeout, "commandTimeout");
-            if (timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("commandTimeout must be positive, was " + timeout);
-            }
-            this.commandTimeout = timeout;
+            this.commandTimeout = LockEngine.checkCommandTimeout(timeout);
             return this;
         }
 
