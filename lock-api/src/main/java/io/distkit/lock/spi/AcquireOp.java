@@ -127,15 +127,17 @@ final class AcquireOp<S> {
         long lateRoundTrip = -1;
         if (attempt instanceof Acquired<S> acquired) {
             long now = client.ticker.read();
-            if (now - Lease.localDeadline(sentAt, lock.options().leaseTime().toNanos()) < 0) {
-                onAcquired(sentAt, lossEpoch, acquired);
+            // the lease runs from the attempt, or from earlier if the backend granted under an older lease
+            long leaseStart = sentAt - saturatedNanos(acquired.leaseAge());
+            if (now - Lease.localDeadline(leaseStart, lock.options().leaseTime().toNanos()) < 0) {
+                onAcquired(leaseStart, lossEpoch, acquired);
                 return;
             }
             // the answer came after the lease it grants would already be over here: useless, give it
             // back (a late "success" must never be reported; docs/failures.md, F2) and ask again once the
             // backend has dropped it, so that the next answer is not about our own grant
-            lateRoundTrip = now - sentAt;
-            LOG.log(Level.WARNING, () -> "lock '" + lock.name() + "': " + lateGrantMessage(now - sentAt)
+            lateRoundTrip = now - leaseStart;
+            LOG.log(Level.WARNING, () -> "lock '" + lock.name() + "': " + lateGrantMessage(now - leaseStart)
                     + "; asking again while the wait lasts");
             attempt = Attempt.busy(null, client.releases.inBackground(lock.name(), acquired.lease()));
         }
@@ -193,8 +195,8 @@ final class AcquireOp<S> {
                 : String.format(java.util.Locale.ROOT, "%.3f ms", nanos / 1e6);
     }
 
-    private void onAcquired(long sentAt, long lossEpoch, Acquired<S> acquired) {
-        Lease<S> lease = client.register(lock, key, acquired.fencingToken(), acquired.lease(), sentAt, lossEpoch);
+    private void onAcquired(long leaseStart, long lossEpoch, Acquired<S> acquired) {
+        Lease<S> lease = client.register(lock, key, acquired.fencingToken(), acquired.lease(), leaseStart, lossEpoch);
         synchronized (this) {
             inFlight = false;
             finishLocked();

@@ -14,7 +14,21 @@ public sealed interface Attempt<S> {
 
     /** The lock is ours, with this fencing token; {@code lease} is what renew and release need. */
     static <S> Attempt<S> acquired(long fencingToken, S lease) {
-        return new Acquired<>(fencingToken, lease);
+        return new Acquired<>(fencingToken, lease, Duration.ZERO);
+    }
+
+    /**
+     * The lock is ours, under a server-side lease that was last restarted {@code leaseAge} before this
+     * attempt was made: a lease shared by several locks (an etcd session) that the backend did not
+     * restart for this grant, because enough of it was left. The engine counts the local deadline and
+     * the first renewal from that earlier moment, so a backend need not spend a round trip restarting
+     * the lease on every acquire.
+     *
+     * @param leaseAge how long before the attempt the lease last ran a full lease time; zero if the
+     *     attempt itself started or restarted it
+     */
+    static <S> Attempt<S> acquired(long fencingToken, S lease, Duration leaseAge) {
+        return new Acquired<>(fencingToken, lease, leaseAge);
     }
 
     /**
@@ -33,9 +47,13 @@ public sealed interface Attempt<S> {
     }
 
     /** See {@link Attempt#acquired}. */
-    record Acquired<S>(long fencingToken, S lease) implements Attempt<S> {
+    record Acquired<S>(long fencingToken, S lease, Duration leaseAge) implements Attempt<S> {
         public Acquired {
             Objects.requireNonNull(lease, "lease");
+            Objects.requireNonNull(leaseAge, "leaseAge");
+            if (leaseAge.isNegative()) {
+                throw new IllegalArgumentException("leaseAge must not be negative, was " + leaseAge);
+            }
         }
     }
 

@@ -58,6 +58,34 @@ class EngineDeadlineTest extends EngineTestSupport {
     }
 
     @Test
+    void aGrantUnderAnOlderLeaseCountsTheDeadlineAndTheFirstRenewalFromThatLeasesStart() {
+        time.advanceTo(seconds(30));
+        CompletableFuture<Attempt<String>> reply = backend.holdNextAttemptReply();
+        CompletableFuture<LockHandle> acquired = client.lock("a").acquireAsync(Duration.ofMinutes(1));
+        time.advance(seconds(1)); // the reply takes a second; the shared lease was restarted 4 s before the attempt
+        reply.complete(Attempt.acquired(7, lastOwner(), seconds(4)));
+        LockHandle handle = acquired.join();
+
+        Duration deadline = seconds(26).plus(VALIDITY);
+        assertThat(handle.leaseDeadline()).isEqualTo(WALL.plus(deadline).minus(seconds(31)));
+        time.advanceTo(seconds(26).plus(LockOptions.defaults().renewInterval()));
+        assertThat(renewalTimes()).as("the first renewal is due a renew interval after the lease's start")
+                .containsExactly(seconds(36));
+    }
+
+    @Test
+    void aGrantWhoseOlderLeaseIsOverOnArrivalIsGivenBack() {
+        CompletableFuture<Attempt<String>> reply = backend.holdNextAttemptReply();
+        CompletableFuture<LockHandle> acquired = client.lock("a", noRenew()).acquireAsync(Duration.ZERO);
+        time.advance(seconds(1));
+        reply.complete(Attempt.acquired(7, lastOwner(), VALIDITY.minus(seconds(1))));
+
+        assertThat(acquired).failsWithin(BOUND).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                .withMessageContaining("the grant was given back");
+        assertThat(backend.releases()).extracting(ScriptedBackend.ReleaseCall::owner).contains(lastOwner());
+    }
+
+    @Test
     void aRenewalMovesTheDeadlineToItsSendTimePlusLeaseMinusDriftEvenWhenItsReplyIsLate() {
         LockHandle handle = acquire("a");
         CompletableFuture<List<Boolean>> reply = backend.holdNextRenewal();

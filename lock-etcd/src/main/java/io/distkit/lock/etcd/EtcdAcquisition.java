@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * the same two; a key that vanished (its session ended) is put again, at the end of the queue. The lowest
  * key holds the lock. A waiter watches only its predecessor's key for deletion, from the revision it read,
  * so exactly one waiter wakes per release; a failed or compacted watch wakes it too, and the next attempt
- * reads and watches afresh. Each attempt also restarts the session's lease unless that happened since the
- * attempt began: a waiter keeps its place, and a grant's lease lasts at least as long as the engine counts.
+ * reads and watches afresh. Each attempt also restarts the session's lease unless that happened at most a
+ * third of the lease time before the attempt began: a waiter keeps its place, and a grant is reported with the
+ * age of its session's lease, from which the engine counts its deadline.
  *
  * <p><b>Keys.</b> {@code <name prefix><lease id hex>/<owner>/<incarnation>}. An attempt after one that
  * answered Acquired means the engine gave that grant back (it came too late) and is deleting it by its
@@ -76,6 +77,8 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     private final ByteSequence namePrefix;
     private final ByteSequence owner;
     private final long ttlSeconds;
+    /** The oldest session lease a grant may be reported under without restarting it: a third of the lease time. */
+    private final long maxLeaseAgeNanos;
 
     // written by attempts and read by finish, which the engine runs one after the other
     private volatile @Nullable Session session;
@@ -110,6 +113,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         this.namePrefix = backend.namePrefix(request.name());
         this.owner = EtcdLockBackend.bytes(request.owner());
         this.ttlSeconds = request.leaseTime().toSeconds();
+        this.maxLeaseAgeNanos = request.leaseTime().toNanos() / 3;
     }
 
     @Override
@@ -270,8 +274,9 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     private CompletableFuture<Attempt<EtcdLease>> grant(Session s, ByteSequence k, long token,
             CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
         return fresh.handle((alive, failure) -> {
-            if (failure == null && alive && !s.refreshedSince(startedAt)) {
-                failure = new IllegalStateException("the keep-alive of " + s + " predates the attempt"); // never
+            long age = startedAt - s.refreshedAt();
+            if (failure == null && alive && age > maxLeaseAgeNanos) {
+                failure = new IllegalStateException("the keep-alive of " + s + " is too old for a grant"); // never
             }
             if (failure != null) {
                 // etcd did not say whether it restarted the lease: the key stands and keeps our place, but the
@@ -287,13 +292,19 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                 return put(startedAt, floor, sessionTries - 1);
             }
             granted = true;
-            return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), k, token, s)));
+            // the engine counts the lease from the session's last restart, which may predate the attempt
+            return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), k, token, s),
+                    Duration.ofNanos(Math.max(0, age))));
         }).thenCompose(Function.identity());
     }
 
-    /** A keep-alive for the session, unless one was sent (or the lease granted) since the attempt began. */
+    /**
+     * A keep-alive for the session, unless its lease was granted or restarted at most a third of the lease
+     * time before the attempt began: then at least two thirds of it are left, the grant is reported with that
+     * age, and an uncontended acquire costs one transaction, not a transaction and a keep-alive.
+     */
     private CompletableFuture<Boolean> refresh(Session s, long startedAt) {
-        if (s.refreshedSince(startedAt)) {
+        if (s.refreshedSince(startedAt - maxLeaseAgeNanos)) {
             return CompletableFuture.completedFuture(true);
         }
         CompletableFuture<Boolean> alive = backend.sessions().keepAlive(s);

@@ -44,9 +44,9 @@ import org.jspecify.annotations.Nullable;
  * another's prefix.
  *
  * <p><b>Invariant.</b> An acquisition is told it holds the lock only by a transaction that saw its own key,
- * with the create revision it was put with, as the lowest under the name, and only once its session's
- * lease was restarted no earlier than the attempt began (so etcd keeps the key at least as long as the
- * engine's deadline assumes). Renewal restarts each session's lease once and checks that each key is
+ * with the create revision it was put with, as the lowest under the name, and the grant tells the engine
+ * how long before the attempt its session's lease was last restarted (at most a third of the lease time;
+ * older ones are restarted first), so the engine's deadline never outlasts the key on etcd. Renewal restarts each session's lease once and checks that each key is
  * still there with its token; release and clean-up delete only a key that is still this acquisition's.
  *
  * <p><b>Revision rewind guard.</b> The backend remembers the highest revision any reply showed. A reply

@@ -53,6 +53,11 @@ final class Session {
         return refreshedAt - nanos >= 0;
     }
 
+    /** {@link System#nanoTime()} when the latest successful grant or keep-alive was sent. */
+    long refreshedAt() {
+        return refreshedAt;
+    }
+
     void refreshed(long sentAt) {
         synchronized (this) {
             if (sentAt - refreshedAt > 0) {

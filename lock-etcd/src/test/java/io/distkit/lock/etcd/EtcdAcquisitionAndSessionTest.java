@@ -261,8 +261,10 @@ class EtcdAcquisitionAndSessionTest {
     void aKeepAliveTimeoutAfterASuccessfulPutDoesNotFailTheAcquire() throws Exception {
         String name = uniqueName("keepalive-timeout");
         InterceptedEtcd intercepted = intercepted();
-        LockClient client = client(intercepted, lease(30), Duration.ofSeconds(1));
-        client.lock(name + "-first").acquire(); // the session exists: the next acquire must refresh it
+        LockClient client = client(intercepted, lease(3), Duration.ofSeconds(1));
+        client.lock(name + "-first").acquire().release(); // grants the session; released: no renewal keeps it fresh
+        // time passing, not synchronisation: a session older than a third of the lease is refreshed by an acquire
+        Thread.sleep(1_100);
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean(true);
         intercepted.keepAliveHook = realCall -> {
             CompletableFuture<io.etcd.jetcd.lease.LeaseKeepAliveResponse> answer = realCall.get();
@@ -281,6 +283,30 @@ class EtcdAcquisitionAndSessionTest {
         assertThat(once.get()).as("the slow keep-alive was sent").isFalse();
         assertThat(handle.isHeld()).isTrue();
         assertThat(keysOf(name)).extracting(KeyValue::getCreateRevision).containsExactly(handle.fencingToken());
+    }
+
+    @Test
+    void anAcquireUnderARecentlyRestartedSessionSendsNoKeepAliveAndIsCountedFromThatRestart() throws Exception {
+        String name = uniqueName("no-keepalive");
+        InterceptedEtcd intercepted = intercepted();
+        LockClient client = client(intercepted, lease(30), Duration.ofSeconds(5));
+        LockHandle first = client.lock(name + "-first").acquire(); // grants the session
+        java.util.concurrent.atomic.AtomicInteger keepAlives = new java.util.concurrent.atomic.AtomicInteger();
+        intercepted.keepAliveHook = realCall -> {
+            keepAlives.incrementAndGet();
+            return realCall.get();
+        };
+        Thread.sleep(500); // time passing, not synchronisation: the session ages, well within a third of 30 s
+        java.time.Instant asked = java.time.Instant.now();
+
+        LockHandle second = client.lock(name).acquire();
+
+        assertThat(keepAlives).as("keep-alives sent for an acquire under a 0.5 s old session").hasValue(0);
+        assertThat(second.leaseDeadline()).as("counted from the session's grant, not from the acquire")
+                .isBefore(asked.plus(Duration.ofSeconds(30)).minusMillis(400))
+                .isBeforeOrEqualTo(first.leaseDeadline().plusMillis(50));
+        second.release();
+        first.release();
     }
 
     // ---- finding 8: key prefixes cannot alias ---------------------------------------------------------
