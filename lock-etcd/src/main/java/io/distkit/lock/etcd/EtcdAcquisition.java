@@ -3,6 +3,7 @@ package io.distkit.lock.etcd;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
+import io.distkit.lock.spi.LockMode;
 import io.distkit.lock.spi.LockRequest;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
@@ -32,17 +33,22 @@ import org.slf4j.LoggerFactory;
 /**
  * One acquire call: a key in the lock's queue, kept across attempts (it is the acquisition's place).
  *
- * <p>The first attempt puts the key with the session's lease, unless it exists already (an earlier
- * reply was lost), and in the same transaction reads the lowest key and the one just before its own.
+ * <p>A key holds the lock when no key that blocks it is older (has a lower create revision): for a plain
+ * lock and for a writer every earlier key of the queue, for a reader only earlier writers, so readers share
+ * and a reader that arrives after a waiting writer waits for it (first come, first served). The first attempt
+ * puts the key with the session's lease, unless it exists already (an earlier reply was lost), and in the
+ * same transaction reads the newest blockers, among which is the one just before its own, if any.
  * Later attempts check in one transaction that the key is still there with its create revision and read
- * the same two; a key that vanished (its session ended) is put again, at the end of the queue. The lowest
- * key holds the lock. A waiter watches only its predecessor's key for deletion, from the revision it read,
- * so exactly one waiter wakes per release; a failed or compacted watch wakes it too, and the next attempt
+ * the newest blocker older than it; a key that vanished (its session ended) is put again, at the end of the
+ * queue. A waiter watches only that predecessor's key for deletion, from the revision it read, so one waiter
+ * wakes per release (or the readers behind one writer); a failed or compacted watch wakes it too, and the next attempt
  * reads and watches afresh. Each attempt also restarts the session's lease unless that happened at most a
  * third of the lease time before the attempt began: a waiter keeps its place, and a grant is reported with the
  * age of its session's lease, from which the engine counts its deadline.
  *
- * <p><b>Keys.</b> {@code <name prefix><lease id hex>/<owner>/<incarnation>}. An attempt after one that
+ * <p><b>Keys.</b> {@code <queue><lease id hex>/<owner>/<incarnation>}, where the queue is the plain lock's
+ * {@code <prefix><name>/}, or the read-write lock's {@code <prefix><name>%rw/} followed by {@code r/} for
+ * readers and {@code w/} for writers. An attempt after one that
  * answered Acquired means the engine gave that grant back (it came too late) and is deleting it by its
  * create revision, possibly much later: the next put deletes that key in its own transaction and puts the
  * next incarnation, so a create revision is never granted twice. An auto-renewed lock uses the client's
@@ -66,15 +72,16 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     /** The pause before a failed watch wakes its waiter, so that a watch that always fails is no busy loop. */
     private static final long WATCH_FAILURE_PAUSE_MILLIS = 100;
 
-    private static final GetOption LOWEST = GetOption.builder().isPrefix(true).withKeysOnly(true)
-            .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.ASCEND).withLimit(1).build();
-    /** Right after our put, the newest two keys are ours and our predecessor's. */
+    /** Right after our put, the newest two keys that can block us include our predecessor, if we have one. */
     private static final GetOption NEWEST_TWO = GetOption.builder().isPrefix(true).withKeysOnly(true)
             .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.DESCEND).withLimit(2).build();
 
     private final EtcdLockBackend backend;
     private final LockRequest request;
-    private final ByteSequence namePrefix;
+    /** The keys that come before ours and hold us back: every key of the queue, or for a reader only the writers'. */
+    private final ByteSequence blockers;
+    /** Where our own keys go: the queue itself, or its reader or writer side. */
+    private final ByteSequence side;
     private final ByteSequence owner;
     private final long ttlSeconds;
     /** The oldest session lease a grant may be reported under without restarting it: a third of the lease time. */
@@ -110,7 +117,15 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     EtcdAcquisition(EtcdLockBackend backend, LockRequest request) {
         this.backend = backend;
         this.request = request;
-        this.namePrefix = backend.namePrefix(request.name());
+        // one queue per lock, ordered by create revision: the plain lock's, or both sides of the read-write lock's
+        ByteSequence queue = request.mode() == LockMode.EXCLUSIVE ? backend.namePrefix(request.name())
+                : backend.readWritePrefix(request.name());
+        this.blockers = request.mode() == LockMode.READ ? queue.concat(EtcdLockBackend.WRITERS) : queue;
+        this.side = switch (request.mode()) {
+            case EXCLUSIVE -> queue;
+            case WRITE -> queue.concat(EtcdLockBackend.WRITERS);
+            case READ -> queue.concat(EtcdLockBackend.READERS);
+        };
         this.owner = EtcdLockBackend.bytes(request.owner());
         this.ttlSeconds = request.leaseTime().toSeconds();
         this.maxLeaseAgeNanos = request.leaseTime().toNanos() / 3;
@@ -165,7 +180,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     + ttlSeconds + " s)", null));
         }
         return sessionFor().thenCompose(s -> {
-            ByteSequence k = namePrefix.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner() + "/" + incarnation));
+            ByteSequence k = side.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner() + "/" + incarnation));
             session = s;
             key = k;
             PutKey record = remember(k, s);
@@ -178,8 +193,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                 otherwise.add(Op.delete(old, DeleteOption.DEFAULT));
             }
             then.add(Op.put(k, owner, PutOption.builder().withLeaseId(s.leaseId).build()));
-            then.add(Op.get(namePrefix, LOWEST));
-            then.add(Op.get(namePrefix, NEWEST_TWO));
+            then.add(Op.get(blockers, NEWEST_TWO));
             otherwise.add(Op.get(k, GetOption.DEFAULT));
             return backend.calls().call(() -> backend.kv().txn()
                             .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
@@ -222,12 +236,18 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         checkNotRewound(revision, floor, true); // our put made this revision: it must be new
         backend.observe(response);
         ownRevision = revision;
-        KeyValue lowest = response.getGetResponses().get(0).getKvs().get(0);
-        if (lowest.getKey().equals(k)) {
+        // every other key is older than ours, which was just put: the newest other blocker is our predecessor
+        KeyValue predecessor = null;
+        for (KeyValue newest : response.getGetResponses().get(0).getKvs()) {
+            if (!newest.getKey().equals(k)) {
+                predecessor = newest;
+                break;
+            }
+        }
+        if (predecessor == null) {
             return grant(s, k, revision, fresh, startedAt, floor, sessionTries);
         }
-        List<KeyValue> newest = response.getGetResponses().get(1).getKvs();
-        return CompletableFuture.completedFuture(busy(newest.size() > 1 ? newest.get(1) : null, revision));
+        return CompletableFuture.completedFuture(busy(predecessor, revision));
     }
 
     /**
@@ -248,7 +268,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                 .build();
         return backend.calls().call(() -> backend.kv().txn()
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.createRevision(own)))
-                        .Then(Op.get(namePrefix, LOWEST), Op.get(namePrefix, before))
+                        .Then(Op.get(blockers, before))
                         .commit())
                 .thenCompose(response -> {
                     long revision = response.getHeader().getRevision();
@@ -261,12 +281,11 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                         key = null;
                         return put(startedAt, floor, sessionTries);
                     }
-                    KeyValue lowest = response.getGetResponses().get(0).getKvs().get(0);
-                    if (lowest.getKey().equals(k)) {
+                    List<KeyValue> previous = response.getGetResponses().get(0).getKvs();
+                    if (previous.isEmpty()) { // no blocker older than our key: the lock is ours
                         return grant(s, k, own, fresh, startedAt, floor, sessionTries);
                     }
-                    List<KeyValue> previous = response.getGetResponses().get(1).getKvs();
-                    return CompletableFuture.completedFuture(busy(previous.isEmpty() ? null : previous.get(0), revision));
+                    return CompletableFuture.completedFuture(busy(previous.get(0), revision));
                 });
     }
 

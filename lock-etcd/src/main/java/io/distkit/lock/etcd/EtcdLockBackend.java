@@ -132,6 +132,11 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     }
 
     @Override
+    public boolean supportsReadWrite() {
+        return true;
+    }
+
+    @Override
     public Acquisition<EtcdLease> newAcquisition(LockRequest request) {
         return new EtcdAcquisition(this, request);
     }
@@ -271,10 +276,22 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
         return calls;
     }
 
-    /** {@code <prefix><encoded name>/}: every key of the lock, and nothing else, starts with it. */
+    /** {@code <prefix><encoded name>/}: every key of the plain lock, and nothing else, starts with it. */
     ByteSequence namePrefix(String name) {
         return bytes(prefix + encodeName(name) + "/");
     }
+
+    /**
+     * {@code <prefix><encoded name>%rw/}: every key of the read-write lock of that name, readers under {@link
+     * #READERS} and writers under {@link #WRITERS}. Encoded names have every {@code '%'} escaped, so this is
+     * no plain lock's prefix and the two locks of a name are independent.
+     */
+    ByteSequence readWritePrefix(String name) {
+        return bytes(prefix + encodeName(name) + "%rw/");
+    }
+
+    static final ByteSequence READERS = bytes("r/");
+    static final ByteSequence WRITERS = bytes("w/");
 
     /**
      * The name with {@code '%'} and {@code '/'} percent-encoded: one to one, and free of {@code '/'}, so a

@@ -10,6 +10,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.EtcdCluster;
 import io.distkit.testkit.server.FaultProxy;
@@ -22,6 +23,7 @@ import io.etcd.jetcd.options.LeaseOption;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -243,6 +245,46 @@ class EtcdLockClientTest {
         next.release();
         assertThat(third.get(5, TimeUnit.SECONDS).fencingToken()).isGreaterThan(next.fencingToken());
         assertThat(thirdEtcd.commits.get()).as("woken by the second release").isGreaterThan(thirdsTransactions);
+    }
+
+    @Test
+    void readersQueuedBehindAWriterEnterTogetherAndALaterWriterWaitsForTheLastOfThem() throws Exception {
+        String name = uniqueName("rw");
+        LockOptions longLease = LockOptions.builder().leaseTime(Duration.ofSeconds(60)).build();
+        ReadWriteLockClient writers = (ReadWriteLockClient) closer.add(
+                EtcdLockClient.builder(etcd.endpoints().toArray(String[]::new)).defaultOptions(longLease).build());
+        ReadWriteLockClient readers = (ReadWriteLockClient) closer.add(
+                EtcdLockClient.builder(etcd.endpoints().toArray(String[]::new)).defaultOptions(longLease).build());
+        LockHandle plain = client().lock(name).acquire(); // the plain lock of the name is another lock
+        LockHandle writer = writers.readWriteLock(name).writeLock().acquire();
+        List<CompletableFuture<LockHandle>> waitingReaders = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            waitingReaders.add(readers.readWriteLock(name).readLock().acquireAsync(Duration.ofSeconds(30)));
+        }
+        ByteSequence readWriteKeys = ByteSequence.from(EtcdLockClient.normalisePrefix(EtcdLockClient.DEFAULT_KEY_PREFIX)
+                + EtcdLockBackend.encodeName(name) + "%rw/", StandardCharsets.UTF_8);
+        await().atMost(Duration.ofSeconds(5)).until(() -> admin.getKVClient()
+                .get(readWriteKeys, GetOption.builder().isPrefix(true).build()).get(5, TimeUnit.SECONDS).getCount() == 4);
+        CompletableFuture<LockHandle> laterWriter = writers.readWriteLock(name).writeLock()
+                .acquireAsync(Duration.ofSeconds(30));
+        assertThat(waitingReaders).noneMatch(CompletableFuture::isDone);
+
+        writer.release();
+        List<LockHandle> reads = new ArrayList<>();
+        for (CompletableFuture<LockHandle> reader : waitingReaders) {
+            reads.add(reader.get(5, TimeUnit.SECONDS));
+        }
+        assertThat(reads).allMatch(LockHandle::isHeld)
+                .allSatisfy(read -> assertThat(read.fencingToken()).isGreaterThan(writer.fencingToken()));
+        for (int i = 0; i < reads.size(); i++) {
+            assertThat(laterWriter).as("a writer waits while %d readers hold", reads.size() - i).isNotDone();
+            reads.get(i).release();
+        }
+        LockHandle next = laterWriter.get(5, TimeUnit.SECONDS);
+        assertThat(next.fencingToken()).isGreaterThan(reads.stream().mapToLong(LockHandle::fencingToken).max().orElseThrow());
+        assertThat(plain.isHeld()).isTrue();
+        assertThat(keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name)).as("the plain lock's keys")
+                .extracting(KeyValue::getCreateRevision).containsExactly(plain.fencingToken());
     }
 
     @Test

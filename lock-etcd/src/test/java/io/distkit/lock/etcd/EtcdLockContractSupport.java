@@ -2,7 +2,9 @@ package io.distkit.lock.etcd;
 
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.testkit.lock.LockClientContract;
+import io.distkit.testkit.lock.ReadWriteLockContract;
 import io.distkit.testkit.server.EtcdCluster;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
@@ -11,8 +13,13 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
 
-/** The lock contract on an etcd cluster; every client is its own jetcd client, as separate processes would be. */
+/**
+ * The lock contract and the read-write lock contract on an etcd cluster; every client is its own jetcd client,
+ * as separate processes would be.
+ */
 abstract class EtcdLockContractSupport extends LockClientContract {
 
     private Client admin;
@@ -51,6 +58,22 @@ abstract class EtcdLockContractSupport extends LockClientContract {
                     .get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("could not delete " + prefix, e);
+        }
+    }
+
+    /** Read-write locks on the same cluster; etcd's revision order serves them first come, first served. */
+    @Nested
+    @DisplayName("read-write locks")
+    class ReadWrite extends ReadWriteLockContract {
+
+        @Override
+        protected ReadWriteLockClient newClient(LockOptions defaults) {
+            return (ReadWriteLockClient) EtcdLockContractSupport.this.newClient(defaults);
+        }
+
+        @Override
+        protected boolean fifo() {
+            return true;
         }
     }
 }
