@@ -132,6 +132,30 @@ final class EtcdCalls {
         return out;
     }
 
+    /**
+     * What to tell the user when etcd refused to authenticate this client, or null if it did not: jetcd
+     * reports a wrong password as {@code UNAUTHENTICATED} without a description (etcd's reason is in the
+     * cause chain), and missing credentials as {@code INVALID_ARGUMENT: etcdserver: user name is empty}.
+     */
+    private @Nullable String credentialsRefusal(Throwable cause) {
+        StringBuilder chain = new StringBuilder();
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            chain.append(' ').append(t.getMessage());
+        }
+        String reasons = chain.toString();
+        if (reasons.contains("user name is empty")) {
+            return description + " has authentication enabled and no user was given: put user:password@ in the"
+                    + " etcd:// URI, or call credentials(user, password) on the builder";
+        }
+        if (Status.fromThrowable(cause).getCode() == Status.Code.UNAUTHENTICATED
+                || reasons.contains("authentication failed") || reasons.contains("invalid user ID or password")) {
+            return description + " refused the credentials (UNAUTHENTICATED: " + (reasons.contains("authentication failed")
+                    ? "authentication failed, invalid user ID or password" : "not authenticated")
+                    + "): check the user name and password in the URI or in credentials(user, password)";
+        }
+        return null;
+    }
+
     /** Whether etcd said the thing asked about does not exist (a lease that expired or was revoked). */
     static boolean isNotFound(Throwable failure) {
         Throwable cause = unwrap(failure);
@@ -160,9 +184,15 @@ final class EtcdCalls {
             return lockException;
         }
         String message;
-        if (cause instanceof TimeoutException) {
+        String refusal = credentialsRefusal(cause);
+        if (refusal != null) {
+            message = operation + " failed: " + refusal;
+            return new LockBackendException(lockName, message, cause); // nothing was applied: no clean-up remark
+        } else if (cause instanceof TimeoutException) {
             message = operation + " got no reply from " + description + " within " + timeout
-                    + ": etcd may be down, paused, without quorum or unreachable, or the network slow";
+                    + ": etcd may be down, paused, without quorum or unreachable, or the network slow; or the"
+                    + " connection never got through its set-up: a TLS server reached with etcd:// (use etcds://),"
+                    + " or a server certificate this client does not trust (give its CA: ?ca= or trustCertificates)";
         } else if (cause instanceof ClosedClientException) {
             message = operation + " failed: the jetcd client of " + description + " is closed";
         } else if (cause instanceof EtcdException etcd) {

@@ -2,6 +2,7 @@ package io.distkit.lock.etcd;
 
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
+import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.spi.LockEngine;
 import io.etcd.jetcd.ByteSequence;
@@ -9,6 +10,8 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.ClientBuilder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,9 +23,12 @@ import org.jspecify.annotations.Nullable;
  * Distributed locks with fencing tokens on etcd v3, through jetcd.
  *
  * <pre>{@code
- * try (LockClient client = EtcdLockClient.builder("http://127.0.0.1:2379").build()) {
+ * try (ReadWriteLockClient client = EtcdLockClient.builder("http://127.0.0.1:2379").build()) {
  *     try (LockHandle handle = client.lock("invoice-42").acquire()) {
  *         store.write(invoice, handle.fencingToken());
+ *     }
+ *     try (LockHandle shared = client.readWriteLock("catalogue").readLock().acquire()) {
+ *         catalogue.read();
  *     }
  * }
  * }</pre>
@@ -33,7 +39,11 @@ import org.jspecify.annotations.Nullable;
  * own, which runs out by itself). The key with the lowest create revision holds
  * the lock, and that create revision is the fencing token: revisions only grow in a cluster, so tokens
  * do too. A waiter watches only the key just before its own, so one waiter wakes per release. Lease
- * times must be whole seconds, at least {@value #MIN_LEASE_SECONDS} s. Read-write locks are not supported yet.
+ * times must be whole seconds, at least {@value #MIN_LEASE_SECONDS} s.
+ *
+ * <p>Read-write locks queue readers and writers by create revision under {@code <keyPrefix><encoded name>%rw/}
+ * (independent of the plain lock of that name): a reader waits only for older writers, a writer for every
+ * older key, so readers share and nobody overtakes a waiting writer.
  */
 public final class EtcdLockClient {
 
@@ -51,7 +61,8 @@ public final class EtcdLockClient {
     /**
      * A builder for a client that creates (and on {@link LockClient#close()} closes) its own jetcd client
      * for these endpoints: {@code http://host:port} or {@code https://host:port} (TLS, trusting the JVM's
-     * certificate authorities), or {@code host:port} for plain HTTP.
+     * certificate authorities, or those of {@link Builder#trustCertificates(Path)}), or {@code host:port} for
+     * plain HTTP.
      *
      * @throws NullPointerException if {@code endpoints} or one of them is null
      * @throws IllegalArgumentException if there is none, or one is malformed (the message says which and why)
@@ -126,6 +137,7 @@ public final class EtcdLockClient {
         private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
         private @Nullable String user;
         private @Nullable String password;
+        private @Nullable Path trustedCertificates;
 
         private Builder(@Nullable Client client, List<URI> endpoints) {
             this.client = client;
@@ -193,11 +205,38 @@ public final class EtcdLockClient {
         }
 
         /**
+         * The certificate authorities to trust for {@code https://} endpoints instead of the JVM's default trust
+         * store: a PEM file holding one or more X.509 certificates, such as the {@code ca.pem} given to etcd as
+         * {@code --trusted-ca-file}. The server's certificate must name the endpoint's host (IP address or DNS
+         * name) as a subject alternative name. Without this, the JVM's trust store decides (a private CA can
+         * also be added there, or passed with {@code -Djavax.net.ssl.trustStore}). In URIs:
+         * {@code etcds://host:2379?ca=/path/to/ca.pem}.
+         *
+         * @throws NullPointerException if null
+         * @throws IllegalArgumentException if the file is not readable (a malformed file fails {@link #build()})
+         * @throws IllegalStateException if the builder was given a jetcd client (configure that client instead)
+         */
+        public Builder trustCertificates(Path caCertificates) {
+            Objects.requireNonNull(caCertificates, "caCertificates");
+            if (client != null) {
+                throw new IllegalStateException("TLS settings belong to the jetcd Client passed to builder(Client)");
+            }
+            if (!Files.isRegularFile(caCertificates) || !Files.isReadable(caCertificates)) {
+                throw new IllegalArgumentException("CA certificate file " + caCertificates.toAbsolutePath()
+                        + " does not exist or is not a readable file");
+            }
+            this.trustedCertificates = caCertificates;
+            return this;
+        }
+
+        /**
          * Returns the client. With endpoints, each call makes a new jetcd client, closed with the lock client.
          *
-         * @throws LockBackendException if the jetcd client cannot be made (TLS set-up, say)
+         * @throws IllegalStateException if {@link #trustCertificates(Path)} was set but no endpoint uses https
+         * @throws LockBackendException if the jetcd client cannot be made (TLS set-up, say: the message names a
+         *     CA file that holds no certificate)
          */
-        public LockClient build() {
+        public ReadWriteLockClient build() {
             boolean owned = client == null;
             Client etcd = owned ? newClient() : client;
             String description = owned ? "etcd " + String.join(",", endpoints.stream().map(URI::getAuthority).toList())
@@ -209,7 +248,7 @@ public final class EtcdLockClient {
                         .defaultOptions(defaultOptions)
                         // a release is one transaction; close revokes the sessions, all at once
                         .operationTimeout(commandTimeout.multipliedBy(2).plusSeconds(1))
-                        .build();
+                        .buildReadWrite();
             } catch (RuntimeException | Error e) {
                 if (owned) {
                     etcd.close();
@@ -226,12 +265,24 @@ public final class EtcdLockClient {
                 builder.user(ByteSequence.from(user, StandardCharsets.UTF_8))
                         .password(ByteSequence.from(password, StandardCharsets.UTF_8));
             }
-            if (endpoints.stream().anyMatch(uri -> uri.getScheme().equalsIgnoreCase("https"))) {
+            boolean https = endpoints.stream().anyMatch(uri -> uri.getScheme().equalsIgnoreCase("https"));
+            Path ca = trustedCertificates;
+            if (ca != null && !https) {
+                throw new IllegalStateException("trustCertificates(" + ca + ") was set, but no etcd endpoint uses TLS:"
+                        + " use https:// endpoints (etcds:// in URIs) " + endpoints);
+            }
+            if (https) {
                 try {
-                    builder.sslContext(ssl -> {});
-                } catch (javax.net.ssl.SSLException e) {
-                    throw new LockBackendException(null, "cannot set up TLS for etcd " + endpoints + ": "
-                            + e.getMessage(), e);
+                    builder.sslContext(ssl -> {
+                        if (ca != null) {
+                            ssl.trustManager(ca.toFile());
+                        }
+                    });
+                } catch (javax.net.ssl.SSLException | RuntimeException e) {
+                    throw new LockBackendException(null, "cannot set up TLS for etcd " + endpoints
+                            + (ca == null ? "" : " trusting the CA certificates in " + ca.toAbsolutePath()
+                                    + " (a PEM file of X.509 certificates is expected)")
+                            + ": " + e.getMessage(), e);
                 }
             }
             return builder.build();

@@ -5,23 +5,28 @@ import io.distkit.lock.spi.LockClientProvider;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Makes etcd reachable through {@link io.distkit.lock.LockClients#connect(URI)}:
  * {@code etcd://[user:password@]host:port[,host:port...][/key/prefix/]} over plain HTTP, {@code etcds://...}
  * over TLS. The path, if any, is the key prefix (default {@value EtcdLockClient#DEFAULT_KEY_PREFIX}); the
- * port defaults to 2379. Everything else has the defaults of {@link EtcdLockClient#builder(String...)}.
+ * port defaults to 2379. With {@code etcds://}, the query {@code ?ca=/path/to/ca.pem} (the path
+ * percent-encoded where needed) names a PEM file of the certificate authorities to trust instead of the JVM's
+ * ({@link EtcdLockClient.Builder#trustCertificates(java.nio.file.Path)}); no other query parameter is known.
+ * Everything else has the defaults of {@link EtcdLockClient#builder(String...)}.
  * Registered in {@code META-INF/services/io.distkit.lock.spi.LockClientProvider}; not for direct use.
  */
 public final class EtcdLockClientProvider implements LockClientProvider {
 
     private static final String FORMS = "expected etcd://[user:password@]host:port[,host:port...][/key/prefix/]"
-            + " or etcds://... for TLS";
+            + " or etcds://...[?ca=/path/to/ca.pem] for TLS";
 
     /** For {@link java.util.ServiceLoader}. */
     public EtcdLockClientProvider() {}
@@ -51,8 +56,13 @@ public final class EtcdLockClientProvider implements LockClientProvider {
         if (uri.isOpaque()) {
             throw new IllegalArgumentException("etcd URI has no '//' before its hosts: " + FORMS);
         }
-        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException("etcd URI takes no query or fragment ('?...', '#...'): " + FORMS);
+        if (uri.getRawFragment() != null) {
+            throw new IllegalArgumentException("etcd URI takes no fragment ('#...'): " + FORMS);
+        }
+        String ca = caParameter(uri.getRawQuery());
+        if (ca != null && !scheme.equals("etcds")) {
+            throw new IllegalArgumentException("etcd URI query parameter ca= trusts a CA for TLS, but etcd:// is"
+                    + " plain HTTP: use etcds://: " + FORMS);
         }
         String authority = uri.getRawAuthority();
         if (authority == null || authority.isEmpty()) {
@@ -81,11 +91,39 @@ public final class EtcdLockClientProvider implements LockClientProvider {
         if (user != null) {
             builder.credentials(user, password);
         }
+        if (ca != null) {
+            builder.trustCertificates(Path.of(ca));
+        }
         String path = uri.getRawPath();
         if (path != null && !path.isEmpty() && !path.equals("/")) {
             builder.keyPrefix(decode(path.substring(1)));
         }
         return builder;
+    }
+
+    /** The decoded value of the one known query parameter, {@code ca}; null without a query. */
+    private static @Nullable String caParameter(@Nullable String rawQuery) {
+        if (rawQuery == null) {
+            return null;
+        }
+        String ca = null;
+        for (String parameter : rawQuery.split("&", -1)) {
+            int equals = parameter.indexOf('=');
+            String name = equals < 0 ? parameter : parameter.substring(0, equals);
+            if (!name.equals("ca")) {
+                throw new IllegalArgumentException("etcd URI query parameter '" + decode(name) + "' is not known;"
+                        + " the query takes only ca=/path/to/ca.pem: " + FORMS);
+            }
+            if (ca != null) {
+                throw new IllegalArgumentException("etcd URI query names ca= twice: " + FORMS);
+            }
+            ca = equals < 0 ? "" : decode(parameter.substring(equals + 1));
+            if (ca.isEmpty()) {
+                throw new IllegalArgumentException("etcd URI query parameter ca= is empty; it takes the path of a"
+                        + " PEM file of CA certificates: " + FORMS);
+            }
+        }
+        return ca;
     }
 
     private static String hostAndPort(String hostPort) {

@@ -251,9 +251,9 @@ class EtcdLockClientTest {
     void readersQueuedBehindAWriterEnterTogetherAndALaterWriterWaitsForTheLastOfThem() throws Exception {
         String name = uniqueName("rw");
         LockOptions longLease = LockOptions.builder().leaseTime(Duration.ofSeconds(60)).build();
-        ReadWriteLockClient writers = (ReadWriteLockClient) closer.add(
+        ReadWriteLockClient writers = closer.add(
                 EtcdLockClient.builder(etcd.endpoints().toArray(String[]::new)).defaultOptions(longLease).build());
-        ReadWriteLockClient readers = (ReadWriteLockClient) closer.add(
+        ReadWriteLockClient readers = closer.add(
                 EtcdLockClient.builder(etcd.endpoints().toArray(String[]::new)).defaultOptions(longLease).build());
         LockHandle plain = client().lock(name).acquire(); // the plain lock of the name is another lock
         LockHandle writer = writers.readWriteLock(name).writeLock().acquire();

@@ -1,6 +1,5 @@
 package io.distkit.lock.etcd;
 
-import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.testkit.lock.LockClientContract;
@@ -35,7 +34,7 @@ abstract class EtcdLockContractSupport extends LockClientContract {
     }
 
     @Override
-    protected LockClient newClient(LockOptions defaults) {
+    protected ReadWriteLockClient newClient(LockOptions defaults) {
         return EtcdLockClient.builder(etcd().endpoints().toArray(String[]::new)).defaultOptions(defaults).build();
     }
 
@@ -68,7 +67,7 @@ abstract class EtcdLockContractSupport extends LockClientContract {
 
         @Override
         protected ReadWriteLockClient newClient(LockOptions defaults) {
-            return (ReadWriteLockClient) EtcdLockContractSupport.this.newClient(defaults);
+            return EtcdLockContractSupport.this.newClient(defaults);
         }
 
         @Override

@@ -21,8 +21,9 @@ import java.util.function.Supplier;
 
 /**
  * A jetcd client whose calls the test can count and disturb: every transaction commit and keep-alive is
- * counted, a keep-alive can be replaced ({@link #keepAliveHook}), and the next transaction that deletes a
- * key can be made to fail ({@link #failNextDelete}).
+ * counted, a keep-alive can be replaced ({@link #keepAliveHook}), the next transaction that deletes a
+ * key can be made to fail ({@link #failNextDelete}), and the reply of the next put can be lost after the put
+ * was applied ({@link #loseNextPutReply}).
  */
 final class InterceptedEtcd implements AutoCloseable {
 
@@ -36,6 +37,13 @@ final class InterceptedEtcd implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicReference<>();
     /** The reply of the put held by {@link #holdNextPut}. */
     final CompletableFuture<TxnResponse> heldPut = new CompletableFuture<>();
+    /**
+     * If set, the next transaction that puts a key is sent and applied, but its caller gets an {@code UNAVAILABLE}
+     * failure instead of the reply (a reply lost on its way back, F13).
+     */
+    final AtomicBoolean loseNextPutReply = new AtomicBoolean();
+    /** The real reply of the put whose reply {@link #loseNextPutReply} kept from the caller. */
+    final CompletableFuture<TxnResponse> lostPutReply = new CompletableFuture<>();
     /** Transactions with a delete, counted when sent. */
     final AtomicInteger deletes = new AtomicInteger();
     /** Given the real call, returns what keepAliveOnce answers; null: the real call. */
@@ -86,6 +94,18 @@ final class InterceptedEtcd implements AutoCloseable {
                     }
                     if (ops.stream().anyMatch(op -> op instanceof Op.DeleteOp) && failNextDelete.compareAndSet(true, false)) {
                         return CompletableFuture.<TxnResponse>failedFuture(new IllegalStateException("test: delete refused"));
+                    }
+                    if (ops.stream().anyMatch(op -> op instanceof Op.PutOp) && loseNextPutReply.compareAndSet(true, false)) {
+                        CompletableFuture<TxnResponse> applied = ((Txn) target).commit();
+                        return applied.handle((response, failure) -> {
+                            if (failure != null) {
+                                lostPutReply.completeExceptionally(failure);
+                            } else {
+                                lostPutReply.complete(response);
+                            }
+                            throw new java.util.concurrent.CompletionException(io.grpc.Status.UNAVAILABLE
+                                    .withDescription("test: the reply of an applied put was lost").asRuntimeException());
+                        });
                     }
                     if (ops.stream().anyMatch(op -> op instanceof Op.PutOp)) {
                         CompletableFuture<Void> gate = holdNextPut.getAndSet(null);

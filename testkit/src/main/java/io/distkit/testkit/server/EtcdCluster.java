@@ -2,6 +2,7 @@ package io.distkit.testkit.server;
 
 import io.distkit.common.DaemonThreads;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -9,6 +10,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -19,9 +24,12 @@ import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -43,6 +51,21 @@ import org.jspecify.annotations.Nullable;
  * directory and rejoins (etcd persists and fsyncs every acknowledged write, so nothing acknowledged
  * is lost). {@link #heal()} resumes paused members and restarts dead ones; {@link #close()} stops
  * all members and removes every directory.
+ *
+ * <p><b>TLS and authentication</b> (both opt-in, see {@link Builder#tls()} and {@link Builder#auth}):
+ * with TLS the members serve clients on {@code https://127.0.0.1:<port>} with a server certificate
+ * (for {@code 127.0.0.1} and {@code localhost}) signed by a throw-away CA that {@link #start()} generates
+ * with {@code openssl} into the cluster's directory; {@link #caCertificate()} is its PEM file, the one
+ * a client must trust. Peers talk plain HTTP among themselves. With authentication, {@link #start()}
+ * creates etcd's {@code root} user and the given user, both with the given password and the
+ * {@code root} role, and enables authentication, with {@code etcdctl}; from then on every client
+ * request needs the user and password.
+ *
+ * <pre>{@code
+ * @RegisterExtension static EtcdCluster etcd = EtcdCluster.builder().tls().auth("app", "s3cret").build();
+ * ... Client.builder().endpoints(etcd.endpoints().toArray(String[]::new))   // https://...
+ *         .sslContext(ssl -> ssl.trustManager(etcd.caCertificate().toFile())) ...
+ * }</pre>
  *
  * <p>etcd is a Go binary: the clock-shift preload library ({@link FakeTime}) does nothing to it.
  */
@@ -74,6 +97,13 @@ public final class EtcdCluster extends ClusterFixture {
     private final Duration heartbeatInterval;
     private final Duration electionTimeout;
     private final List<String> extraArgs;
+    private final boolean tls;
+    private final @Nullable String authUser;
+    private final @Nullable String authPassword;
+    // the probes' client: trusts the generated CA with TLS; made in startMembers, before any member starts
+    private volatile HttpClient http = HTTP;
+    // set once authentication is enabled: it is persisted in the data directories, restarts keep it
+    private volatile boolean authEnabled;
     // volatile, not guarded: members start on their own threads while start() holds this lock
     private volatile @Nullable Path binary;
 
@@ -83,6 +113,9 @@ public final class EtcdCluster extends ClusterFixture {
         this.heartbeatInterval = b.heartbeatInterval;
         this.electionTimeout = b.electionTimeout;
         this.extraArgs = List.copyOf(b.extraArgs);
+        this.tls = b.tls;
+        this.authUser = b.authUser;
+        this.authPassword = b.authPassword;
         List<Member> list = new ArrayList<>();
         for (int i = 0; i < b.members; i++) {
             list.add(new Member(i, dir.resolve("m" + i)));
@@ -104,8 +137,20 @@ public final class EtcdCluster extends ClusterFixture {
         if (binary == null) {
             binary = Servers.requireBinary("etcd", "DISTKIT_ETCD_BIN", "etcd-server");
         }
+        if (tls) {
+            generateCertificates();
+            http = HttpClient.newBuilder()
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(PROBE_TIMEOUT)
+                    .sslContext(trustingCa())
+                    .build();
+        }
         try {
             startTogether(members);
+            if (authUser != null && !authEnabled) {
+                enableAuth();
+                authEnabled = true;
+            }
         } catch (RuntimeException e) {
             members.forEach(Member::kill);
             throw e;
@@ -148,7 +193,10 @@ public final class EtcdCluster extends ClusterFixture {
         return members;
     }
 
-    /** The client URLs of all members, {@code http://127.0.0.1:<port>}, in member order. */
+    /**
+     * The client URLs of all members, {@code http://127.0.0.1:<port>} ({@code https://} with
+     * {@link Builder#tls()}), in member order.
+     */
     public List<String> endpoints() {
         return members.stream().map(Member::endpoint).collect(Collectors.toUnmodifiableList());
     }
@@ -194,6 +242,50 @@ public final class EtcdCluster extends ClusterFixture {
         }
     }
 
+    /** Whether the members serve clients over TLS ({@link Builder#tls()}). */
+    public boolean isTls() {
+        return tls;
+    }
+
+    /**
+     * The PEM file of the CA that signed the members' server certificate: what a client must trust.
+     * It exists once the cluster has started.
+     *
+     * @throws IllegalStateException if the cluster was built without {@link Builder#tls()}
+     */
+    public Path caCertificate() {
+        if (!tls) {
+            throw new IllegalStateException("this etcd cluster was built without tls(): it has no CA certificate");
+        }
+        return tlsDir().resolve("ca.pem");
+    }
+
+    /** The user of {@link Builder#auth}, if authentication is enabled. */
+    public Optional<String> user() {
+        return Optional.ofNullable(authUser);
+    }
+
+    /** The password of {@link Builder#auth}, if authentication is enabled. */
+    public Optional<String> password() {
+        return Optional.ofNullable(authPassword);
+    }
+
+    /**
+     * {@code after - before} for each counter of two {@link Member#requestCounts()} readings, leaving out
+     * counters that did not change.
+     */
+    public static java.util.SortedMap<String, Long> countsBetween(java.util.Map<String, Long> before,
+            java.util.Map<String, Long> after) {
+        java.util.SortedMap<String, Long> difference = new java.util.TreeMap<>();
+        after.forEach((counter, n) -> {
+            long delta = n - before.getOrDefault(counter, 0L);
+            if (delta != 0) {
+                difference.put(counter, delta);
+            }
+        });
+        return difference;
+    }
+
     /** The directory holding every member's data directory and log. */
     @Override
     public Path dir() {
@@ -203,6 +295,123 @@ public final class EtcdCluster extends ClusterFixture {
     @Override
     public String toString() {
         return "etcd cluster " + endpoints();
+    }
+
+    private Path tlsDir() {
+        return dir().resolve("tls");
+    }
+
+    /**
+     * Writes {@code ca.pem}/{@code ca-key.pem} (a self-signed CA) and {@code server.pem}/{@code server-key.pem}
+     * (for 127.0.0.1 and localhost, signed by the CA) into {@link #tlsDir()}, unless they are there.
+     * EC P-256 keys: generated in milliseconds. Valid for two days: enough for any test run.
+     */
+    private void generateCertificates() {
+        Path tlsDir = tlsDir();
+        if (Files.isRegularFile(tlsDir.resolve("server.pem"))) {
+            return;
+        }
+        String openssl = Servers.requireBinary("openssl", "DISTKIT_OPENSSL_BIN", "openssl").toString();
+        try {
+            Files.createDirectories(tlsDir);
+            Files.writeString(tlsDir.resolve("server.ext"), String.join("\n",
+                    "basicConstraints=critical,CA:FALSE",
+                    "keyUsage=critical,digitalSignature,keyEncipherment",
+                    "extendedKeyUsage=serverAuth,clientAuth",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost", ""));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the TLS files of " + this + " into " + tlsDir, e);
+        }
+        run(tlsDir, "openssl: CA certificate", openssl, "req", "-x509", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=distkit test CA " + clusterToken,
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout", "ca-key.pem", "-out", "ca.pem");
+        run(tlsDir, "openssl: server key and request", openssl, "req", "-new", "-newkey", "ec",
+                "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-subj", "/CN=localhost", "-keyout", "server-key.pem", "-out", "server.csr");
+        run(tlsDir, "openssl: server certificate", openssl, "x509", "-req", "-in", "server.csr",
+                "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-set_serial", Long.toString(System.nanoTime() & Long.MAX_VALUE),
+                "-days", "2", "-extfile", "server.ext", "-out", "server.pem");
+    }
+
+    /** An SSL context that trusts the generated CA alone, for the probes. */
+    private SSLContext trustingCa() {
+        try (InputStream in = Files.newInputStream(caCertificate())) {
+            Certificate ca = CertificateFactory.getInstance("X.509").generateCertificate(in);
+            KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+            trust.load(null, null);
+            trust.setCertificateEntry("distkit-test-ca", ca);
+            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            factory.init(trust);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, factory.getTrustManagers(), null);
+            return context;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + caCertificate(), e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot load " + caCertificate() + " as a trusted CA", e);
+        }
+    }
+
+    /**
+     * Creates the {@code root} user and the {@link Builder#auth} user (etcd refuses {@code auth enable}
+     * without a root user), gives both the password and the {@code root} role, and enables authentication.
+     */
+    private void enableAuth() {
+        String user = Objects.requireNonNull(authUser, "authUser");
+        String password = Objects.requireNonNull(authPassword, "authPassword");
+        String etcdctl = Servers.requireBinary("etcdctl", "DISTKIT_ETCDCTL_BIN", "etcd-client").toString();
+        List<String> base = new ArrayList<>(List.of(etcdctl, "--endpoints", String.join(",", endpoints()),
+                "--dial-timeout", "5s", "--command-timeout", "10s"));
+        if (tls) {
+            base.addAll(List.of("--cacert", caCertificate().toString()));
+        }
+        List<String> users = user.equals("root") ? List.of("root") : List.of("root", user);
+        for (String name : users) {
+            etcdctl(base, "user", "add", name, "--new-user-password", password);
+            etcdctl(base, "user", "grant-role", name, "root");
+        }
+        etcdctl(base, "auth", "enable");
+    }
+
+    private void etcdctl(List<String> base, String... args) {
+        List<String> command = new ArrayList<>(base);
+        command.addAll(List.of(args));
+        // the password is an argument: say which command failed without quoting it
+        run(dir(), "etcdctl " + String.join(" ", List.of(args).subList(0, Math.min(3, args.length))),
+                command.toArray(String[]::new));
+    }
+
+    /** Runs a command in {@code workDir}, waiting at most 30 s; throws with its output if it fails. */
+    private void run(Path workDir, String what, String... command) {
+        Path log = dir().resolve("commands.log");
+        try {
+            Process process = new ProcessBuilder(command).directory(workDir.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+            ServerProcess.killAtExit(process.toHandle());
+            try {
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                    throw new IllegalStateException(what + " for " + this + " did not finish within 30 s; log " + log
+                            + ":\n" + ServerProcess.tailOf(log, 20));
+                }
+            } finally {
+                ServerProcess.cancelKillAtExit(process.toHandle());
+            }
+            if (process.exitValue() != 0) {
+                throw new IllegalStateException(what + " for " + this + " failed with exit code " + process.exitValue()
+                        + "; log " + log + ":\n" + ServerProcess.tailOf(log, 20));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run " + what + " for " + this, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running " + what + " for " + this, e);
+        }
     }
 
     private String initialCluster() {
@@ -270,6 +479,10 @@ public final class EtcdCluster extends ClusterFixture {
         private static final Pattern LEADER = Pattern.compile("\"leader\"\\s*:\\s*\"?(\\d+)");
         private static final Pattern RAFT_TERM = Pattern.compile("\"raftTerm\"\\s*:\\s*\"?(\\d+)");
         private static final Pattern APPLIED = Pattern.compile("\"raftAppliedIndex\"\\s*:\\s*\"?(\\d+)");
+        /** One gRPC method's received messages in {@code /metrics}: method, service, count (Prometheus floats). */
+        private static final Pattern RECEIVED = Pattern.compile("(?m)^grpc_server_msg_received_total\\{"
+                + "grpc_method=\"(\\w+)\",grpc_service=\"([\\w.]+)\",grpc_type=\"\\w+\"} (\\S+)$");
+        private static final Pattern PROPOSALS = Pattern.compile("(?m)^etcd_server_proposals_committed_total (\\S+)$");
         private static final Pattern REVISION = Pattern.compile("\"revision\"\\s*:\\s*\"?(\\d+)");
 
         private final int index;
@@ -311,6 +524,12 @@ public final class EtcdCluster extends ClusterFixture {
                     "--heartbeat-interval", Long.toString(heartbeatInterval.toMillis()),
                     "--election-timeout", Long.toString(electionTimeout.toMillis()),
                     "--logger", "zap", "--log-outputs", "stderr"));
+            if (tls) {
+                // no --trusted-ca-file: etcd 3.4 then demands a client certificate of every client
+                // (RequireAndVerifyClientCert), which is client-cert authentication, not what tls() is for
+                command.addAll(List.of("--cert-file", tlsDir().resolve("server.pem").toString(),
+                        "--key-file", tlsDir().resolve("server-key.pem").toString()));
+            }
             command.addAll(extraArgs);
             return command;
         }
@@ -319,7 +538,7 @@ public final class EtcdCluster extends ClusterFixture {
         @Override
         protected void awaitReady(Duration timeout) throws Exception {
             pollUntilReady(timeout, () -> {
-                HttpResponse<String> response = HTTP.send(
+                HttpResponse<String> response = http.send(
                         HttpRequest.newBuilder(URI.create(endpoint() + "/health")).timeout(PROBE_TIMEOUT).GET().build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200 && response.body().replace(" ", "").contains("\"health\":\"true\"")) {
@@ -353,7 +572,7 @@ public final class EtcdCluster extends ClusterFixture {
          */
         public Optional<Status> status() {
             try {
-                HttpResponse<String> response = HTTP.send(
+                HttpResponse<String> response = http.send(
                         HttpRequest.newBuilder(URI.create(endpoint() + "/v3/maintenance/status"))
                                 .timeout(PROBE_TIMEOUT)
                                 .header("Content-Type", "application/json")
@@ -373,6 +592,47 @@ public final class EtcdCluster extends ClusterFixture {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while asking " + this + " for its status", e);
             }
+        }
+
+        /**
+         * What this member has been asked so far, from its Prometheus {@code /metrics}: the gRPC messages it
+         * received, by {@code Service.Method} ({@code KV.Txn}, {@code Watch.Watch}, {@code Lease.LeaseKeepAlive},
+         * ...; a stream counts each message, such as each keep-alive or watch request), without the
+         * {@code Maintenance} and {@code Health} services that the fixture's own probes use; and {@code raft}, the
+         * consensus proposals it committed (writes, lease grants and revocations, including those etcd makes
+         * internally, which gRPC does not see). Counters only grow: the difference of two readings is what
+         * happened in between ({@link #countsBetween}).
+         *
+         * @throws IllegalStateException if {@code /metrics} does not answer 200 within a short timeout
+         */
+        public java.util.SortedMap<String, Long> requestCounts() {
+            String body;
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(endpoint() + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() != 200) {
+                    throw new IllegalStateException(endpoint() + "/metrics answered " + response.statusCode());
+                }
+                body = response.body();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read " + endpoint() + "/metrics: " + e, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while reading " + endpoint() + "/metrics", e);
+            }
+            java.util.SortedMap<String, Long> counts = new java.util.TreeMap<>();
+            Matcher m = RECEIVED.matcher(body);
+            while (m.find()) {
+                String service = m.group(2).substring(m.group(2).lastIndexOf('.') + 1);
+                if (!service.equals("Maintenance") && !service.equals("Health")) {
+                    counts.merge(service + "." + m.group(1), Math.round(Double.parseDouble(m.group(3))), Long::sum);
+                }
+            }
+            Matcher p = PROPOSALS.matcher(body);
+            if (p.find()) {
+                counts.put("raft", Math.round(Double.parseDouble(p.group(1))));
+            }
+            return counts;
         }
 
         private static long unsigned(Pattern field, String json) {
@@ -407,9 +667,9 @@ public final class EtcdCluster extends ClusterFixture {
             return peerPort;
         }
 
-        /** {@code http://127.0.0.1:<clientPort>}. */
+        /** {@code http://127.0.0.1:<clientPort>}, or {@code https://...} with {@link Builder#tls()}. */
         public String endpoint() {
-            return "http://127.0.0.1:" + clientPort;
+            return (tls ? "https" : "http") + "://127.0.0.1:" + clientPort;
         }
 
         /** {@code http://127.0.0.1:<peerPort>}. */
@@ -434,6 +694,9 @@ public final class EtcdCluster extends ClusterFixture {
         private Duration heartbeatInterval = DEFAULT_HEARTBEAT_INTERVAL;
         private Duration electionTimeout = DEFAULT_ELECTION_TIMEOUT;
         private final List<String> extraArgs = new ArrayList<>();
+        private boolean tls;
+        private @Nullable String authUser;
+        private @Nullable String authPassword;
 
         private Builder() {}
 
@@ -469,6 +732,33 @@ public final class EtcdCluster extends ClusterFixture {
         /** Further {@code --name value} arguments for every member, e.g. {@code --pre-vote}. */
         public Builder args(String... args) {
             extraArgs.addAll(List.of(args));
+            return this;
+        }
+
+        /**
+         * Serves clients over TLS: {@code https://} client URLs, a server certificate for {@code 127.0.0.1}
+         * and {@code localhost} signed by a CA generated at start ({@link EtcdCluster#caCertificate()}).
+         * Needs {@code openssl}. Client certificates are not asked for. Default: plain HTTP.
+         */
+        public Builder tls() {
+            this.tls = true;
+            return this;
+        }
+
+        /**
+         * Enables etcd's authentication once the cluster has started: users {@code root} and {@code user}
+         * (the same one if {@code user} is {@code "root"}), both with {@code password} and the {@code root}
+         * role. Needs {@code etcdctl} (Debian package etcd-client). Default: no authentication.
+         *
+         * @throws IllegalArgumentException if the user is empty or holds {@code ':'}, or the password is empty
+         */
+        public Builder auth(String user, String password) {
+            Objects.requireNonNull(user, "user");
+            if (user.isEmpty() || user.contains(":")) {
+                throw new IllegalArgumentException("user must be non-empty and without ':', was '" + user + "'");
+            }
+            this.authUser = user;
+            this.authPassword = Servers.checkPassword(password);
             return this;
         }
 
