@@ -1,15 +1,15 @@
 package io.distkit.lock.redis;
 
-import static io.distkit.lock.redis.FailureSupport.MS;
-import static io.distkit.lock.redis.FailureSupport.async;
-import static io.distkit.lock.redis.FailureSupport.awaitRenewalReply;
-import static io.distkit.lock.redis.FailureSupport.await;
-import static io.distkit.lock.redis.FailureSupport.deadlineNanos;
-import static io.distkit.lock.redis.FailureSupport.drift;
 import static io.distkit.lock.redis.FailureSupport.expiry;
 import static io.distkit.lock.redis.FailureSupport.lease;
 import static io.distkit.lock.redis.FailureSupport.state;
 import static io.distkit.lock.redis.FailureSupport.untouched;
+import static io.distkit.testkit.history.LockRecorder.MS;
+import static io.distkit.testkit.history.LockRecorder.async;
+import static io.distkit.testkit.history.LockRecorder.await;
+import static io.distkit.testkit.history.LockRecorder.awaitRenewalReply;
+import static io.distkit.testkit.history.LockRecorder.deadlineNanos;
+import static io.distkit.testkit.history.LockRecorder.drift;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,14 +19,14 @@ import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.FailureSupport.Expiry;
-import io.distkit.lock.redis.FailureSupport.Held;
 import io.distkit.lock.redis.FailureSupport.LockState;
-import io.distkit.lock.redis.FailureSupport.Recorder;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;
 import io.distkit.testkit.history.FencedRegister;
 import io.distkit.testkit.history.History;
+import io.distkit.testkit.history.LockRecorder;
+import io.distkit.testkit.history.LockRecorder.Held;
 import io.distkit.testkit.process.LockHolderProcess;
 import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.FaultProxy.Direction;
@@ -100,14 +100,14 @@ class RedisLockFailureTest {
     @Test
     @DisplayName("F1: a holder paused past its lease is replaced only after expiry; resumed, it is fenced off, told lost, and its release touches nothing")
     void pausedHolderIsReplacedAfterExpiryAndFencedOff() throws Exception {
-        Random random = new Random(FailureSupport.seed("F1"));
+        Random random = new Random(LockRecorder.seed("F1"));
         Duration lease = Duration.ofSeconds(1);
         Duration pausePastLease = Duration.ofMillis(200 + random.nextInt(600));
         String name = "f1-" + UUID.randomUUID(); // the child uses the default key prefix
         LockKeys keys = LockKeys.of(RedisLockClient.DEFAULT_KEY_PREFIX, name);
         LockClient contenderClient = toClose.add(RedisLockClient.builder(redis.uri())
                 .defaultOptions(lease(Duration.ofSeconds(2))).build());
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         FencedRegister register = new FencedRegister();
         FencedRegister unfenced = FencedRegister.unfenced(); // negative control: the same writes, no fencing
 
@@ -173,7 +173,7 @@ class RedisLockFailureTest {
         RedisFencedResource fenced = new RedisFencedResource(redis, prefix + "resource", true);
         RedisFencedResource unfenced = new RedisFencedResource(redis, prefix + "unfenced", false);
         Duration writeTimeout = Duration.ofSeconds(20);
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
 
         Held holder = recorder.acquire("holder", holderClient.lock("f3"), Duration.ZERO);
         assertThat(fenced.write(proxy.port(), writeTimeout, "holder", holder.token, 1)).isTrue();
@@ -228,7 +228,7 @@ class RedisLockFailureTest {
         LockClient holderClient = viaProxy(lease(lease), RedisLockClient.DEFAULT_COMMAND_TIMEOUT);
         LockClient contenderClient = direct(lease(contenderLease));
         LockKeys keys = LockKeys.of(prefix, "f4");
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
 
         Held holder = recorder.acquire("holder", holderClient.lock("f4"), Duration.ZERO);
         proxy.blackHole();
@@ -291,7 +291,7 @@ class RedisLockFailureTest {
         LockClient holderClient = viaProxy(options, Duration.ofSeconds(5));
         LockClient contenderClient = direct(lease(Duration.ofSeconds(3)));
         LockKeys keys = LockKeys.of(prefix, "f9");
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         Held holder = recorder.acquire("holder", holderClient.lock("f9"), Duration.ZERO);
 
         proxy.delay(Direction.SERVER_TO_CLIENT, Duration.ofMillis(400));
@@ -445,7 +445,7 @@ class RedisLockFailureTest {
                 .until(() -> redis.call("EXISTS", keys.lock()).equals(0L));
         System.out.println("F13: lock of the unanswered acquire gone " + (System.nanoTime() - invokedAt) / MS
                 + " ms after the call (lease " + lease.toMillis() + " ms)");
-        Held contender = new Recorder().acquire("contender", contenderClient.lock("f13b"), Duration.ZERO);
+        Held contender = new LockRecorder().acquire("contender", contenderClient.lock("f13b"), Duration.ZERO);
         assertThat(contender.token).isGreaterThan(Long.parseLong(phantomToken));
         contender.release();
 
@@ -484,7 +484,7 @@ class RedisLockFailureTest {
                 .defaultOptions(lease(newLease)).build());
         LockKeys releaseKeys = LockKeys.of(prefix, "f14-release");
         LockKeys renewKeys = LockKeys.of(prefix, "f14-renew");
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         Held a1 = recorder.acquire("a1", releaser.lock("f14-release"), Duration.ZERO);
         Held a2 = recorder.acquire("a2", renewer.lock("f14-renew"), Duration.ZERO);
 

@@ -1,16 +1,16 @@
 package io.distkit.lock.redis;
 
-import static io.distkit.lock.redis.FailureSupport.MS;
 import static io.distkit.lock.redis.FailureSupport.PLAIN_COUNTER_ACQUIRE;
 import static io.distkit.lock.redis.FailureSupport.SEEDED_COUNTER_ACQUIRE;
-import static io.distkit.lock.redis.FailureSupport.async;
-import static io.distkit.lock.redis.FailureSupport.await;
-import static io.distkit.lock.redis.FailureSupport.awaitRenewalReply;
 import static io.distkit.lock.redis.FailureSupport.controlAcquire;
-import static io.distkit.lock.redis.FailureSupport.deadlineNanos;
 import static io.distkit.lock.redis.FailureSupport.lease;
 import static io.distkit.lock.redis.FailureSupport.state;
 import static io.distkit.lock.redis.FailureSupport.untouched;
+import static io.distkit.testkit.history.LockRecorder.MS;
+import static io.distkit.testkit.history.LockRecorder.async;
+import static io.distkit.testkit.history.LockRecorder.await;
+import static io.distkit.testkit.history.LockRecorder.awaitRenewalReply;
+import static io.distkit.testkit.history.LockRecorder.deadlineNanos;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -18,14 +18,14 @@ import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
-import io.distkit.lock.redis.FailureSupport.Held;
 import io.distkit.lock.redis.FailureSupport.LockState;
-import io.distkit.lock.redis.FailureSupport.Recorder;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;
 import io.distkit.testkit.history.FencedRegister;
 import io.distkit.testkit.history.History;
+import io.distkit.testkit.history.LockRecorder;
+import io.distkit.testkit.history.LockRecorder.Held;
 import io.distkit.testkit.history.Op;
 import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.RedisServer;
@@ -89,7 +89,7 @@ class RedisServerFailureTest {
         Duration lease = Duration.ofSeconds(3);
         LockClient holderClient = client(server, lease(lease));
         LockClient nextClient = client(server, lease(lease));
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         recorder.acquire("holder", holderClient.lock("f5"), Duration.ZERO).release();
         Held holder = recorder.acquire("holder", holderClient.lock("f5"), Duration.ZERO);
         awaitRenewalReply(holder.handle); // killed right after a renewal: its deadline is then a lease away
@@ -140,7 +140,7 @@ class RedisServerFailureTest {
                 .anyMatch(v -> v.startsWith("token regression across restart"));
 
         LockClient client = client(server, lease(lease));
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         recorder.acquire("before", client.lock("f5-clock"), Duration.ZERO).release();
         Op clockRestart = recorder.faultStart(Op.RESTART + " redis killed, no persistence, clock 60 s back");
         server.shiftClock(Duration.ofSeconds(-60));
@@ -177,7 +177,7 @@ class RedisServerFailureTest {
     @Test
     @DisplayName("F10: Redis paused past the lease: the holder is lost at its deadline; its renewal replayed after SIGCONT fails the owner check")
     void serverPausedPastTheLease() throws Exception {
-        Random random = new Random(FailureSupport.seed("F10"));
+        Random random = new Random(LockRecorder.seed("F10"));
         Duration lease = Duration.ofSeconds(1);
         Duration pause = lease.plusMillis(300 + random.nextInt(500));
         Duration contenderLease = Duration.ofSeconds(3);
@@ -190,7 +190,7 @@ class RedisServerFailureTest {
         LockClient contenderClient = toClose.add(RedisLockClient.builder(server.uri()).keyPrefix(prefix)
                 .defaultOptions(lease(contenderLease)).build());
         LockKeys keys = LockKeys.of(prefix, "f10");
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         FencedRegister register = new FencedRegister();
         Held holder = recorder.acquire("holder", holderClient.lock("f10"), Duration.ZERO);
         assertThat(register.write("holder", holder.token, 1)).isTrue();
@@ -299,7 +299,7 @@ class RedisServerFailureTest {
         assertThat(pair.master().call("WAIT", "1", "5000")).as("the fences reached the replica").isEqualTo(1L);
 
         partition(pair);
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         Held a = recorder.acquire("a", clientA.lock("f15"), Duration.ZERO);
         long controlA = controlAcquire(pair.master(), SEEDED_COUNTER_ACQUIRE, controlKeys, "control-a", lease);
         failover(pair);
@@ -356,7 +356,7 @@ class RedisServerFailureTest {
         failover(pair);
 
         LockClient clientB = client(pair.replica(), lease(lease));
-        Held b = new Recorder().acquire("b", clientB.lock("f15-wait"), Duration.ZERO);
+        Held b = new LockRecorder().acquire("b", clientB.lock("f15-wait"), Duration.ZERO);
         assertThat(b.token).isGreaterThan(before);
         FencedRegister register = new FencedRegister();
         assertThat(register.write("b", b.token, 1)).isTrue();
@@ -377,7 +377,7 @@ class RedisServerFailureTest {
                 .defaultOptions(lease(lease)).commandTimeout(Duration.ofSeconds(2))
                 .waitForReplicas(1, Duration.ofMillis(200)).build());
         LockKeys keys = LockKeys.of(prefix, "f15-kept");
-        Recorder recorder = new Recorder();
+        LockRecorder recorder = new LockRecorder();
         Held a = recorder.acquire("a", clientA.lock("f15-kept"), Duration.ZERO);
         assertThat(pair.replica().call("GET", keys.lock())).as("on the replica when acquire returns")
                 .isEqualTo(pair.master().call("GET", keys.lock()));
