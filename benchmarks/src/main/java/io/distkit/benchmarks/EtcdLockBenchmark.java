@@ -18,25 +18,17 @@ import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.support.Observers;
 import io.etcd.jetcd.watch.WatchEvent;
-import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -350,7 +342,7 @@ public class EtcdLockBenchmark {
     private long measuredOps;
     private boolean measuring;
     /** The member's counters when the measurement began; null where not read (or the read failed). */
-    private @Nullable Map<String, Double> countersBefore;
+    private @Nullable Map<String, Long> countersBefore;
 
     @Setup(Level.Trial)
     public void startServer() {
@@ -379,7 +371,7 @@ public class EtcdLockBenchmark {
     public void stopServer() {
         try {
             if (measuring && measuredOps > 0 && countersBefore != null) {
-                Map<String, Double> countersAfter = counters();
+                Map<String, Long> countersAfter = counters();
                 if (countersAfter != null) {
                     System.out.println(requestsPerOp(countersBefore, countersAfter, measuredOps));
                 }
@@ -393,59 +385,25 @@ public class EtcdLockBenchmark {
         }
     }
 
-    private static final HttpClient HTTP = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
-    /** One gRPC method's received messages: method, service, count (a float in Prometheus' text format). */
-    private static final Pattern RECEIVED = Pattern.compile("(?m)^grpc_server_msg_received_total\\{"
-            + "grpc_method=\"(\\w+)\",grpc_service=\"([\\w.]+)\",grpc_type=\"\\w+\"} (\\S+)$");
-    private static final Pattern PROPOSALS = Pattern.compile("(?m)^etcd_server_proposals_committed_total (\\S+)$");
-
     /**
-     * The member's received gRPC messages by {@code Service.Method} (the maintenance and health services,
-     * which the fixture's probes use, left out) and {@code raft}, its committed proposals; null, with a
-     * message, if {@code /metrics} cannot be read.
+     * The member's received gRPC messages by {@code Service.Method} and {@code raft}, its committed proposals
+     * ({@link EtcdCluster.Member#requestCounts()}); null, with a message, if {@code /metrics} cannot be read.
      */
-    private @Nullable Map<String, Double> counters() {
-        String endpoint = etcd.endpoints().get(0);
+    private @Nullable Map<String, Long> counters() {
         try {
-            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(endpoint + "/metrics"))
-                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
-                System.out.println("\n" + endpoint + "/metrics answered " + response.statusCode()
-                        + ": no request count for this trial");
-                return null;
-            }
-            Map<String, Double> counters = new TreeMap<>();
-            Matcher m = RECEIVED.matcher(response.body());
-            while (m.find()) {
-                String service = m.group(2).substring(m.group(2).lastIndexOf('.') + 1);
-                if (!service.equals("Maintenance") && !service.equals("Health")) {
-                    counters.put(service + "." + m.group(1), Double.parseDouble(m.group(3)));
-                }
-            }
-            Matcher p = PROPOSALS.matcher(response.body());
-            if (p.find()) {
-                counters.put("raft", Double.parseDouble(p.group(1)));
-            }
-            return counters;
-        } catch (IOException | RuntimeException e) {
-            System.out.println("\ncould not read " + endpoint + "/metrics: " + e);
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            return etcd.member(0).requestCounts();
+        } catch (RuntimeException e) {
+            System.out.println("\n" + e.getMessage() + ": no request count for this trial");
             return null;
         }
     }
 
-    private String requestsPerOp(Map<String, Double> before, Map<String, Double> after, long ops) {
+    private String requestsPerOp(Map<String, Long> before, Map<String, Long> after, long ops) {
         StringBuilder line = new StringBuilder(System.lineSeparator()).append("etcd requests per op (").append(impl)
                 .append(", ").append(ops).append(" ops, gRPC messages received; raft = proposals committed):");
-        after.forEach((counter, n) -> {
-            double delta = n - before.getOrDefault(counter, 0.0);
+        EtcdCluster.countsBetween(before, after).forEach((counter, delta) -> {
             if (delta > 0) {
-                line.append(String.format(" %s=%.2f", counter, delta / ops));
+                line.append(String.format(" %s=%.2f", counter, (double) delta / ops));
             }
         });
         return line.toString();

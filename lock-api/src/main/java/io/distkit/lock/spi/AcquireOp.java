@@ -53,6 +53,7 @@ final class AcquireOp<S> {
     private boolean signalMissed; // a wake-up fired while an attempt was in flight
     private int round;
     private long lateGrantRoundTrip = -1; // of the latest answer, if it was a grant too late to use; else -1
+    private @Nullable Throwable unavailable; // the latest answer's, if the backend could not say for the moment
     private Scheduler.@Nullable Cancellable retryTimer;
     private Scheduler.@Nullable Cancellable deadlineTimer;
     private @Nullable CompletionStage<?> lastWakeUp;
@@ -142,10 +143,12 @@ final class AcquireOp<S> {
             attempt = Attempt.busy(null, client.releases.inBackground(lock.name(), acquired.lease()));
         }
         long endedOnLateGrant;
+        @Nullable Throwable endedUnavailable;
         synchronized (this) {
             inFlight = false;
             if (failure == null) {
                 lateGrantRoundTrip = lateRoundTrip;
+                unavailable = ((Busy<S>) attempt).unavailable();
             }
             if (failure == null && !result.isDone() && (!bounded || client.ticker.read() - deadline < 0)) {
                 waitForRetry((Busy<S>) attempt);
@@ -153,26 +156,34 @@ final class AcquireOp<S> {
             }
             finishLocked();
             endedOnLateGrant = lateGrantRoundTrip;
+            endedUnavailable = unavailable;
         }
         finishBackend(false);
         if (failure != null) {
             result.completeExceptionally(client.backendFailure(lock.name(), "acquire", failure));
         } else {
-            endEmpty(endedOnLateGrant);
+            endEmpty(endedOnLateGrant, endedUnavailable);
         }
     }
 
-    /** The caller's wait is over: empty, unless the latest answer was a grant that came too late. */
+    /**
+     * The caller's wait is over: empty, unless the latest answer was a grant that came too late or the
+     * backend's "cannot say for the moment".
+     */
     private void waitRanOut() {
         long endedOnLateGrant;
+        @Nullable Throwable endedUnavailable;
         synchronized (this) {
             endedOnLateGrant = lateGrantRoundTrip;
+            endedUnavailable = unavailable;
         }
-        endEmpty(endedOnLateGrant);
+        endEmpty(endedOnLateGrant, endedUnavailable);
     }
 
-    private void endEmpty(long lateGrantRoundTrip) {
-        if (lateGrantRoundTrip < 0) {
+    private void endEmpty(long lateGrantRoundTrip, @Nullable Throwable unavailable) {
+        if (unavailable != null) {
+            result.completeExceptionally(client.backendFailure(lock.name(), "acquire", unavailable));
+        } else if (lateGrantRoundTrip < 0) {
             result.complete(null);
         } else {
             result.completeExceptionally(new LockBackendException(lock.name(), lateGrantMessage(lateGrantRoundTrip)

@@ -6,7 +6,8 @@ import java.util.concurrent.CompletionStage;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The outcome of one acquisition attempt: the lock was taken, or someone else holds it.
+ * The outcome of one acquisition attempt: the lock was taken, someone else holds it, or the backend cannot
+ * say for the moment.
  *
  * @param <S> the backend's record of a held lease
  */
@@ -43,7 +44,21 @@ public sealed interface Attempt<S> {
      * @throws IllegalArgumentException if both are null: the waiter would never try again
      */
     static <S> Attempt<S> busy(@Nullable Duration retryAfter, @Nullable CompletionStage<?> wakeUp) {
-        return new Busy<>(retryAfter, wakeUp);
+        return new Busy<>(retryAfter, wakeUp, null);
+    }
+
+    /**
+     * The backend could not answer, for a reason that passes by itself (a leader election), and the
+     * attempt can safely be made again (a request that may have been applied is resolved by the next
+     * attempt). While the caller waits, the engine tries again after {@code retryAfter}; a caller that
+     * does not wait, or whose wait runs out before a later attempt answered, gets {@code cause} as the
+     * acquire's failure, not an empty result: nobody was found holding the lock. A backend bounds how
+     * long it keeps calling a failure passing, and then fails the attempt.
+     */
+    static <S> Attempt<S> unavailable(Throwable cause, Duration retryAfter) {
+        Objects.requireNonNull(cause, "cause");
+        Objects.requireNonNull(retryAfter, "retryAfter");
+        return new Busy<>(retryAfter, null, cause);
     }
 
     /** See {@link Attempt#acquired}. */
@@ -57,8 +72,9 @@ public sealed interface Attempt<S> {
         }
     }
 
-    /** See {@link Attempt#busy}. */
-    record Busy<S>(@Nullable Duration retryAfter, @Nullable CompletionStage<?> wakeUp) implements Attempt<S> {
+    /** See {@link Attempt#busy} and {@link Attempt#unavailable} (which sets {@code unavailable}). */
+    record Busy<S>(@Nullable Duration retryAfter, @Nullable CompletionStage<?> wakeUp, @Nullable Throwable unavailable)
+            implements Attempt<S> {
         public Busy {
             if (retryAfter == null && wakeUp == null) {
                 throw new IllegalArgumentException("a busy attempt needs retryAfter or wakeUp, or nobody would retry");

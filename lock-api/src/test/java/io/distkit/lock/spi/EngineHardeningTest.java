@@ -142,6 +142,64 @@ class EngineHardeningTest extends EngineTestSupport {
     }
 
     @Nested
+    @DisplayName("a backend that cannot say for the moment (a leader election)")
+    class Unavailable {
+
+        private final IllegalStateException election = new IllegalStateException("leader changed");
+
+        @Test
+        void aWaiterTriesAgainAfterTheGivenPauseAndGetsTheLock() {
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            CompletableFuture<LockHandle> pending = client.lock("free").acquireAsync(Duration.ofMinutes(1));
+            assertThat(backend.attempts()).hasSize(1);
+
+            time.advance(Duration.ofMillis(999));
+            assertThat(backend.attempts()).as("not before the pause").hasSize(1);
+            time.advance(Duration.ofMillis(101)); // the pause plus its jitter of at most 10 %
+
+            assertThat(backend.attempts()).hasSize(2);
+            assertThat(pending).isCompleted();
+            assertThat(pending.join().isHeld()).isTrue();
+        }
+
+        @Test
+        void aCallerWhoseWaitRunsOutWhileItLastsGetsTheCauseNotAnEmptyResult() {
+            for (int i = 0; i < 3; i++) {
+                backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            }
+            CompletableFuture<LockHandle> pending = client.lock("free").acquireAsync(Duration.ofMillis(2_500));
+
+            time.advance(seconds(3));
+
+            assertThat(backend.attempts()).hasSize(3);
+            assertThat(pending).failsWithin(BOUND).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .havingCause().isInstanceOf(LockBackendException.class).withMessageContaining("leader changed");
+            assertThat(backend.finishes()).containsExactly(new FinishCall(lastOwner(), false));
+        }
+
+        @Test
+        void aCallerThatDoesNotWaitGetsTheCause() {
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+
+            assertThatThrownBy(() -> client.lock("free").tryAcquire()).isInstanceOf(LockBackendException.class)
+                    .hasMessageContaining("leader changed");
+        }
+
+        @Test
+        void aLaterBusyAnswerMakesTheEndOfTheWaitAnOrdinaryTimeout() throws Exception {
+            backend.occupy("taken");
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            CompletableFuture<LockHandle> pending = client.lock("taken").acquireAsync(Duration.ofMillis(2_500));
+
+            time.advance(seconds(3)); // the retry finds the lock held by someone else
+
+            assertThat(backend.attempts()).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(pending).isCompletedExceptionally();
+            assertThatThrownBy(pending::join).hasCauseInstanceOf(LockTimeoutException.class);
+        }
+    }
+
+    @Nested
     @DisplayName("a grant that comes too late")
     class LateGrant {
 

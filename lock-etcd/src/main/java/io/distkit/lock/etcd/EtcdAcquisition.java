@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -69,6 +70,8 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
     /** How often a session may be replaced within one attempt (it ended under the attempt). */
     private static final int SESSION_TRIES = 2;
+    /** The pause before an attempt refused during a leader election is made again. */
+    private static final long UNAVAILABLE_PAUSE_MILLIS = 200;
     /** The pause before a failed watch wakes its waiter, so that a watch that always fails is no busy loop. */
     private static final long WATCH_FAILURE_PAUSE_MILLIS = 100;
 
@@ -95,6 +98,8 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     private volatile @Nullable PredecessorWatch watch;
     /** The incarnation of our key: it grows whenever a grant was given back, so that no grant repeats. */
     private volatile int incarnation;
+    /** {@link System#nanoTime()} (never 0 then) since when attempts fail as unavailable, in a row; 0 if the latest did not. */
+    private volatile long unavailableSince;
     /** Whether the latest attempt answered Acquired: another attempt means the engine gave that grant back. */
     private volatile boolean granted;
     /** The key of a grant given back, deleted by the next put's transaction. */
@@ -151,7 +156,30 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         } catch (RuntimeException e) {
             attempt = CompletableFuture.failedFuture(e);
         }
-        return backend.mapFailure(attempt, request.name(), "acquire");
+        return backend.mapFailure(attempt, request.name(), "acquire").handle(this::passingOrFinal);
+    }
+
+    /**
+     * An attempt refused while the cluster elects a leader ({@code UNAVAILABLE}: "leader changed", "no
+     * leader", a member that went away) is answered as {@link Attempt#unavailable}, so that a waiter keeps
+     * its place and tries again; for at most twice the command timeout in a row, after which the failure is
+     * final. Trying again is safe: a put that was applied is found by the next one (its key is ours).
+     */
+    private Attempt<EtcdLease> passingOrFinal(@Nullable Attempt<EtcdLease> answer, @Nullable Throwable failure) {
+        if (failure == null) {
+            unavailableSince = 0;
+            return answer;
+        }
+        long now = System.nanoTime();
+        if (EtcdCalls.isUnavailable(failure)) {
+            if (unavailableSince == 0) {
+                unavailableSince = now;
+            }
+            if (now - unavailableSince < backend.calls().timeout().multipliedBy(2).toNanos()) {
+                return Attempt.unavailable(EtcdCalls.unwrap(failure), Duration.ofMillis(UNAVAILABLE_PAUSE_MILLIS));
+            }
+        }
+        throw failure instanceof CompletionException completion ? completion : new CompletionException(failure);
     }
 
     /** The shared session for an auto-renewed lock; for one that is not renewed, this acquisition's own. */

@@ -156,6 +156,22 @@ final class EtcdCalls {
         return null;
     }
 
+    /**
+     * Whether the cluster could not serve the call for the moment: gRPC {@code UNAVAILABLE}, which etcd
+     * answers while it elects a leader ("leader changed", "no leader") and jetcd reports for a member that
+     * went away. Not a timeout of ours, and not a refusal (credentials, a missing lease).
+     */
+    static boolean isUnavailable(Throwable failure) {
+        Throwable cause = unwrap(failure);
+        if (cause instanceof LockException && cause.getCause() != null) {
+            cause = cause.getCause(); // already described by failure(): judge what it describes
+        }
+        if (cause instanceof EtcdException etcd) {
+            return etcd.getErrorCode() == ErrorCode.UNAVAILABLE;
+        }
+        return Status.fromThrowable(cause).getCode() == Status.Code.UNAVAILABLE;
+    }
+
     /** Whether etcd said the thing asked about does not exist (a lease that expired or was revoked). */
     static boolean isNotFound(Throwable failure) {
         Throwable cause = unwrap(failure);

@@ -8,9 +8,11 @@ import io.distkit.testkit.server.EtcdCluster;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -44,15 +46,19 @@ abstract class EtcdLockContractSupport extends LockClientContract {
         return Duration.ofSeconds(2);
     }
 
-    /** Deletes every key of the lock, as an operator would (the sessions' leases stay). */
-    @Override
-    protected void deleteLockState(String lockName) {
+    private Client admin() {
         if (admin == null) {
             admin = Client.builder().endpoints(etcd().endpoints().toArray(String[]::new)).build();
         }
+        return admin;
+    }
+
+    /** Deletes every key of the lock, as an operator would (the sessions' leases stay). */
+    @Override
+    protected void deleteLockState(String lockName) {
         String prefix = EtcdLockClient.lockPrefix(EtcdLockClient.DEFAULT_KEY_PREFIX, lockName);
         try {
-            admin.getKVClient()
+            admin().getKVClient()
                     .delete(ByteSequence.from(prefix, StandardCharsets.UTF_8), DeleteOption.builder().isPrefix(true).build())
                     .get(10, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -73,6 +79,15 @@ abstract class EtcdLockContractSupport extends LockClientContract {
         @Override
         protected boolean fifo() {
             return true;
+        }
+
+        @Override
+        protected void awaitQueued(String name, int entries) {
+            ByteSequence queue = ByteSequence.from(EtcdLockClient.normalisePrefix(EtcdLockClient.DEFAULT_KEY_PREFIX)
+                    + EtcdLockBackend.encodeName(name) + "%rw/", StandardCharsets.UTF_8);
+            Awaitility.await().atMost(slack()).until(() -> admin().getKVClient()
+                    .get(queue, GetOption.builder().isPrefix(true).withCountOnly(true).build())
+                    .get(10, TimeUnit.SECONDS).getCount() >= entries);
         }
     }
 }

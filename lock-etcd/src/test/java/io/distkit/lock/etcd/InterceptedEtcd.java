@@ -43,7 +43,7 @@ final class InterceptedEtcd implements AutoCloseable {
      */
     final AtomicBoolean loseNextPutReply = new AtomicBoolean();
     /** The real reply of the put whose reply {@link #loseNextPutReply} kept from the caller. */
-    final CompletableFuture<TxnResponse> lostPutReply = new CompletableFuture<>();
+    volatile CompletableFuture<TxnResponse> lostPutReply = new CompletableFuture<>();
     /** Transactions with a delete, counted when sent. */
     final AtomicInteger deletes = new AtomicInteger();
     /** Given the real call, returns what keepAliveOnce answers; null: the real call. */

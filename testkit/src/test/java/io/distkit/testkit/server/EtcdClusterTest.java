@@ -48,6 +48,23 @@ class EtcdClusterTest {
         }
 
         @Test
+        @DisplayName("counts the requests it received from /metrics: three puts and a get are three KV.Put, one KV.Range, three proposals")
+        void requestCounts() throws Exception {
+            try (Client client = client(etcd.endpoints())) {
+                put(client.getKVClient(), "warm", "up"); // the client's connection is set up outside the window
+                java.util.SortedMap<String, Long> before = etcd.member(0).requestCounts();
+                for (int i = 0; i < 3; i++) {
+                    put(client.getKVClient(), "counted", Integer.toString(i));
+                }
+                get(client.getKVClient(), "counted");
+                java.util.SortedMap<String, Long> counted = EtcdCluster.countsBetween(before, etcd.member(0).requestCounts());
+                assertThat(counted).containsEntry("KV.Put", 3L).containsEntry("KV.Range", 1L).containsEntry("raft", 3L)
+                        .doesNotContainKeys("Maintenance.Status", "Health.Check");
+                assertThat(before).containsKey("KV.Put");
+            }
+        }
+
+        @Test
         @DisplayName("killed, it stops answering; restarted, it still has the data (etcd fsyncs every write)")
         void killAndRestartKeepsData() throws Exception {
             try (Client client = client(etcd.endpoints())) {
