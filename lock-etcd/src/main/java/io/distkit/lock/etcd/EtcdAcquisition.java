@@ -4,6 +4,7 @@ import io.distkit.lock.LockBackendException;
 import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockMode;
+import io.distkit.lock.etcd.KeyNames.KeyName;
 import io.distkit.lock.spi.LockRequest;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KeyValue;
@@ -47,12 +48,12 @@ import org.slf4j.LoggerFactory;
  * third of the lease time before the attempt began: a waiter keeps its place, and a grant is reported with the
  * age of its session's lease, from which the engine counts its deadline.
  *
- * <p><b>Keys.</b> {@code <queue><lease id hex>/<owner>/<incarnation>}, where the queue is the plain lock's
- * {@code <prefix><name>/}, or the read-write lock's {@code <prefix><name>%rw/} followed by {@code r/} for
- * readers and {@code w/} for writers. An attempt after one that
- * answered Acquired means the engine gave that grant back (it came too late) and is deleting it by its
- * create revision, possibly much later: the next put deletes that key in its own transaction and puts the
- * next incarnation, so a create revision is never granted twice. An auto-renewed lock uses the client's
+ * <p><b>Keys.</b> {@code <queue><client tag>/<slot>}, holding the owner value, where the queue is the plain
+ * lock's {@code <prefix><name>/}, or the read-write lock's {@code <prefix><name>%rw/} followed by {@code r/}
+ * for readers and {@code w/} for writers; names are reused once their keys are known gone ({@link KeyNames}).
+ * An attempt after one that answered Acquired means the engine gave that grant back (it came too late) and
+ * is deleting it by its create revision, possibly much later: the next put deletes that key in its own
+ * transaction and puts a key of another name, so a create revision is never granted twice. An auto-renewed lock uses the client's
  * shared session for its lease time; one that is not renewed a private session of its own, which nothing
  * else keeps alive. {@code finish(false)} deletes, by owner value, every key the acquisition may have put;
  * what it cannot confirm (a failed delete, a put whose reply was lost and may still land) is left to the
@@ -92,30 +93,28 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
 
     // written by attempts and read by finish, which the engine runs one after the other
     private volatile @Nullable Session session;
-    private volatile @Nullable ByteSequence key;
+    private volatile @Nullable KeyName key;
     /** Our key's create revision, 0 while it is not known to exist. */
     private volatile long ownRevision;
     private volatile @Nullable PredecessorWatch watch;
-    /** The incarnation of our key: it grows whenever a grant was given back, so that no grant repeats. */
-    private volatile int incarnation;
     /** {@link System#nanoTime()} (never 0 then) since when attempts fail as unavailable, in a row; 0 if the latest did not. */
     private volatile long unavailableSince;
     /** Whether the latest attempt answered Acquired: another attempt means the engine gave that grant back. */
     private volatile boolean granted;
     /** The key of a grant given back, deleted by the next put's transaction. */
-    private volatile @Nullable ByteSequence retired;
-    /** Every key this acquisition may have put, for finish(false) to delete by owner value. */
-    private final Map<ByteSequence, PutKey> puts = new LinkedHashMap<>();
+    private volatile @Nullable KeyName retired;
+    /** Every key name this acquisition took, for finish to delete what may exist and give the names back. */
+    private final Map<KeyName, PutKey> puts = new LinkedHashMap<>();
 
-    /** A key we sent a put for; ambiguous if no reply said whether it was applied. */
+    /** A key name we took; ambiguous if a put was sent that no reply said was applied or not. */
     private static final class PutKey {
-        final ByteSequence key;
-        final Session session;
+        final KeyName name;
         volatile boolean ambiguous;
+        /** A reply said the key is gone (deleted by a later put's transaction): nothing to clean up. */
+        volatile boolean gone;
 
-        PutKey(ByteSequence key, Session session) {
-            this.key = key;
-            this.session = session;
+        PutKey(KeyName name) {
+            this.name = name;
         }
     }
 
@@ -146,7 +145,6 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
             retired = key;
             key = null;
             ownRevision = 0;
-            incarnation++;
         }
         long startedAt = System.nanoTime();
         long floor = backend.highestRevision(); // any answer to this attempt must be at least this
@@ -194,10 +192,21 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
         return backend.sessions().fresh(ttlSeconds);
     }
 
-    private PutKey remember(ByteSequence k, Session s) {
+    private PutKey remember(KeyName name) {
         synchronized (puts) {
-            return puts.computeIfAbsent(k, ignored -> new PutKey(k, s));
+            return puts.computeIfAbsent(name, PutKey::new);
         }
+    }
+
+    /** Our key name for a put with {@code s}'s lease: the one we have, or a new one for a new session. */
+    private KeyName keyFor(Session s) {
+        KeyName current = key;
+        if (current == null || current.session != s) {
+            current = backend.keyNames().take(side, s);
+            key = current;
+        }
+        session = s;
+        return current;
     }
 
     /** Puts our key unless it exists, and reads the queue, in one transaction. */
@@ -208,11 +217,11 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     + ttlSeconds + " s)", null));
         }
         return sessionFor().thenCompose(s -> {
-            ByteSequence k = side.concat(EtcdLockBackend.bytes(s.hex() + "/" + request.owner() + "/" + incarnation));
-            session = s;
-            key = k;
-            PutKey record = remember(k, s);
-            ByteSequence old = retired;
+            KeyName name = keyFor(s);
+            ByteSequence k = name.bytes;
+            PutKey record = remember(name);
+            KeyName retiredName = retired;
+            ByteSequence old = retiredName == null ? null : retiredName.bytes;
             CompletableFuture<Boolean> fresh = refresh(s, startedAt);
             List<Op> then = new ArrayList<>(4);
             List<Op> otherwise = new ArrayList<>(2);
@@ -231,31 +240,42 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     .handle((response, failure) -> {
                         if (failure != null) {
                             if (EtcdCalls.isNotFound(failure)) { // "requested lease not found": the session ended
-                                backend.sessions().ended(s);
-                                key = null;
+                                backend.sessions().ended(s); // gives its names back; the next put takes a new one
                                 return put(startedAt, floor, sessionTries - 1);
                             }
                             record.ambiguous = true; // it may still be applied: finish(false) keeps looking
                             return CompletableFuture.<Attempt<EtcdLease>>failedFuture(failure);
                         }
-                        if (old != null && retired == old) {
+                        if (retiredName != null && retired == retiredName) {
                             retired = null; // deleted by either branch
+                            PutKey retiredKey;
+                            synchronized (puts) {
+                                retiredKey = puts.get(retiredName);
+                            }
+                            retiredKey.gone = true;
+                            backend.keyNames().giveBack(retiredName);
                         }
-                        return afterPut(response, s, k, fresh, startedAt, floor, sessionTries);
+                        return afterPut(response, s, name, fresh, startedAt, floor, sessionTries);
                     })
                     .thenCompose(Function.identity());
         });
     }
 
-    private CompletableFuture<Attempt<EtcdLease>> afterPut(TxnResponse response, Session s, ByteSequence k,
+    private CompletableFuture<Attempt<EtcdLease>> afterPut(TxnResponse response, Session s, KeyName name,
             CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
         long revision = response.getHeader().getRevision();
+        ByteSequence k = name.bytes;
         if (!response.isSucceeded()) {
             // the key exists: an earlier attempt's put took effect though its reply was lost
             checkNotRewound(revision, floor, false);
             backend.observe(response);
             List<KeyValue> own = response.getGetResponses().get(0).getKvs();
             if (own.isEmpty()) {
+                return put(startedAt, floor, sessionTries - 1);
+            }
+            if (!own.get(0).getValue().equals(owner)) {
+                // not ours (our name was given back while this attempt ran: its session ended): a new name
+                key = null;
                 return put(startedAt, floor, sessionTries - 1);
             }
             ownRevision = own.get(0).getCreateRevision();
@@ -273,7 +293,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
             }
         }
         if (predecessor == null) {
-            return grant(s, k, revision, fresh, startedAt, floor, sessionTries);
+            return grant(s, name, revision, fresh, startedAt, floor, sessionTries);
         }
         return CompletableFuture.completedFuture(busy(predecessor, revision));
     }
@@ -285,11 +305,12 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
      */
     private CompletableFuture<Attempt<EtcdLease>> check(long startedAt, long floor, int sessionTries) {
         Session s = session;
-        ByteSequence k = key;
+        KeyName name = key;
         long own = ownRevision;
-        if (s == null || k == null || own == 0) {
+        if (s == null || name == null || own == 0) {
             return put(startedAt, floor, sessionTries);
         }
+        ByteSequence k = name.bytes;
         CompletableFuture<Boolean> fresh = refresh(s, startedAt);
         GetOption before = GetOption.builder().isPrefix(true).withKeysOnly(true).withMaxCreateRevision(own - 1)
                 .withSortField(GetOption.SortTarget.CREATE).withSortOrder(GetOption.SortOrder.DESCEND).withLimit(1)
@@ -303,22 +324,22 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     checkNotRewound(revision, floor, false);
                     backend.observe(response);
                     if (!response.isSucceeded()) {
-                        // our key is gone (its session ended, or it was deleted): queue again, at the end. This
-                        // spends no session try: the put finds out whether the session is still there.
+                        // our key is gone (its session ended, or it was deleted): queue again, at the end, under
+                        // the same name unless the session changed. This spends no session try: the put finds
+                        // out whether the session is still there.
                         ownRevision = 0;
-                        key = null;
                         return put(startedAt, floor, sessionTries);
                     }
                     List<KeyValue> previous = response.getGetResponses().get(0).getKvs();
                     if (previous.isEmpty()) { // no blocker older than our key: the lock is ours
-                        return grant(s, k, own, fresh, startedAt, floor, sessionTries);
+                        return grant(s, name, own, fresh, startedAt, floor, sessionTries);
                     }
                     return CompletableFuture.completedFuture(busy(previous.get(0), revision));
                 });
     }
 
     /** Our key is the lowest: the lock is ours once the session's lease is known to run a full TTL from the attempt. */
-    private CompletableFuture<Attempt<EtcdLease>> grant(Session s, ByteSequence k, long token,
+    private CompletableFuture<Attempt<EtcdLease>> grant(Session s, KeyName name, long token,
             CompletableFuture<Boolean> fresh, long startedAt, long floor, int sessionTries) {
         return fresh.handle((alive, failure) -> {
             long age = startedAt - s.refreshedAt();
@@ -335,12 +356,11 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
             }
             if (!alive) { // the lease ended under the attempt, and the key with it
                 ownRevision = 0;
-                key = null;
                 return put(startedAt, floor, sessionTries - 1);
             }
             granted = true;
             // the engine counts the lease from the session's last restart, which may predate the attempt
-            return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), k, token, s),
+            return CompletableFuture.completedFuture(Attempt.acquired(token, new EtcdLease(request.name(), name, token, s),
                     Duration.ofNanos(Math.max(0, age))));
         }).thenCompose(Function.identity());
     }
@@ -405,22 +425,28 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     @Override
     public CompletionStage<Void> finish(boolean acquired) {
         closeWatch();
-        if (acquired) {
-            return DONE;
-        }
+        KeyName held = acquired ? key : null; // the engine's from now on: released by the backend
         List<PutKey> keys;
         synchronized (puts) {
             keys = new ArrayList<>(puts.values());
         }
+        if (acquired && keys.size() == 1) {
+            return DONE; // the common case: one name, held
+        }
         Session own = session;
         List<CompletableFuture<Void>> deletes = new ArrayList<>(keys.size());
         for (PutKey record : keys) {
-            if (!record.session.isDead()) { // a dead session's keys went with it
+            if (record.name == held) {
+                continue;
+            }
+            if (record.gone || record.name.session.isDead()) { // deleted, or gone with its session
+                backend.keyNames().giveBack(record.name);
+            } else {
                 deletes.add(delete(record));
             }
         }
         CompletableFuture<Void> all = CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
-        if (own != null && !own.shared) {
+        if (!acquired && own != null && !own.shared) {
             return all.whenComplete((ignored, failure) -> backend.sessions().retire(own)); // no lock of ours uses it
         }
         return all;
@@ -432,7 +458,7 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
      * clean-up, which retries on every renewal pass.
      */
     private CompletableFuture<Void> delete(PutKey record) {
-        ByteSequence k = record.key;
+        ByteSequence k = record.name.bytes;
         return backend.calls().call(() -> backend.kv().txn()
                         .If(new Cmp(k, Cmp.Op.EQUAL, CmpTarget.value(owner)))
                         .Then(Op.delete(k, DeleteOption.DEFAULT))
@@ -441,15 +467,17 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
                     if (failure != null) {
                         LOG.warn("lock '{}': could not delete the waiting key of an acquisition that gave up on {};"
                                 + " retrying on each renewal pass, and it goes with its session's lease ({} s): {}",
-                                request.name(), backend.describe(), record.session.ttlSeconds,
+                                request.name(), backend.describe(), record.name.session.ttlSeconds,
                                 EtcdCalls.unwrap(failure).toString());
-                        backend.abandon(k, owner, record.session, 0);
+                        backend.abandon(record.name, owner, 0);
                     } else {
                         backend.observe(response);
                         if (!response.isSucceeded() && record.ambiguous) {
                             // nothing there yet, but a put whose reply was lost may still be applied
-                            backend.abandon(k, owner, record.session,
+                            backend.abandon(record.name, owner,
                                     System.nanoTime() + backend.calls().timeout().multipliedBy(2).toNanos());
+                        } else {
+                            backend.keyNames().giveBack(record.name); // deleted, or never there
                         }
                     }
                     return null;

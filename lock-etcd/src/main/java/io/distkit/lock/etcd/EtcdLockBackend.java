@@ -35,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  * The etcd lock primitive the engine builds on.
  *
  * <p><b>Store.</b> A lock is the set of keys under {@code <prefix><encoded name>/}, one per acquisition
- * that holds or waits for it: {@code <leaseIdHex>/<owner>/<incarnation>}, holding the owner value and
+ * that holds or waits for it: {@code <client tag>/<slot>} ({@link KeyNames}), holding the owner value and
  * attached to the lease of the client's session for that lease time, or of a private session for a lock
  * that is not renewed ({@link Sessions}). A session etcd reports gone is reported to the engine at once
  * ({@link #start}). The holder is the key with the
@@ -67,6 +67,7 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     private final String prefix;
     private final EtcdCalls calls;
     private final Sessions sessions;
+    private final KeyNames keyNames = new KeyNames();
     private final AtomicLong highestRevision = new AtomicLong();
     /** Keys an acquisition gave up on but could not confirm deleted: retried on every renewal pass. */
     private final Map<ByteSequence, Abandoned> abandoned = new ConcurrentHashMap<>();
@@ -76,16 +77,18 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
      * be applied (then it is kept until {@code keepUntil}, a {@link System#nanoTime()}, even if found absent).
      */
     private static final class Abandoned {
+        final KeyNames.KeyName name;
         final ByteSequence key;
         final ByteSequence owner;
         final Session session;
         final long keepUntil;
         final AtomicBoolean inFlight = new AtomicBoolean();
 
-        Abandoned(ByteSequence key, ByteSequence owner, Session session, long keepUntil) {
-            this.key = key;
+        Abandoned(KeyNames.KeyName name, ByteSequence owner, long keepUntil) {
+            this.name = name;
+            this.key = name.bytes;
             this.owner = owner;
-            this.session = session;
+            this.session = name.session;
             this.keepUntil = keepUntil;
         }
     }
@@ -101,8 +104,11 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     /** Reports every lock of a session that etcd said is gone as lost, as soon as any call learns it. */
     @Override
     public void start(LeaseEvents<EtcdLease> events) {
-        sessions.onEnded(session -> events.lost(lease -> lease.session() == session, "the etcd " + session
-                + " of its lock ended on " + describe() + " (its lease expired or was revoked), and its keys with it"));
+        sessions.onEnded(session -> {
+            keyNames.sessionEnded(session);
+            events.lost(lease -> lease.session() == session, "the etcd " + session + " of its lock ended on "
+                    + describe() + " (its lease expired or was revoked), and its keys with it");
+        });
     }
 
     @Override
@@ -200,6 +206,7 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
                         .commit())
                 .thenApply(response -> {
                     observe(response);
+                    keyNames.giveBack(lease.keyName()); // deleted now, or gone before: either way not there
                     sessions.retire(lease.session()); // a private session: nothing else uses it
                     return response.isSucceeded();
                 }), lease.name(), "release");
@@ -208,8 +215,8 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     // ---- keys left behind -----------------------------------------------------------------------------
 
     /** Leaves a key of a finished acquisition to be deleted by owner value on the renewal passes. */
-    void abandon(ByteSequence key, ByteSequence owner, Session session, long keepUntil) {
-        abandoned.put(key, new Abandoned(key, owner, session, keepUntil));
+    void abandon(KeyNames.KeyName name, ByteSequence owner, long keepUntil) {
+        abandoned.put(name.bytes, new Abandoned(name, owner, keepUntil));
     }
 
     /**
@@ -219,7 +226,7 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
     private void cleanUpAbandoned() {
         for (Abandoned entry : abandoned.values()) {
             if (entry.session.isDead()) {
-                abandoned.remove(entry.key, entry);
+                abandoned.remove(entry.key, entry); // its name was given back when the session ended
                 continue;
             }
             if (!entry.inFlight.compareAndSet(false, true)) {
@@ -237,6 +244,7 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
                         observe(response);
                         if (response.isSucceeded() || entry.keepUntil == 0 || System.nanoTime() - entry.keepUntil > 0) {
                             abandoned.remove(entry.key, entry);
+                            keyNames.giveBack(entry.name);
                         }
                     });
         }
@@ -270,6 +278,10 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
 
     Sessions sessions() {
         return sessions;
+    }
+
+    KeyNames keyNames() {
+        return keyNames;
     }
 
     EtcdCalls calls() {

@@ -33,7 +33,8 @@ import org.jspecify.annotations.Nullable;
  * }
  * }</pre>
  *
- * <p>Each acquisition puts a key {@code <keyPrefix><encoded name>/<lease id>/<owner>/<n>} attached to the lease
+ * <p>Each acquisition puts a key {@code <keyPrefix><encoded name>/<client tag>/<slot>}, holding its owner value,
+ * attached to the lease
  * of the client's session for its lease time (one etcd lease per client and lease time, renewed in one
  * keep-alive per session by the engine's renewal pass; a lock without auto-renewal gets a lease of its
  * own, which runs out by itself). The key with the lowest create revision holds

@@ -202,6 +202,34 @@ class EtcdLockClientTest {
     }
 
     @Test
+    void keyNamesAreReusedSoALocksPrefixDoesNotGrowWithItsAcquisitions() throws Exception {
+        String name = uniqueName("reuse");
+        LockClient client = client();
+        java.util.Set<ByteSequence> namesSeen = new java.util.HashSet<>();
+        long previousToken = 0;
+        for (int i = 0; i < 20; i++) {
+            LockHandle handle = client.lock(name).acquire();
+            List<KeyValue> keys = keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name);
+            assertThat(keys).hasSize(1);
+            namesSeen.add(keys.get(0).getKey());
+            assertThat(handle.fencingToken()).isGreaterThan(previousToken);
+            previousToken = handle.fencingToken();
+            handle.release();
+        }
+        assertThat(namesSeen).as("one key name for 20 acquisitions one after the other").hasSize(1);
+
+        // two at once (a holder and a waiter of one client) need two names, and reuse them afterwards
+        LockHandle holder = client.lock(name).acquire();
+        CompletableFuture<LockHandle> waiter = client.lock(name).acquireAsync(Duration.ofSeconds(10));
+        await().atMost(Duration.ofSeconds(5)).until(() -> keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name).size() == 2);
+        keysOf(EtcdLockClient.DEFAULT_KEY_PREFIX, name).forEach(kv -> namesSeen.add(kv.getKey()));
+        holder.release();
+        waiter.get(5, TimeUnit.SECONDS).release();
+        client.lock(name).acquire().release();
+        assertThat(namesSeen).hasSize(2);
+    }
+
+    @Test
     void aTimedOutWaiterLeavesNoKeyBehind() throws Exception {
         String name = uniqueName("orphan");
         LockHandle holder = client().lock(name).acquire();
