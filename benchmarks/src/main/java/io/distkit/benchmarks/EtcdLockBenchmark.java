@@ -19,6 +19,8 @@ import io.etcd.jetcd.support.CloseableClient;
 import io.etcd.jetcd.support.Observers;
 import io.etcd.jetcd.watch.WatchEvent;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,11 +51,14 @@ import org.openjdk.jmh.runner.IterationType;
 /**
  * The etcd lock backend against jetcd's lock service (etcd's built-in {@code v3lockpb.Lock}) and against
  * the two-round-trip limit, on a private single-member etcd cluster ({@code etcd} on the PATH or in
- * {@code DISTKIT_ETCD_BIN}; its data directory on the local disk, every write fsynced) that each trial starts
- * for itself (issue 15).
+ * {@code DISTKIT_ETCD_BIN}) that each trial starts for itself (issue 15). {@code storage} says where its data
+ * goes: {@code MEMORY} (default; {@code /dev/shm}, so that the figures compare clients rather than this
+ * machine's disk syncs, which on a VM swing by tens of percent between runs) or {@code DISK} (the system temp
+ * directory, every write fsynced to disk, as in production).
  *
  * <pre>
- * scripts/bench.sh EtcdLockBenchmark -f 1 -wi 3 -i 5 -w 2 -r 3
+ * scripts/bench.sh EtcdLockBenchmark -f 3 -wi 5 -i 5 -w 3 -r 3
+ * scripts/bench.sh EtcdLockBenchmark -p storage=DISK -f 3 -wi 5 -i 5 -w 3 -r 3
  * scripts/bench.sh EtcdLockBenchmark.acquireRelease -f 3 -wi 3 -i 5 -w 2 -r 3 -prof gc
  * scripts/bench.sh EtcdLockBenchmark.handoff -p settleMicros=10000,150000 -f 1 -wi 3 -i 5 -w 2 -r 3
  * </pre>
@@ -62,7 +67,8 @@ import org.openjdk.jmh.runner.IterationType;
  * (its score at most {@code JETCD_LOCK}'s / 1.2) and at least 0.9 times as fast as {@code BARE_TXN} (its
  * score at most {@code BARE_TXN}'s / 0.9); on {@code handoff}, a hand-off latency of {@code DISTKIT} no
  * higher than {@code JETCD_LOCK}'s. As with the Redis suite, take ratios from several forks: a 2-core VM
- * moves single-fork figures by 15 %, and here every write waits for an fsync of etcd's log as well.
+ * moves single-fork figures by 15 %. Warm up for 15 s or more: {@code DISTKIT}'s path (engine, backend,
+ * jetcd) is still being compiled after 5 s, when the bare loop is already flat.
  *
  * <p><b>acquireRelease</b>: one thread, one lock name, no contention; average time of one acquire plus
  * its release, every implementation on a 30 s lease.
@@ -344,9 +350,23 @@ public class EtcdLockBenchmark {
     /** The member's counters when the measurement began; null where not read (or the read failed). */
     private @Nullable Map<String, Long> countersBefore;
 
+    /** Where etcd keeps its data; see the class comment. */
+    public enum Storage { MEMORY, DISK }
+
+    @Param({"MEMORY"})
+    public Storage storage;
+
     @Setup(Level.Trial)
     public void startServer() {
-        etcd = EtcdCluster.builder().members(1).build();
+        EtcdCluster.Builder cluster = EtcdCluster.builder().members(1);
+        Path memory = Path.of("/dev/shm");
+        if (storage == Storage.MEMORY) {
+            if (!Files.isDirectory(memory)) {
+                throw new IllegalStateException("storage=MEMORY needs /dev/shm; run with -p storage=DISK");
+            }
+            cluster.dataIn(memory);
+        }
+        etcd = cluster.build();
         etcd.start();
     }
 

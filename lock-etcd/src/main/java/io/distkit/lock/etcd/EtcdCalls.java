@@ -1,5 +1,6 @@
 package io.distkit.lock.etcd;
 
+import io.distkit.common.DaemonThreads;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockException;
 import io.etcd.jetcd.common.exception.ClosedClientException;
@@ -8,13 +9,13 @@ import io.etcd.jetcd.common.exception.EtcdException;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
-import io.distkit.common.DaemonThreads;
 import java.time.Duration;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -32,9 +33,14 @@ import org.jspecify.annotations.Nullable;
  * ({@code distkit-etcd-<n>} daemon threads, created as needed and ended when idle), never on jetcd's
  * event loops or the JDK's single {@code CompletableFuture} delay thread: the engine's callbacks and the
  * users' {@code acquireAsync} callbacks run there, and one that blocks must not stall etcd replies or
- * other timeouts. Timeouts run on one timer thread of the backend's own, which only hands the expiry to
- * the executor. After {@link #close()} both fall back to completing on the calling thread, so that every
- * stage still completes.
+ * other timeouts.
+ *
+ * <p><b>Timeouts.</b> Every call has the same timeout, so calls time out in the order they were made: they
+ * wait in one queue, and one timer thread of the backend's own looks at its head every tick (a tenth of the
+ * timeout, within 10 to 100 ms) and hands each expiry to the executor. A call costs a queue insertion, not a timer task (scheduling and
+ * cancelling one wakes the timer thread on every call, a context switch per round trip on a small machine);
+ * a call times out at most one tick late. After {@link #close()} stages complete on the calling thread, so
+ * that every stage still completes.
  */
 final class EtcdCalls {
 
@@ -42,6 +48,13 @@ final class EtcdCalls {
     private final String description;
     private final ThreadPoolExecutor executor;
     private final ScheduledThreadPoolExecutor timer;
+    /** How often the timer looks for calls past their timeout: a tenth of it, within [10 ms, 100 ms]. */
+    private final long tick;
+    /** Calls not known to be answered, oldest first; answered ones leave when they reach the head. */
+    private final Queue<Pending> pending = new ConcurrentLinkedQueue<>();
+
+    /** A call's own stage and when it times out ({@link System#nanoTime()}). */
+    private record Pending(CompletableFuture<?> out, long deadline) {}
 
     EtcdCalls(Duration timeout, String description) {
         this.timeout = timeout;
@@ -51,6 +64,24 @@ final class EtcdCalls {
         this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("etcd-timer"));
         timer.setRemoveOnCancelPolicy(true);
         timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        this.tick = Math.max(TimeUnit.MILLISECONDS.toNanos(10),
+                Math.min(TimeUnit.MILLISECONDS.toNanos(100), timeout.toNanos() / 10));
+        timer.scheduleAtFixedRate(this::expire, tick, tick, TimeUnit.NANOSECONDS);
+    }
+
+    /** Fails every call at the head of the queue whose timeout has passed; drops answered ones. */
+    private void expire() {
+        long now = System.nanoTime();
+        for (Pending head = pending.peek(); head != null; head = pending.peek()) {
+            if (!head.out.isDone() && now - head.deadline < 0) {
+                return; // the oldest call still running has time left, and so do all later ones
+            }
+            pending.poll();
+            CompletableFuture<?> expired = head.out;
+            if (!expired.isDone()) {
+                execute(() -> expired.completeExceptionally(new TimeoutException("no reply within " + timeout)));
+            }
+        }
     }
 
     /** Runs the task on the backend's executor, or here if that is shut down. */
@@ -94,33 +125,24 @@ final class EtcdCalls {
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return bound(started, timeout);
+        return bound(started);
     }
 
     /**
-     * A stage of our own that completes like {@code started} or with a {@link TimeoutException} after
-     * {@code limit}, whichever comes first, on the backend's executor. {@code started} itself is left alone
-     * (completing jetcd's future would race its own handlers and does not cancel the call).
+     * A stage of our own that completes like {@code started} or with a {@link TimeoutException} after the
+     * command timeout (at most a tick later), whichever comes first, on the backend's executor. {@code
+     * started} itself is left alone (completing jetcd's future would race its own handlers and does not
+     * cancel the call).
      */
-    <T> CompletableFuture<T> bound(CompletableFuture<T> started, Duration limit) {
+    <T> CompletableFuture<T> bound(CompletableFuture<T> started) {
         CompletableFuture<T> out = new CompletableFuture<>();
-        ScheduledFuture<?> expiry = null;
         if (!started.isDone()) {
-            try {
-                expiry = timer.schedule(() -> {
-                    if (!out.isDone()) {
-                        execute(() -> out.completeExceptionally(new TimeoutException("no reply within " + limit)));
-                    }
-                }, limit.toNanos(), TimeUnit.NANOSECONDS);
-            } catch (RejectedExecutionException shutDown) {
-                return started.thenApply(value -> value).orTimeout(limit.toNanos(), TimeUnit.NANOSECONDS);
+            if (timer.isShutdown()) {
+                return started.thenApply(value -> value).orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
             }
+            pending.add(new Pending(out, System.nanoTime() + timeout.toNanos()));
         }
-        ScheduledFuture<?> timeoutTask = expiry;
         started.whenComplete((value, failure) -> {
-            if (timeoutTask != null) {
-                timeoutTask.cancel(false);
-            }
             execute(() -> {
                 if (failure != null) {
                     out.completeExceptionally(failure);

@@ -143,7 +143,7 @@ final class Sessions {
                 reply = queued;
             }
         }
-        return calls.bound(reply, calls.timeout()).handle((KeepAlive answer, @Nullable Throwable failure) -> {
+        return calls.bound(reply).handle((KeepAlive answer, @Nullable Throwable failure) -> {
             if (failure != null) {
                 if (EtcdCalls.isNotFound(failure)) {
                     ended(session);

@@ -329,6 +329,51 @@ class EtcdLockFailureTest {
     // ---- F9 ----------------------------------------------------------------------------------------------
 
     /**
+     * F2: the reply of a put that made the client the holder sits in buffers for longer than the lease.
+     * The engine counts the lease from before the put was sent (from the session's last restart, in fact),
+     * so that grant is never reported: the caller gets an error that says why, the key is given back at once
+     * (its session still lives: the test keeps it alive from a direct connection, since the client's own
+     * keep-alives cannot, with every reply later than the lease), and another client then takes the lock.
+     */
+    @Test
+    @DisplayName("F2: a grant whose reply comes after the lease is never reported and is given back")
+    void aGrantWhoseReplyComesAfterTheLeaseIsNeverReportedAndIsGivenBack() throws Exception {
+        Duration lease = Duration.ofSeconds(2);
+        LockClient client = viaProxy(LockOptions.builder().leaseTime(lease).build(), Duration.ofSeconds(5));
+        String name = uniqueName("f2");
+        LockHandle keeper = client.lock(name + "-keeper").acquire(); // shows the session's lease
+        long session = onlyKey(name + "-keeper").getLease();
+        toClose.add(admin.getLeaseClient().keepAlive(session, new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(io.etcd.jetcd.lease.LeaseKeepAliveResponse response) {}
+
+            @Override
+            public void onError(Throwable failure) {}
+
+            @Override
+            public void onCompleted() {}
+        }));
+
+        proxy.delay(Direction.SERVER_TO_CLIENT, Duration.ofMillis(2_300)); // requests go through, replies wait
+        long sentAt = System.nanoTime();
+        assertThatThrownBy(() -> client.lock(name).tryAcquire()).as("a late grant is never reported")
+                .isInstanceOf(LockBackendException.class)
+                .hasMessageContaining("the lock was granted, but the reply took")
+                .hasMessageContaining("the grant was given back");
+        assertThat(System.nanoTime() - sentAt).as("the reply really was late").isGreaterThan(lease.toNanos());
+
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20)).until(() -> keysOf(name).isEmpty());
+        assertThat(ttlOf(session)).as("given back by the client, not gone with its session").isPositive();
+        proxy.delay(Direction.SERVER_TO_CLIENT, Duration.ZERO);
+        LockHandle other = direct(lease(Duration.ofSeconds(3)), Duration.ofSeconds(5)).lock(name).tryAcquire()
+                .orElseThrow();
+        assertThat(other.isHeld()).isTrue();
+        other.release();
+        assertThatThrownBy(keeper::release).as("the keeper's own renewals were late too: lost, and says so")
+                .isInstanceOf(LockLostException.class);
+    }
+
+    /**
      * F9. The holder (lease 2 s, renewal every 1 s) reaches etcd through the proxy, which delays replies
      * only: each keep-alive restarts the lease on etcd at once, its answer arrives late.
      *

@@ -697,6 +697,7 @@ public final class EtcdCluster extends ClusterFixture {
         private boolean tls;
         private @Nullable String authUser;
         private @Nullable String authPassword;
+        private @Nullable Path dataParent;
 
         private Builder() {}
 
@@ -762,13 +763,28 @@ public final class EtcdCluster extends ClusterFixture {
             return this;
         }
 
+        /**
+         * Where the members' data directories go instead of the system's temp directory: say {@code /dev/shm}
+         * (memory), so that a benchmark measures clients rather than this machine's disk syncs.
+         *
+         * @throws IllegalArgumentException if it is not an existing directory
+         */
+        public Builder dataIn(Path parent) {
+            if (!java.nio.file.Files.isDirectory(parent)) {
+                throw new IllegalArgumentException("dataIn needs an existing directory, got " + parent);
+            }
+            this.dataParent = parent;
+            return this;
+        }
+
         /** The cluster, not yet started (the JUnit extension or {@link EtcdCluster#start()} starts it). */
         public EtcdCluster build() {
             if (electionTimeout.toMillis() < 5 * heartbeatInterval.toMillis()) {
                 throw new IllegalArgumentException("electionTimeout " + electionTimeout
                         + " must be at least 5 x heartbeatInterval " + heartbeatInterval + " (etcd refuses less)");
             }
-            return new EtcdCluster(this, Servers.tempDir("etcd"));
+            Path dir = dataParent == null ? Servers.tempDir("etcd") : Servers.tempDir(dataParent, "etcd");
+            return new EtcdCluster(this, dir);
         }
     }
 }

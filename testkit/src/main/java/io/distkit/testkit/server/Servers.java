@@ -103,6 +103,15 @@ public final class Servers {
         }
     }
 
+    /** A new directory {@code distkit-<prefix>-<random>} under {@code parent}. */
+    public static Path tempDir(Path parent, String prefix) {
+        try {
+            return Files.createTempDirectory(parent, "distkit-" + prefix + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Removes a directory tree; missing paths and files that vanish meanwhile are fine. */
     public static void deleteRecursively(Path root) {
         if (root == null || !Files.exists(root)) {
