@@ -163,7 +163,9 @@ class EtcdClusterFailureTest {
      * the lock only after the holder's lease ran out, after the holder's local deadline, with a higher
      * token. The holder, whose calls now time out, declares the loss at that deadline, and an acquire
      * through m fails instead of granting. When m is back, nothing revives: the holder's release reports
-     * the loss and the majority client's key stays.
+     * the loss and the majority client's key stays. The cut-off holder's late write with its old token is
+     * refused by the fenced register after the new holder's; an unfenced register (the negative control)
+     * accepts it, and the fenced-resource checker flags that.
      */
     @Test
     @DisplayName("F11: the majority grants the lock of a cut-off holder only after its lease ran out")
@@ -206,6 +208,17 @@ class EtcdClusterFailureTest {
         holder.releaseLost();
         assertThat(winner.handle.isHeld()).isTrue();
         assertThat(keys(majority, name)).extracting(KeyValue::getCreateRevision).containsExactly(winner.token);
+
+        FencedRegister fenced = new FencedRegister();
+        FencedRegister unfenced = FencedRegister.unfenced();
+        for (FencedRegister register : List.of(fenced, unfenced)) {
+            assertThat(register.write("majority", winner.token, 1)).isTrue();
+        }
+        assertThat(fenced.write("holder", holder.token, 2)).as("the cut-off holder's late write is refused").isFalse();
+        assertThat(unfenced.write("holder", holder.token, 2)).as("control: unfenced, it is accepted").isTrue();
+        Checkers.fencedResource(fenced).assertValid();
+        assertThat(Checkers.fencedResource(unfenced).violations()).as("the checker flags the unfenced register")
+                .isNotEmpty();
         winner.release();
 
         Checkers.holderIntervals(recorder.history).assertValid();
