@@ -37,11 +37,13 @@ final class PrivateSession {
     static PrivateSession open(String connectString, @Nullable String namespace, Duration leaseTime,
             ZooKeeperCalls calls) {
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, calls.timeout().toMillis());
+        int sessionMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, leaseTime.toMillis()));
         CuratorFramework curator = CuratorFrameworkFactory.builder()
                 .connectString(connectString)
                 .namespace(namespace)
-                .sessionTimeoutMs((int) Math.max(1, Math.min(Integer.MAX_VALUE, leaseTime.toMillis())))
-                .connectionTimeoutMs(timeoutMillis)
+                .sessionTimeoutMs(sessionMillis)
+                // Curator warns of a connection timeout above the session's; calls are bounded by ours anyway
+                .connectionTimeoutMs(Math.min(timeoutMillis, sessionMillis))
                 .retryPolicy(new RetryUntilElapsed(timeoutMillis, 100))
                 .build();
         curator.start();

@@ -73,7 +73,11 @@ public final class ZooKeeperLockClientProvider implements LockClientProvider {
             }
             hosts.append(hostPort);
         }
-        return ZooKeeperLockClient.builder(hosts + chroot);
+        try {
+            return ZooKeeperLockClient.builder(hosts + chroot);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("ZooKeeper URI " + uri + ": " + e.getMessage() + "; " + FORM, e);
+        }
     }
 
     private static String decode(String text) {
