@@ -76,6 +76,8 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     private volatile @Nullable String retiredPath;
     /** {@link System#nanoTime()} (never 0 then) since when attempts failed as passing, in a row; 0 if the latest did not. */
     private volatile long unavailableSince;
+    /** The client the latest attempt used, to tell whether a timeout came from a lost connection. */
+    private volatile @Nullable CuratorFramework current;
 
     ZooKeeperAcquisition(ZooKeeperLockBackend backend, LockRequest request) {
         this.backend = backend;
@@ -100,6 +102,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         CompletableFuture<Attempt<ZooKeeperLease>> attempt;
         try {
             CuratorFramework client = client();
+            current = client;
             String retired = retiredPath;
             CompletableFuture<Void> before = retired == null ? DONE
                     : backend.deleteNode(client, retired).thenRun(() -> retiredPath = null);
@@ -111,7 +114,8 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     }
 
     /**
-     * A lost connection ({@code CONNECTIONLOSS}, a leader election, a session being replaced) is answered as
+     * A lost connection ({@code CONNECTIONLOSS}, a leader election, a session being replaced, or a call of ours
+     * that timed out while the client had no connection) is answered as
      * {@link Attempt#unavailable}, so that a waiter keeps its place and tries again; for at most twice the
      * command timeout in a row, after which the failure is final. Trying again is safe: a create that was
      * applied is found by owner value.
@@ -122,7 +126,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
             return answer;
         }
         long now = System.nanoTime();
-        if (ZooKeeperCalls.isPassing(failure)) {
+        if (ZooKeeperCalls.isPassing(failure) || (ZooKeeperCalls.isTimeout(failure) && disconnected())) {
             if (unavailableSince == 0) {
                 unavailableSince = now | 1;
             }
@@ -131,6 +135,15 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
             }
         }
         throw failure instanceof CompletionException completion ? completion : new CompletionException(failure);
+    }
+
+    /**
+     * Whether the client has no connection now: a call of ours that timed out meanwhile was most likely held
+     * back by Curator until the connection is back (it retries lost connections itself).
+     */
+    private boolean disconnected() {
+        CuratorFramework client = current;
+        return client != null && !client.getZookeeperClient().isConnected();
     }
 
     /** The shared client for an auto-renewed lock; for one that is not renewed, this acquisition's own session. */

@@ -141,6 +141,15 @@ final class ZooKeeperCalls {
         return false;
     }
 
+    /** Whether the failure is a call of ours that got no reply within the command timeout. */
+    static boolean isTimeout(Throwable failure) {
+        Throwable cause = unwrap(failure);
+        if (cause instanceof LockException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause instanceof TimeoutException;
+    }
+
     /** A {@link LockBackendException} that says what failed, where, and what to check; a {@link LockException} passes. */
     LockException failure(@Nullable String lockName, String operation, Throwable failure) {
         Throwable cause = unwrap(failure);

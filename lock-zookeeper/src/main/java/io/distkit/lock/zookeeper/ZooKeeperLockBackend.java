@@ -191,6 +191,10 @@ final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
      */
     @Override
     public CompletionStage<Boolean> release(ZooKeeperLease lease) {
+        PrivateSession own = lease.session();
+        if (own != null && own.isClosed()) {
+            return CompletableFuture.completedFuture(false); // its lease ran out: the node went with the session
+        }
         CuratorFramework client = curatorOf(lease);
         CompletableFuture<Boolean> released = calls.call(callback -> client.checkExists().inBackground(callback)
                         .forPath(lease.path()))
