@@ -101,12 +101,13 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         }
         CompletableFuture<Attempt<ZooKeeperLease>> attempt;
         try {
-            CuratorFramework client = client();
-            current = client;
-            String retired = retiredPath;
-            CompletableFuture<Void> before = retired == null ? DONE
-                    : backend.deleteNode(client, retired).thenRun(() -> retiredPath = null);
-            attempt = before.thenCompose(ignored -> round(client, ROUNDS));
+            attempt = client().thenCompose(client -> {
+                current = client;
+                String retired = retiredPath;
+                CompletableFuture<Void> before = retired == null ? DONE
+                        : backend.deleteNode(client, retired).thenRun(() -> retiredPath = null);
+                return before.thenCompose(ignored -> round(client, ROUNDS));
+            });
         } catch (RuntimeException e) {
             attempt = CompletableFuture.failedFuture(e);
         }
@@ -147,18 +148,22 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     }
 
     /** The shared client for an auto-renewed lock; for one that is not renewed, this acquisition's own session. */
-    private CuratorFramework client() {
+    private CompletableFuture<CuratorFramework> client() {
         if (request.autoRenew()) {
-            return backend.curator();
+            return CompletableFuture.completedFuture(backend.curator());
         }
         PrivateSession own = session;
-        if (own == null || own.isClosed()) {
-            own = backend.openPrivateSession(request.leaseTime());
-            session = own;
+        if (own != null && !own.isClosed()) {
+            return CompletableFuture.completedFuture(own.curator());
+        }
+        // starting a client resolves host names and starts threads: not on the engine's thread
+        return CompletableFuture.supplyAsync(() -> {
+            PrivateSession fresh = backend.openPrivateSession(request.leaseTime());
+            session = fresh;
             ownPath = null;
             ambiguous = false; // a node of a closed session is gone with it
-        }
-        return own.curator();
+            return fresh.curator();
+        }, backend.calls().executor());
     }
 
     /** Makes sure our node exists, lists the directory and decides; goes round at most {@code rounds} times. */

@@ -67,7 +67,8 @@ class ZooKeeperLockClientTest {
         CuratorFramework curator = CuratorFrameworkFactory.newClient(zk.connectString(),
                 (int) sessionTimeout.toMillis(), 5_000, new RetryOneTime(100));
         curator.start();
-        return closing(curator::close) == null ? curator : curator;
+        closeables.add(curator::close);
+        return curator;
     }
 
     private CuratorFramework admin() {
