@@ -14,6 +14,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.curator.framework.api.CuratorWatcher;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -76,6 +77,12 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     private volatile @Nullable String retiredPath;
     /** {@link System#nanoTime()} (never 0 then) since when attempts failed as passing, in a row; 0 if the latest did not. */
     private volatile long unavailableSince;
+    /** The watch the latest busy answer set, removed once nobody waits for it; null if none. */
+    private volatile @Nullable Watch watch;
+
+    /** A watch on the node before ours, and whether it fired. */
+    private record Watch(CuratorFramework client, String path, CuratorWatcher watcher, CompletableFuture<Void> fired) {}
+
     /** The client the latest attempt used, to tell whether a timeout came from a lost connection. */
     private volatile @Nullable CuratorFramework current;
 
@@ -90,6 +97,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
 
     @Override
     public CompletionStage<Attempt<ZooKeeperLease>> attempt() {
+        dropWatch();
         if (granted) {
             granted = false;
             if (session != null) {
@@ -296,6 +304,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         String blockerPath = directory + "/" + blocker.child();
         CompletableFuture<Void> wakeUp = new CompletableFuture<>();
         CuratorWatcher watcher = event -> backend.calls().execute(() -> wakeUp.complete(null));
+        watch = new Watch(client, blockerPath, watcher, wakeUp);
         return backend.calls().call(callback -> client.checkExists().usingWatcher(watcher).inBackground(callback)
                         .forPath(blockerPath))
                 .thenCompose(event -> {
@@ -308,6 +317,25 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     }
 
     /**
+     * Removes, on the client side only, a watch that has not fired: the engine retried without it (its wait
+     * for a notification ran out) or the acquisition is over. Otherwise every such watch would stay
+     * registered until the node it watches changes.
+     */
+    private void dropWatch() {
+        Watch w = watch;
+        watch = null;
+        if (w == null || w.fired().isDone()) {
+            return;
+        }
+        try {
+            w.client().watchers().remove(w.watcher()).ofType(Watcher.WatcherType.Any).locally().quietly()
+                    .inBackground().forPath(w.path());
+        } catch (Exception e) {
+            LOG.debug("could not remove the watch on {}", w.path(), e); // it goes when the node changes
+        }
+    }
+
+    /**
      * With {@code acquired} true the node now belongs to the engine. Otherwise deletes what this acquisition
      * may have made: a private session is closed (its node goes with it); on the shared session our node is
      * deleted, or, if a create's outcome was ever unknown, every node with our owner value, and such an owner
@@ -315,6 +343,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
      */
     @Override
     public CompletionStage<Void> finish(boolean acquired) {
+        dropWatch();
         if (acquired) {
             return DONE;
         }
