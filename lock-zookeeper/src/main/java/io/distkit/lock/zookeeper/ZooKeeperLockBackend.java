@@ -1,0 +1,333 @@
+package io.distkit.lock.zookeeper;
+
+import io.distkit.lock.LockOptions;
+import io.distkit.lock.spi.Acquisition;
+import io.distkit.lock.spi.LockBackend;
+import io.distkit.lock.spi.LockRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.state.ConnectionState;
+import org.apache.curator.framework.state.ConnectionStateListener;
+import org.apache.zookeeper.data.Stat;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ZooKeeper lock primitive the engine builds on.
+ *
+ * <p><b>Store.</b> A lock is a persistent directory under the base path ({@link NodeNames}) whose children
+ * are ephemeral sequential nodes, one per acquisition that holds or waits for it, each holding the
+ * acquisition's owner value. The node with the lowest sequence among those that block an acquisition holds
+ * the lock; the node's czxid (the transaction id that created it) is the fencing token. Transaction ids only
+ * grow in an ensemble, across leader elections too (the epoch is their high half), so tokens do.
+ *
+ * <p><b>Lifetime.</b> ZooKeeper has no lease per node: an ephemeral node lives as long as the session that
+ * made it. An auto-renewed lock lives in the client's shared session, and a renewal is one existence check
+ * per node, all sent at once: a reply proves the session was alive on the server when it answered, so the
+ * server cannot expire it before the reply's send time plus the session timeout. The engine's deadline is the
+ * send time plus the lease time, so {@link #validate} refuses a lease time longer than the negotiated
+ * session timeout: the deadline then never outlasts the node. A session the client reports {@link
+ * ConnectionState#LOST} (expired) takes all its locks at once ({@link #start}). A lock that is not renewed
+ * gets a session of its own, closed when its lease ends ({@link PrivateSession}).
+ *
+ * <p><b>Invariant.</b> An acquisition is told it holds the lock only after a listing of the directory taken
+ * after its node was created showed no blocking node before it; release and clean-up delete only a node
+ * whose path (which holds the acquisition's owner value and Curator's random protection id, and so is never
+ * reused) and czxid are still this acquisition's.
+ */
+final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ZooKeeperLockBackend.class);
+
+    private final CuratorFramework curator;
+    private final boolean ownsCurator;
+    private final String connectString;
+    private final String basePath;
+    private final ZooKeeperCalls calls;
+    private volatile int sessionTimeoutMillis;
+    private final Set<PrivateSession> privateSessions = ConcurrentHashMap.newKeySet();
+    /** Owners whose node may exist though their acquisition gave up: deleted on every renewal pass. */
+    private final Map<String, Abandoned> abandoned = new ConcurrentHashMap<>();
+    private @Nullable ConnectionStateListener listener;
+
+    /** A create whose outcome is unknown, or a node whose delete failed: looked for by owner value. */
+    private record Abandoned(String directory, String encodedOwner, long keepUntil, AtomicBoolean inFlight) {}
+
+    ZooKeeperLockBackend(CuratorFramework curator, boolean ownsCurator, String basePath, ZooKeeperCalls calls,
+            int sessionTimeoutMillis) {
+        this.curator = curator;
+        this.ownsCurator = ownsCurator;
+        this.connectString = curator.getZookeeperClient().getCurrentConnectionString();
+        this.basePath = basePath;
+        this.calls = calls;
+        this.sessionTimeoutMillis = sessionTimeoutMillis;
+    }
+
+    /**
+     * Reports every lock of the shared session as lost as soon as Curator says the session expired; a
+     * suspended connection is left to the engine's deadline (the session may well survive it).
+     */
+    @Override
+    public void start(LeaseEvents<ZooKeeperLease> events) {
+        ConnectionStateListener onChange = (client, state) -> {
+            if (state == ConnectionState.LOST) {
+                long current = currentSessionId();
+                events.lost(lease -> lease.session() == null && lease.sessionId() != current, "the ZooKeeper"
+                        + " session of the lock expired on " + describe() + " (the client was cut off for longer"
+                        + " than the session timeout), and its node went with it");
+            } else if (state.isConnected()) {
+                updateSessionTimeout();
+            }
+        };
+        listener = onChange;
+        curator.getConnectionStateListenable().addListener(onChange, calls.executor());
+    }
+
+    /** The session id of the shared client if it is connected now, else 0 (which no lease has). */
+    private long currentSessionId() {
+        try {
+            if (!curator.getZookeeperClient().isConnected()) {
+                return 0;
+            }
+            return curator.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    private void updateSessionTimeout() {
+        try {
+            int negotiated = curator.getZookeeperClient().getZooKeeper().getSessionTimeout();
+            if (negotiated > 0) {
+                sessionTimeoutMillis = negotiated;
+            }
+        } catch (Exception e) {
+            LOG.debug("could not read the negotiated session timeout", e);
+        }
+    }
+
+    @Override
+    public String describe() {
+        return calls.describe();
+    }
+
+    /** The session timeout the ensemble granted the shared session. */
+    Duration sessionTimeout() {
+        return Duration.ofMillis(sessionTimeoutMillis);
+    }
+
+    /**
+     * A lock lives as long as its session: a lease time beyond the session timeout would let the engine's
+     * deadline outlast the node of a client that is cut off.
+     *
+     * @throws IllegalArgumentException naming leaseTime, the session timeout and what to do
+     */
+    @Override
+    public void validate(LockOptions options) {
+        Duration session = sessionTimeout();
+        if (options.leaseTime().compareTo(session) > 0) {
+            throw new IllegalArgumentException("leaseTime " + options.leaseTime() + " is longer than the session"
+                    + " timeout of " + session + " negotiated with " + describe() + ": a ZooKeeper lock lives only as"
+                    + " long as its session, so the lease could outlast the lock; use a leaseTime of at most "
+                    + session + ", or a longer sessionTimeout (which the servers cap at their maxSessionTimeout,"
+                    + " 20 ticks unless configured)");
+        }
+    }
+
+    @Override
+    public boolean supportsReadWrite() {
+        return true;
+    }
+
+    @Override
+    public Acquisition<ZooKeeperLease> newAcquisition(LockRequest request) {
+        return new ZooKeeperAcquisition(this, request);
+    }
+
+    @Override
+    public CompletionStage<Boolean> renew(ZooKeeperLease lease, Duration leaseTime) {
+        return renewAll(List.of(lease), List.of(leaseTime)).thenApply(renewed -> renewed.get(0));
+    }
+
+    /**
+     * One existence check per node, all sent at once over the session's connection: a lock is renewed if its
+     * node is still there with its czxid. A reply also proves the session alive on the server.
+     */
+    @Override
+    public CompletionStage<List<Boolean>> renewAll(List<ZooKeeperLease> leases, List<Duration> leaseTimes) {
+        cleanUpAbandoned();
+        int n = leases.size();
+        List<CompletableFuture<Boolean>> each = new ArrayList<>(n);
+        for (ZooKeeperLease lease : leases) {
+            CuratorFramework client = curatorOf(lease);
+            each.add(calls.call(callback -> client.checkExists().inBackground(callback).forPath(lease.path()))
+                    .thenApply(event -> {
+                        if (ZooKeeperCalls.noNode(event)) {
+                            return false;
+                        }
+                        Stat stat = ZooKeeperCalls.ok(event).getStat();
+                        return stat != null && stat.getCzxid() == lease.token();
+                    }));
+        }
+        CompletableFuture<List<Boolean>> all = CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+                .thenApply(ignored -> each.stream().map(CompletableFuture::join).toList());
+        return mapFailure(all, n == 1 ? leases.get(0).name() : null, n == 1 ? "renew" : "renewal of " + n + " locks");
+    }
+
+    /**
+     * Deletes the node if it is still there with the token as czxid: read its stat, then delete that version
+     * with Curator's guaranteed delete, which keeps trying in the background if the connection drops, so a
+     * release during a connection loss leaves no node behind. A private session is closed afterwards.
+     */
+    @Override
+    public CompletionStage<Boolean> release(ZooKeeperLease lease) {
+        PrivateSession own = lease.session();
+        if (own != null && own.isClosed()) {
+            return CompletableFuture.completedFuture(false); // its lease ran out: the node went with the session
+        }
+        CuratorFramework client = curatorOf(lease);
+        CompletableFuture<Boolean> released = calls.call(callback -> client.checkExists().inBackground(callback)
+                        .forPath(lease.path()))
+                .thenCompose(event -> {
+                    if (ZooKeeperCalls.noNode(event)) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    Stat stat = ZooKeeperCalls.ok(event).getStat();
+                    if (stat == null || stat.getCzxid() != lease.token()) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    return calls.call(callback -> client.delete().guaranteed().withVersion(stat.getVersion())
+                                    .inBackground(callback).forPath(lease.path()))
+                            .thenApply(deleted -> ZooKeeperCalls.noNode(deleted) ? false
+                                    : ZooKeeperCalls.ok(deleted) != null);
+                });
+        PrivateSession session = lease.session();
+        if (session != null) {
+            released = released.whenComplete((ok, failure) -> retire(session));
+        }
+        return mapFailure(released, lease.name(), "release");
+    }
+
+    private CuratorFramework curatorOf(ZooKeeperLease lease) {
+        PrivateSession session = lease.session();
+        return session == null ? curator : session.curator();
+    }
+
+    // ---- sessions and left-behind nodes ----------------------------------------------------------------
+
+    /** A new private session for a lock that is not renewed. */
+    PrivateSession openPrivateSession(Duration leaseTime) {
+        PrivateSession session = PrivateSession.open(connectString, curator.getNamespace(), leaseTime, calls);
+        privateSessions.add(session);
+        return session;
+    }
+
+    /** Closes a private session in the background; its node goes with it. */
+    void retire(PrivateSession session) {
+        privateSessions.remove(session);
+        session.closeInBackground();
+    }
+
+    /** Leaves the nodes of an owner to be deleted on the renewal passes, until {@code keepUntil} (nanoTime). */
+    void abandon(String directory, String encodedOwner, long keepUntil) {
+        abandoned.put(directory + "/" + encodedOwner, new Abandoned(directory, encodedOwner, keepUntil,
+                new AtomicBoolean()));
+    }
+
+    /** Deletes, in the background, every node of an abandoned owner; drops an entry once its time is up. */
+    private void cleanUpAbandoned() {
+        for (Map.Entry<String, Abandoned> entry : abandoned.entrySet()) {
+            Abandoned a = entry.getValue();
+            if (!a.inFlight().compareAndSet(false, true)) {
+                continue;
+            }
+            deleteOwned(curator, a.directory(), a.encodedOwner()).whenComplete((deletedAll, failure) -> {
+                a.inFlight().set(false);
+                if (failure == null && System.nanoTime() - a.keepUntil() > 0) {
+                    abandoned.remove(entry.getKey(), a);
+                }
+            });
+        }
+    }
+
+    /** Lists the directory and deletes every node of this owner; completes when all deletes answered. */
+    CompletableFuture<Void> deleteOwned(CuratorFramework client, String directory, String encodedOwner) {
+        return calls.call(callback -> client.getChildren().inBackground(callback).forPath(directory))
+                .thenCompose(event -> {
+                    if (ZooKeeperCalls.noNode(event)) {
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    List<CompletableFuture<?>> deletes = new ArrayList<>();
+                    for (String child : ZooKeeperCalls.ok(event).getChildren()) {
+                        NodeNames.Node node = NodeNames.parse(child);
+                        if (node != null && node.encodedOwner().equals(encodedOwner)) {
+                            deletes.add(deleteNode(client, directory + "/" + child));
+                        }
+                    }
+                    return CompletableFuture.allOf(deletes.toArray(CompletableFuture[]::new));
+                });
+    }
+
+    /** Deletes a node of ours; absent counts as deleted. */
+    CompletableFuture<Void> deleteNode(CuratorFramework client, String path) {
+        return calls.call(callback -> client.delete().inBackground(callback).forPath(path))
+                .thenAccept(event -> {
+                    if (!ZooKeeperCalls.noNode(event)) {
+                        ZooKeeperCalls.ok(event);
+                    }
+                });
+    }
+
+    /** Closes every private session, then the Curator client if this backend made it, then the threads. */
+    @Override
+    public void close() {
+        try {
+            ConnectionStateListener l = listener;
+            if (l != null) {
+                curator.getConnectionStateListenable().removeListener(l);
+            }
+            for (PrivateSession session : privateSessions) {
+                session.close();
+            }
+            privateSessions.clear();
+        } finally {
+            try {
+                if (ownsCurator) {
+                    curator.close();
+                }
+            } finally {
+                calls.close();
+            }
+        }
+    }
+
+    // ---- for the acquisitions -------------------------------------------------------------------------
+
+    CuratorFramework curator() {
+        return curator;
+    }
+
+    ZooKeeperCalls calls() {
+        return calls;
+    }
+
+    String basePath() {
+        return basePath;
+    }
+
+    <T> CompletableFuture<T> mapFailure(CompletableFuture<T> stage, @Nullable String lockName, String operation) {
+        return stage.handle((value, failure) -> failure == null ? CompletableFuture.completedFuture(value)
+                        : CompletableFuture.<T>failedFuture(calls.failure(lockName, operation, failure)))
+                .thenCompose(Function.identity());
+    }
+}
