@@ -303,9 +303,17 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         }
         String blockerPath = directory + "/" + blocker.child();
         CompletableFuture<Void> wakeUp = new CompletableFuture<>();
-        CuratorWatcher watcher = event -> backend.calls().execute(() -> wakeUp.complete(null));
+        // only the predecessor's deletion wakes us: removing our own watch (dropWatch) delivers an event to it
+        // too, and a connection event says nothing about the lock; a wake-up for those would have the engine
+        // retry at once, remove this watch, and so on in a loop for as long as the holder keeps the lock
+        CuratorWatcher watcher = event -> {
+            if (event.getType() == Watcher.Event.EventType.NodeDeleted) {
+                backend.calls().execute(() -> wakeUp.complete(null));
+            }
+        };
         watch = new Watch(client, blockerPath, watcher, wakeUp);
-        return backend.calls().call(callback -> client.checkExists().usingWatcher(watcher).inBackground(callback)
+        // getData, not checkExists: on a node already gone it fails without leaving a watch behind
+        return backend.calls().call(callback -> client.getData().usingWatcher(watcher).inBackground(callback)
                         .forPath(blockerPath))
                 .thenCompose(event -> {
                     if (ZooKeeperCalls.noNode(event)) {

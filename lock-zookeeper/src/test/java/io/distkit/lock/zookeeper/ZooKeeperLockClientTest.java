@@ -203,6 +203,28 @@ class ZooKeeperLockClientTest {
     }
 
     @Test
+    @DisplayName("a waiter that outlives its lease time behind a renewed holder keeps waiting quietly, not in a loop")
+    void aWaiterBehindAHolderThatOutlivesTheLeaseDoesNotSpin() throws Exception {
+        String name = name("quiet-waiter");
+        LockOptions shortLease = LockOptions.builder().leaseTime(Duration.ofSeconds(2)).build();
+        LockHandle holder = client(shortLease).lock(name).acquire();
+        CompletableFuture<LockHandle> waiter = client(shortLease).lock(name).acquireAsync(Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(5)).until(() -> children(directory(name)).size() == 2);
+        long before = zk.requestsReceived(0);
+
+        // time passing, not synchronisation: three lease times, each ending in the waiter's timed retry, which
+        // removes its unfired watch; before the fix that removal woke it at once, again and again
+        Thread.sleep(6_000);
+
+        long requests = zk.requestsReceived(0) - before;
+        // the holder's renewals (one per 2/3 s), the waiter's retries (one per lease), pings: a few dozen
+        assertThat(requests).as("requests in 6 s while one holder renews and one waiter waits").isLessThan(100);
+        assertThat(waiter).isNotDone();
+        holder.release();
+        assertThat(waiter.get(5, TimeUnit.SECONDS).fencingToken()).isGreaterThan(holder.fencingToken());
+    }
+
+    @Test
     @DisplayName("a waiter wakes when its predecessor's node is deleted, by its watch, not by polling")
     void waiterWakesOnPredecessorDelete() throws Exception {
         String name = name("watch");

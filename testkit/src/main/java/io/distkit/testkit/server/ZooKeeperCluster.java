@@ -1,7 +1,6 @@
 package io.distkit.testkit.server;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -65,6 +64,7 @@ public final class ZooKeeperCluster extends ClusterFixture {
     private static final Duration SERVE_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
     private static final Pattern MODE = Pattern.compile("(?m)^Mode: (\\w+)");
+    private static final Pattern RECEIVED = Pattern.compile("(?m)^Received: (\\d+)");
 
     private final int size;
     private final Duration tickTime;
@@ -247,6 +247,28 @@ public final class ZooKeeperCluster extends ClusterFixture {
      * election under way) or does not answer within a short timeout.
      */
     public Optional<String> mode(int index) {
+        return srvr(index).flatMap(answer -> {
+            Matcher matcher = MODE.matcher(answer);
+            return matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
+        });
+    }
+
+    /**
+     * How many requests member {@code index} has received since it started (pings included), from the
+     * {@code srvr} four-letter command: a test that compares two readings counts what clients sent between.
+     *
+     * @throws IllegalStateException if the member does not answer
+     */
+    public long requestsReceived(int index) {
+        String answer = srvr(index).orElseThrow(() -> new IllegalStateException("member " + index + " does not answer"));
+        Matcher matcher = RECEIVED.matcher(answer);
+        if (!matcher.find()) {
+            throw new IllegalStateException("no 'Received:' line in the srvr answer of member " + index + ": " + answer);
+        }
+        return Long.parseLong(matcher.group(1));
+    }
+
+    private Optional<String> srvr(int index) {
         InstanceSpec spec = specs().get(Objects.checkIndex(index, size));
         try (Socket socket = new Socket()) {
             socket.connect(new InetSocketAddress(spec.getHostname(), spec.getPort()), (int) PROBE_TIMEOUT.toMillis());
@@ -254,9 +276,7 @@ public final class ZooKeeperCluster extends ClusterFixture {
             OutputStream out = socket.getOutputStream();
             out.write("srvr".getBytes(StandardCharsets.US_ASCII));
             out.flush();
-            InputStream in = socket.getInputStream();
-            Matcher matcher = MODE.matcher(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-            return matcher.find() ? Optional.of(matcher.group(1)) : Optional.empty();
+            return Optional.of(new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             return Optional.empty();
         }
