@@ -86,11 +86,43 @@ public final class Servers {
 
     /** A TCP port free on the loopback interface at the time of the call. */
     public static int freePort() {
+        // below the kernel's ephemeral range: a port the kernel hands out (ServerSocket(0)) comes from the range
+        // it also uses for outgoing connections, and a client connecting meanwhile may take it before the server
+        // we start binds it ("address already in use"); never the same port twice from this JVM
+        int ephemeralLow = ephemeralRangeStart();
+        int low = 10_000;
+        int high = Math.max(low + 1_000, ephemeralLow);
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        for (int attempt = 0; attempt < 500; attempt++) {
+            int port = random.nextInt(low, high);
+            if (!HANDED_OUT.add(port)) {
+                continue;
+            }
+            try (ServerSocket socket = new ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
+                return port;
+            } catch (IOException taken) {
+                // someone else's: try another
+            }
+        }
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             socket.setReuseAddress(true);
             return socket.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException("no free loopback port", e);
+        }
+    }
+
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** The first port of the kernel's ephemeral range (Linux), or 32768 where it cannot be read. */
+    private static int ephemeralRangeStart() {
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32_768;
         }
     }
 
