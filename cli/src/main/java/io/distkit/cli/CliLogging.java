@@ -29,8 +29,11 @@ import org.slf4j.spi.SLF4JServiceProvider;
  * <p>Its own because the promise "an error is one line, no stack trace unless {@code --verbose}"
  * covers the libraries' warnings too, and slf4j-simple always prints the stack trace of a logged
  * exception. Quiet (the default): warnings and errors only, as {@code warning: message: cause}, one
- * line each. Verbose: everything down to debug (Netty and Lettuce down to info: their debug lines
- * are per packet), with time, thread, level, logger and stack traces. Set once per run by
+ * line each, and none from the ZooKeeper client and Curator: they warn at every reconnect attempt
+ * (about one a second while an ensemble is unreachable), and the ZooKeeper backend reports what
+ * came of it (no connection, a lost lock) in its own words. Verbose: everything down to debug (Netty
+ * and Lettuce down to info: their debug lines are per packet), with time, thread, level, logger and
+ * stack traces. Set once per run by
  * {@link #configure}; lines logged before that are quiet.
  */
 public final class CliLogging implements SLF4JServiceProvider, ILoggerFactory {
@@ -95,15 +98,18 @@ public final class CliLogging implements SLF4JServiceProvider, ILoggerFactory {
 
         /** Loggers whose debug lines are too many even for {@code --verbose}. */
         private final boolean chatty;
+        /** Loggers whose warnings and errors repeat per reconnect attempt: shown only with {@code --verbose}. */
+        private final boolean retrying;
 
         Line(String name) {
             this.name = name;
             this.chatty = name.startsWith("io.netty") || name.startsWith("io.lettuce");
+            this.retrying = name.startsWith("org.apache.zookeeper") || name.startsWith("org.apache.curator");
         }
 
         private boolean enabled(Level level) {
             if (level.toInt() >= Level.WARN.toInt()) {
-                return true;
+                return verbose || !retrying;
             }
             return verbose && level.toInt() >= (chatty ? Level.INFO : Level.DEBUG).toInt();
         }

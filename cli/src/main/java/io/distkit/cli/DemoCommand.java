@@ -107,8 +107,9 @@ final class DemoCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--backend", paramLabel = "URI",
-            description = "Lock backend: redis://host:port, jdbc:postgresql://..., any jdbc: URL (distkit's tables are"
-                    + " created if missing). Default: an embedded H2 database.")
+            description = "Lock backend: redis://host:port, etcd://host:2379, zookeeper://host:2181[/chroot],"
+                    + " jdbc:postgresql://..., any jdbc: URL (distkit's tables are created if missing). Default: an"
+                    + " embedded H2 database.")
     @Nullable String backendUri;
 
     @Option(names = "--duration", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,

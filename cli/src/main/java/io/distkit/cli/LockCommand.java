@@ -113,8 +113,9 @@ final class LockCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:DISTKIT_BACKEND}",
-            description = "Lock backend: redis://host:port, redis-sentinel://..., jdbc:postgresql://..., any jdbc: URL"
-                    + " (the lock table is created if missing). Default: $DISTKIT_BACKEND.")
+            description = "Lock backend: redis://host:port, redis-sentinel://..., etcd://host:2379,"
+                    + " zookeeper://host:2181[/chroot], jdbc:postgresql://..., any jdbc: URL (the lock table is created"
+                    + " if missing). Default: $DISTKIT_BACKEND.")
     @Nullable String backendUri;
 
     @Option(names = "--name", paramLabel = "NAME", required = true, description = "Name of the lock.")

@@ -58,6 +58,24 @@ class CliLoggingTest {
                 "java.lang.IllegalStateException: boom", "\tat ").doesNotContain("a packet");
     }
 
+    @Test
+    void zooKeeperAndCuratorRetryWarningsShowOnlyWhenVerbose() {
+        Runnable retries = () -> {
+            LoggerFactory.getLogger("org.apache.zookeeper.ClientCnxn").warn("Session 0x0 for server x, Closing socket");
+            LoggerFactory.getLogger("org.apache.curator.framework.imps.CuratorFrameworkImpl")
+                    .error("Background retry gave up");
+            LoggerFactory.getLogger("io.distkit.lock.zookeeper.Thing").warn("lock 'x' lost");
+        };
+
+        String quiet = stderrOf(retries);
+        CliLogging.configure(true);
+        String verbose = stderrOf(retries);
+
+        assertThat(quiet.lines()).containsExactly("warning: lock 'x' lost");
+        assertThat(verbose).contains("WARN ClientCnxn - Session 0x0", "ERROR CuratorFrameworkImpl - Background retry",
+                "WARN Thing - lock 'x' lost");
+    }
+
     private static String stderrOf(Runnable body) {
         PrintStream before = System.err;
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
