@@ -29,11 +29,13 @@ import org.jspecify.annotations.Nullable;
  * that lead with the cause and name the cluster. The engine needs every stage to complete; jetcd retries
  * unreachable endpoints for a long time by itself.
  *
- * <p><b>Threads.</b> Every stage this class hands out completes on an executor of the backend's own
- * ({@code distkit-etcd-<n>} daemon threads, created as needed and ended when idle), never on jetcd's
- * event loops or the JDK's single {@code CompletableFuture} delay thread: the engine's callbacks and the
- * users' {@code acquireAsync} callbacks run there, and one that blocks must not stall etcd replies or
- * other timeouts.
+ * <p><b>Threads.</b> A stage this class hands out completes on jetcd's event loop when etcd answers
+ * (the engine's and this backend's callbacks are short and never block, and a caller blocked in {@code
+ * acquire} or {@code release} wakes straight from there: one thread hand-off per round trip, not two),
+ * and on an executor of the backend's own ({@code distkit-etcd-<n>} daemon threads, created as needed and
+ * ended when idle) when it times out. Users' {@code acquireAsync} callbacks never run on jetcd's threads:
+ * the backend says {@link EtcdLockBackend#completesOnIoThreads() so}, and the engine hands those results
+ * over on its own scheduler.
  *
  * <p><b>Timeouts.</b> Every call has the same timeout, so calls time out in the order they were made: they
  * wait in one queue, and one timer thread of the backend's own looks at its head every tick (a tenth of the
@@ -143,13 +145,11 @@ final class EtcdCalls {
             pending.add(new Pending(out, System.nanoTime() + timeout.toNanos()));
         }
         started.whenComplete((value, failure) -> {
-            execute(() -> {
-                if (failure != null) {
-                    out.completeExceptionally(failure);
-                } else {
-                    out.complete(value);
-                }
-            });
+            if (failure != null) {
+                out.completeExceptionally(failure);
+            } else {
+                out.complete(value);
+            }
         });
         return out;
     }
