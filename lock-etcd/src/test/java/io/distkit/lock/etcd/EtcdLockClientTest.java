@@ -28,9 +28,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -430,40 +428,6 @@ class EtcdLockClientTest {
         } catch (java.lang.reflect.InvocationTargetException e) {
             throw e.getCause();
         }
-    }
-
-    // ---- threads ------------------------------------------------------------------------------------
-
-    @Test
-    void anAcquireAsyncCallbackThatBlocksStallsNeitherEtcdRepliesNorOtherLocks() throws Exception {
-        LockClient client = client();
-        CountDownLatch inCallback = new CountDownLatch(1);
-        CountDownLatch letGo = new CountDownLatch(1);
-        AtomicReference<String> callbackThread = new AtomicReference<>();
-        CompletableFuture<Void> blocked = client.lock(uniqueName("blocking-callback")).acquireAsync(Duration.ofSeconds(10))
-                .thenAccept(handle -> {
-                    callbackThread.set(Thread.currentThread().getName());
-                    inCallback.countDown();
-                    try {
-                        letGo.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    handle.release();
-                });
-        try {
-            assertThat(inCallback.await(10, TimeUnit.SECONDS)).isTrue();
-            // the user's callback runs on the engine's scheduler, not on jetcd's event loop: etcd still answers
-            assertThat(callbackThread.get()).startsWith("distkit-lock");
-            for (int i = 0; i < 3; i++) {
-                Optional<LockHandle> other = client.lock(uniqueName("other")).tryAcquire(Duration.ofSeconds(5));
-                assertThat(other).as("acquire %d while a callback blocks", i).isPresent();
-                other.get().release();
-            }
-        } finally {
-            letGo.countDown();
-        }
-        blocked.get(10, TimeUnit.SECONDS);
     }
 
     // ---- connect by URI -----------------------------------------------------------------------------
