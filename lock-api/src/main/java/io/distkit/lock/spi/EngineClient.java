@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jspecify.annotations.Nullable;
@@ -138,6 +139,15 @@ class EngineClient<S> implements LockClient {
 
     LockException closedWhileWaiting() {
         return new LockException(null, "the lock client for " + backend.describe() + " was closed while waiting", null);
+    }
+
+    /** Runs the task on the scheduler, or here if {@link #close()} already shut the scheduler down. */
+    void executeOrRun(Runnable task) {
+        try {
+            scheduler.execute(task);
+        } catch (RejectedExecutionException closedScheduler) {
+            task.run();
+        }
     }
 
     /** The sync view of an acquisition: waits, and on interrupt gives up without leaving anything held. */

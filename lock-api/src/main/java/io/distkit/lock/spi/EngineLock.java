@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import org.jspecify.annotations.Nullable;
 
 /** The engine's {@link DistributedLock}: a name, a mode and options; all work is done by the client. */
 final class EngineLock<S> implements DistributedLock {
@@ -57,12 +58,10 @@ final class EngineLock<S> implements DistributedLock {
         CompletableFuture<Hold<S>> op = client.acquire(this, waitNanos(wait), false);
         CompletableFuture<LockHandle> out = new CompletableFuture<>();
         op.whenComplete((hold, failure) -> {
-            if (failure != null) {
-                out.completeExceptionally(EngineClient.unwrap(failure));
-            } else if (hold == null) {
-                out.completeExceptionally(new LockTimeoutException(name, wait));
-            } else if (!out.complete(hold)) {
-                hold.abandon(); // the caller gave up while we acquired: nobody will release it
+            if (client.backend.completesOnIoThreads()) {
+                client.executeOrRun(() -> deliver(out, wait, hold, failure));
+            } else {
+                deliver(out, wait, hold, failure);
             }
         });
         out.whenComplete((hold, failure) -> {
@@ -71,6 +70,18 @@ final class EngineLock<S> implements DistributedLock {
             }
         });
         return out;
+    }
+
+    /** Completes the user's future with what the engine's operation gave; a hold nobody takes is given up. */
+    private void deliver(CompletableFuture<LockHandle> out, Duration wait, @Nullable Hold<S> hold,
+            @Nullable Throwable failure) {
+        if (failure != null) {
+            out.completeExceptionally(EngineClient.unwrap(failure));
+        } else if (hold == null) {
+            out.completeExceptionally(new LockTimeoutException(name, wait));
+        } else if (!out.complete(hold)) {
+            hold.abandon(); // the caller gave up while we acquired: nobody will release it
+        }
     }
 
     private static long waitNanos(Duration wait) {

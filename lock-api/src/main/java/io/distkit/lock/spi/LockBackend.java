@@ -38,6 +38,18 @@ public interface LockBackend<S> {
         return false;
     }
 
+    /**
+     * Whether this backend completes its stages on its driver's I/O threads (an event loop that also
+     * delivers other replies). The engine then hands {@code acquireAsync} results to the user on its
+     * own scheduler, so a user's callback that blocks cannot stall the backend; the blocking calls
+     * ({@code acquire}, {@code tryAcquire}, {@code release}) wait on the stage directly and pay no
+     * thread hand-off. A backend that answers false completes on threads where a blocking callback
+     * harms nobody else.
+     */
+    default boolean completesOnIoThreads() {
+        return false;
+    }
+
     /** Starts one acquire call; cheap, no I/O needed. */
     Acquisition<S> newAcquisition(LockRequest request);
 

@@ -2,7 +2,6 @@ package io.distkit.lock.spi;
 
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
@@ -100,11 +99,7 @@ final class Losses<S> {
                 LOG.log(Level.ERROR, "an onLost listener threw", e);
             }
         };
-        try {
-            client.scheduler.execute(guarded);
-        } catch (RejectedExecutionException closedScheduler) {
-            guarded.run(); // registered after close() shut our scheduler down: still runs, once
-        }
+        client.executeOrRun(guarded); // registered after close() shut our scheduler down: still runs, once
     }
 
     /** A loss the backend reported, kept briefly for acquisitions whose reply was in flight. */

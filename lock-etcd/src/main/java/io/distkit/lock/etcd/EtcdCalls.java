@@ -1,5 +1,6 @@
 package io.distkit.lock.etcd;
 
+import io.distkit.common.CallTimeouts;
 import io.distkit.common.DaemonThreads;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockException;
@@ -10,13 +11,10 @@ import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -29,59 +27,28 @@ import org.jspecify.annotations.Nullable;
  * that lead with the cause and name the cluster. The engine needs every stage to complete; jetcd retries
  * unreachable endpoints for a long time by itself.
  *
- * <p><b>Threads.</b> Every stage this class hands out completes on an executor of the backend's own
- * ({@code distkit-etcd-<n>} daemon threads, created as needed and ended when idle), never on jetcd's
- * event loops or the JDK's single {@code CompletableFuture} delay thread: the engine's callbacks and the
- * users' {@code acquireAsync} callbacks run there, and one that blocks must not stall etcd replies or
- * other timeouts.
+ * <p><b>Threads.</b> A stage this class hands out completes on jetcd's event loop when etcd answers
+ * (the engine's and this backend's callbacks are short and never block, and a caller blocked in {@code
+ * acquire} or {@code release} wakes straight from there: one thread hand-off per round trip, not two),
+ * and on an executor of the backend's own ({@code distkit-etcd-<n>} daemon threads, created as needed and
+ * ended when idle) when it times out. Users' {@code acquireAsync} callbacks never run on jetcd's threads:
+ * the backend says {@link EtcdLockBackend#completesOnIoThreads() so}, and the engine hands those results
+ * over on its own scheduler.
  *
- * <p><b>Timeouts.</b> Every call has the same timeout, so calls time out in the order they were made: they
- * wait in one queue, and one timer thread of the backend's own looks at its head every tick (a tenth of the
- * timeout, within 10 to 100 ms) and hands each expiry to the executor. A call costs a queue insertion, not a timer task (scheduling and
- * cancelling one wakes the timer thread on every call, a context switch per round trip on a small machine);
- * a call times out at most one tick late. After {@link #close()} stages complete on the calling thread, so
- * that every stage still completes.
+ * <p><b>Timeouts.</b> Every call is bounded by one {@link CallTimeouts} (a queue, not a timer task per
+ * call).
  */
 final class EtcdCalls {
 
-    private final Duration timeout;
     private final String description;
     private final ThreadPoolExecutor executor;
-    private final ScheduledThreadPoolExecutor timer;
-    /** How often the timer looks for calls past their timeout: a tenth of it, within [10 ms, 100 ms]. */
-    private final long tick;
-    /** Calls not known to be answered, oldest first; answered ones leave when they reach the head. */
-    private final Queue<Pending> pending = new ConcurrentLinkedQueue<>();
-
-    /** A call's own stage and when it times out ({@link System#nanoTime()}). */
-    private record Pending(CompletableFuture<?> out, long deadline) {}
+    private final CallTimeouts timeouts;
 
     EtcdCalls(Duration timeout, String description) {
-        this.timeout = timeout;
         this.description = description;
         this.executor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 DaemonThreads.factory("etcd"));
-        this.timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("etcd-timer"));
-        timer.setRemoveOnCancelPolicy(true);
-        timer.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        this.tick = Math.max(TimeUnit.MILLISECONDS.toNanos(10),
-                Math.min(TimeUnit.MILLISECONDS.toNanos(100), timeout.toNanos() / 10));
-        timer.scheduleAtFixedRate(this::expire, tick, tick, TimeUnit.NANOSECONDS);
-    }
-
-    /** Fails every call at the head of the queue whose timeout has passed; drops answered ones. */
-    private void expire() {
-        long now = System.nanoTime();
-        for (Pending head = pending.peek(); head != null; head = pending.peek()) {
-            if (!head.out.isDone() && now - head.deadline < 0) {
-                return; // the oldest call still running has time left, and so do all later ones
-            }
-            pending.poll();
-            CompletableFuture<?> expired = head.out;
-            if (!expired.isDone()) {
-                execute(() -> expired.completeExceptionally(new TimeoutException("no reply within " + timeout)));
-            }
-        }
+        this.timeouts = new CallTimeouts(timeout, this::execute, "etcd");
     }
 
     /** Runs the task on the backend's executor, or here if that is shut down. */
@@ -95,22 +62,17 @@ final class EtcdCalls {
 
     /** Runs the task on the backend's executor after the delay; false if the timer is shut down (nothing runs). */
     boolean schedule(Runnable task, long delayNanos) {
-        try {
-            timer.schedule(() -> execute(task), delayNanos, TimeUnit.NANOSECONDS);
-            return true;
-        } catch (RejectedExecutionException shutDown) {
-            return false;
-        }
+        return timeouts.schedule(task, delayNanos) != null;
     }
 
     /** Stops the threads; called last, when the backend closes. Stages still pending complete on jetcd's threads. */
     void close() {
-        timer.shutdownNow();
+        timeouts.close();
         executor.shutdown();
     }
 
     Duration timeout() {
-        return timeout;
+        return timeouts.timeout();
     }
 
     String describe() {
@@ -130,27 +92,20 @@ final class EtcdCalls {
 
     /**
      * A stage of our own that completes like {@code started} or with a {@link TimeoutException} after the
-     * command timeout (at most a tick later), whichever comes first, on the backend's executor. {@code
+     * command timeout (at most a tick later), whichever comes first (see Threads above). {@code
      * started} itself is left alone (completing jetcd's future would race its own handlers and does not
      * cancel the call).
      */
     <T> CompletableFuture<T> bound(CompletableFuture<T> started) {
         CompletableFuture<T> out = new CompletableFuture<>();
-        if (!started.isDone()) {
-            if (timer.isShutdown()) {
-                return started.thenApply(value -> value).orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS);
-            }
-            pending.add(new Pending(out, System.nanoTime() + timeout.toNanos()));
-        }
         started.whenComplete((value, failure) -> {
-            execute(() -> {
-                if (failure != null) {
-                    out.completeExceptionally(failure);
-                } else {
-                    out.complete(value);
-                }
-            });
+            if (failure != null) {
+                out.completeExceptionally(failure);
+            } else {
+                out.complete(value);
+            }
         });
+        timeouts.bound(out);
         return out;
     }
 
@@ -227,7 +182,7 @@ final class EtcdCalls {
             message = operation + " failed: " + refusal;
             return new LockBackendException(lockName, message, cause); // nothing was applied: no clean-up remark
         } else if (cause instanceof TimeoutException) {
-            message = operation + " got no reply from " + description + " within " + timeout
+            message = operation + " got no reply from " + description + " within " + timeouts.timeout()
                     + ": etcd may be down, paused, without quorum or unreachable, or the network slow; or the"
                     + " connection never got through its set-up: a TLS server reached with etcd:// (use etcds://),"
                     + " or a server certificate this client does not trust (give its CA: ?ca= or trustCertificates)";

@@ -142,6 +142,12 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
         return true;
     }
 
+    /** jetcd completes its futures on its event loop, and so do our stages when etcd answers. */
+    @Override
+    public boolean completesOnIoThreads() {
+        return true;
+    }
+
     @Override
     public Acquisition<EtcdLease> newAcquisition(LockRequest request) {
         return new EtcdAcquisition(this, request);

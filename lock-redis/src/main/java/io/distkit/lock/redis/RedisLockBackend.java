@@ -115,6 +115,12 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         }
     }
 
+    /** Lettuce completes commands on its Netty event loop, and so do our stages. */
+    @Override
+    public boolean completesOnIoThreads() {
+        return true;
+    }
+
     @Override
     public Acquisition<RedisLease> newAcquisition(LockRequest request) {
         return new RedisAcquisition(request);

@@ -308,7 +308,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         // retry at once, remove this watch, and so on in a loop for as long as the holder keeps the lock
         CuratorWatcher watcher = event -> {
             if (event.getType() == Watcher.Event.EventType.NodeDeleted) {
-                backend.calls().execute(() -> wakeUp.complete(null));
+                wakeUp.complete(null);
             }
         };
         watch = new Watch(client, blockerPath, watcher, wakeUp);

@@ -1,5 +1,6 @@
 package io.distkit.lock.zookeeper;
 
+import io.distkit.common.CallTimeouts;
 import io.distkit.common.DaemonThreads;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockException;
@@ -22,9 +23,14 @@ import org.jspecify.annotations.Nullable;
 /**
  * Curator's background calls as stages of our own: each completes with the reply's {@link CuratorEvent}
  * (whatever its result code: the caller decides what "no node" means), or with a {@link TimeoutException}
- * after the command timeout, whichever comes first, always on one of the backend's own threads (never on
- * Curator's event thread, which must not run the engine's continuations, and never on an engine thread).
- * Also the one place that turns ZooKeeper failures into messages for users.
+ * after the command timeout, whichever comes first. A reply completes the stage on Curator's event thread:
+ * what runs there (the engine's and this backend's continuations) is short and never blocks, and a caller
+ * blocked in {@code acquire} or {@code release} wakes straight from there, one thread hand-off per round trip
+ * instead of two. Users' {@code acquireAsync} callbacks never run there: the backend says so
+ * ({@link ZooKeeperLockBackend#completesOnIoThreads()}) and the engine hands those results over on its own
+ * scheduler. A timeout completes the stage on one of the backend's own threads. Calls are bounded by one
+ * {@link CallTimeouts} (a queue, not a timer task per call). Also the one place that turns ZooKeeper
+ * failures into messages for users.
  */
 final class ZooKeeperCalls {
 
@@ -34,19 +40,19 @@ final class ZooKeeperCalls {
         void start(BackgroundCallback callback) throws Exception;
     }
 
-    private final Duration timeout;
     private final String description;
     private final ScheduledThreadPoolExecutor threads;
+    private final CallTimeouts timeouts;
 
     ZooKeeperCalls(Duration timeout, String description) {
-        this.timeout = timeout;
         this.description = description;
         this.threads = new ScheduledThreadPoolExecutor(2, DaemonThreads.factory("zookeeper"));
         this.threads.setRemoveOnCancelPolicy(true);
+        this.timeouts = new CallTimeouts(timeout, this::execute, "zookeeper");
     }
 
     Duration timeout() {
-        return timeout;
+        return timeouts.timeout();
     }
 
     String describe() {
@@ -79,16 +85,12 @@ final class ZooKeeperCalls {
     /** Starts a call (a synchronous throw becomes a failed stage) bounded by the command timeout. */
     CompletableFuture<CuratorEvent> call(Call call) {
         CompletableFuture<CuratorEvent> out = new CompletableFuture<>();
-        ScheduledFuture<?> timer = schedule(() -> out.completeExceptionally(new TimeoutException(
-                "no reply within " + timeout)), timeout);
         try {
-            call.start((client, event) -> execute(() -> out.complete(event)));
+            call.start((client, event) -> out.complete(event));
         } catch (Exception e) {
             out.completeExceptionally(e);
         }
-        if (timer != null) {
-            out.whenComplete((value, failure) -> timer.cancel(false));
-        }
+        timeouts.bound(out);
         return out;
     }
 
@@ -108,6 +110,7 @@ final class ZooKeeperCalls {
 
     /** Stops the threads; called last, when the backend closes. */
     void close() {
+        timeouts.close();
         threads.shutdownNow();
     }
 
@@ -158,7 +161,7 @@ final class ZooKeeperCalls {
         }
         String message;
         if (cause instanceof TimeoutException) {
-            message = operation + " got no reply from " + description + " within " + timeout
+            message = operation + " got no reply from " + description + " within " + timeouts.timeout()
                     + ": ZooKeeper may be down, without quorum or unreachable, or the network slow";
         } else if (cause instanceof KeeperException keeper) {
             message = operation + " failed on " + description + " (" + keeper.code() + "): " + keeper.getMessage()

@@ -42,8 +42,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Invariant.</b> An acquisition is told it holds the lock only after a listing of the directory taken
  * after its node was created showed no blocking node before it; release and clean-up delete only a node
- * whose path (which holds the acquisition's owner value and Curator's random protection id, and so is never
- * reused) and czxid are still this acquisition's.
+ * whose path is this acquisition's (it holds the acquisition's owner value and Curator's random protection
+ * id, and so is never reused).
  */
 final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
 
@@ -149,6 +149,12 @@ final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
         return true;
     }
 
+    /** Curator completes background calls on its event thread, and so do our stages. */
+    @Override
+    public boolean completesOnIoThreads() {
+        return true;
+    }
+
     @Override
     public Acquisition<ZooKeeperLease> newAcquisition(LockRequest request) {
         return new ZooKeeperAcquisition(this, request);
@@ -185,9 +191,9 @@ final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
     }
 
     /**
-     * Deletes the node if it is still there with the token as czxid: read its stat, then delete that version
-     * with Curator's guaranteed delete, which keeps trying in the background if the connection drops, so a
-     * release during a connection loss leaves no node behind. A private session is closed afterwards.
+     * Deletes the node, one request: Curator's guaranteed delete keeps trying in the background if the
+     * connection drops, so a release during a connection loss leaves no node behind. False if the node was
+     * gone (its session expired, someone deleted it). A private session is closed afterwards.
      */
     @Override
     public CompletionStage<Boolean> release(ZooKeeperLease lease) {
@@ -196,21 +202,11 @@ final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
             return CompletableFuture.completedFuture(false); // its lease ran out: the node went with the session
         }
         CuratorFramework client = curatorOf(lease);
-        CompletableFuture<Boolean> released = calls.call(callback -> client.checkExists().inBackground(callback)
-                        .forPath(lease.path()))
-                .thenCompose(event -> {
-                    if (ZooKeeperCalls.noNode(event)) {
-                        return CompletableFuture.completedFuture(false);
-                    }
-                    Stat stat = ZooKeeperCalls.ok(event).getStat();
-                    if (stat == null || stat.getCzxid() != lease.token()) {
-                        return CompletableFuture.completedFuture(false);
-                    }
-                    return calls.call(callback -> client.delete().guaranteed().withVersion(stat.getVersion())
-                                    .inBackground(callback).forPath(lease.path()))
-                            .thenApply(deleted -> ZooKeeperCalls.noNode(deleted) ? false
-                                    : ZooKeeperCalls.ok(deleted) != null);
-                });
+        // one delete by path: the path holds the acquisition's owner value and Curator's random protection id,
+        // so no other node ever has it (not even after the lock's directory was deleted and made again)
+        CompletableFuture<Boolean> released = calls.call(callback -> client.delete().guaranteed()
+                        .inBackground(callback).forPath(lease.path()))
+                .thenApply(deleted -> ZooKeeperCalls.noNode(deleted) ? false : ZooKeeperCalls.ok(deleted) != null);
         PrivateSession session = lease.session();
         if (session != null) {
             released = released.whenComplete((ok, failure) -> retire(session));

@@ -413,6 +413,34 @@ public abstract class LockClientContract {
     }
 
     @Test
+    @DisplayName("an acquireAsync callback that blocks stalls neither the backend's replies nor other locks of its client")
+    void blockingAsyncCallbackStallsNothing() throws Exception {
+        LockClient client = client();
+        CountDownLatch inCallback = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        CompletableFuture<Void> blocked = client.lock(uniqueName("blocking-callback")).acquireAsync(slack())
+                .thenAccept(handle -> {
+                    inCallback.countDown();
+                    try {
+                        letGo.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    handle.release();
+                });
+        try {
+            assertThat(inCallback.await(slack().toMillis(), TimeUnit.MILLISECONDS)).as("callback ran").isTrue();
+            for (int i = 0; i < 3; i++) {
+                LockHandle other = held(client.lock(uniqueName("other")).tryAcquire(slack()));
+                other.release();
+            }
+        } finally {
+            letGo.countDown();
+        }
+        blocked.get(slack().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Test
     @DisplayName("closing a client releases its locks and fails its waiters")
     void closeReleasesEverything() throws Exception {
         String name = uniqueName("close");
