@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * acquisition's place in the queue).
  *
  * <p>The first attempt creates the node (Curator's protected mode, so that Curator's own retries after a
- * lost connection find the node instead of making a second), then lists the directory. The node holds the
+ * lost connection find the node instead of making a second) and lists the directory right behind it, in the
+ * same round trip (a session's requests are served in order). The node holds the
  * lock when no node that blocks it has a lower sequence: for a plain lock and a writer every node, for a
  * reader only writers, so readers share and a reader that arrives after a waiting writer waits for it. A
  * waiter sets a watch on the one blocking node just before its own (the newest older writer, for a reader)
@@ -180,12 +181,23 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
             return CompletableFuture.completedFuture(Attempt.busy(NO_WAIT_RETRY, null));
         }
         if (ownPath == null && !ambiguous) {
-            return create(client).thenCompose(ignored -> round(client, rounds - 1));
+            // the listing goes right behind the create, without waiting for its reply: ZooKeeper serves one
+            // session's requests in order, so it lists our node, and the two cost one round trip, not two
+            CompletableFuture<Void> created = create(client);
+            CompletableFuture<CuratorEvent> listing = list(client);
+            return created.thenCompose(ignored -> listing).thenCompose(event -> {
+                String own = ownPath;
+                List<String> children = childrenIn(event);
+                if (own == null || !children.contains(own.substring(directory.length() + 1))) {
+                    // the create was retried after a lost connection, or its node adopted: list again
+                    return round(client, rounds - 1);
+                }
+                return decide(client, children, rounds);
+            });
         }
-        return backend.calls().call(callback -> client.getChildren().inBackground(callback).forPath(directory))
+        return list(client)
                 .thenCompose(event -> {
-                    List<String> children = ZooKeeperCalls.noNode(event) ? List.of()
-                            : ZooKeeperCalls.ok(event).getChildren();
+                    List<String> children = childrenIn(event);
                     String own = ownPath;
                     if (own == null) { // an earlier create's reply was lost: is its node there?
                         NodeNames.Node found = null;
@@ -211,6 +223,16 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
                     }
                     return decide(client, children, rounds);
                 });
+    }
+
+    /** Lists the lock's directory. */
+    private CompletableFuture<CuratorEvent> list(CuratorFramework client) {
+        return backend.calls().call(callback -> client.getChildren().inBackground(callback).forPath(directory));
+    }
+
+    /** The children a listing found: none if the directory does not exist (yet, or any more). */
+    private static List<String> childrenIn(CuratorEvent listing) {
+        return ZooKeeperCalls.noNode(listing) ? List.of() : ZooKeeperCalls.ok(listing).getChildren();
     }
 
     /** Creates our node and remembers its path, sequence and czxid. */
