@@ -26,11 +26,13 @@ import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
@@ -61,8 +63,8 @@ import org.springframework.jdbc.datasource.DelegatingDataSource;
  * churn total= seed= leaseMs= persistMs=
  *                                churning     (the churn workload on a thread of its own, see below)
  * status                         status count= first= last= lastOkInvoke= clockErrors= unavailable= gens= lost=
- *                                       lostUncut= cuts= buildFailures= workers= phase= left= state=
- *                                       error=&lt;rest of the line&gt;
+ *                                       cuts= buildFailures= workers= phase= left= state= error=&lt;rest of the line&gt;
+ * leases                         leases &lt;workerId&gt;:&lt;generator&gt;:&lt;acquired&gt;:&lt;closed&gt;:&lt;lost&gt; ...   (see below)
  * stop                           stopped ... (as status, after the thread ended and the ids were flushed)
  * close                          closed       (the generator and its assigner)
  * exit                           bye
@@ -73,6 +75,13 @@ import org.springframework.jdbc.datasource.DelegatingDataSource;
  * {@link System#nanoTime()} at which the last call that returned an id was made (system-wide on
  * Linux). {@code noPersist} is the negative control: the lease's {@code saveLastTimestamp} does
  * nothing, so the generator believes it reserved what no successor will ever read.
+ *
+ * <p><b>Leases.</b> Every worker lease any generator of the process acquired, in order, with the number
+ * of the generator (1, 2, ... in the order built) and three {@link System#nanoTime()} readings (-1 for
+ * none yet): when its {@code acquire} returned, when it began to close (the generator closed it, or its
+ * assigner was closed), and when its {@code onLost} listener ran. This, not what the calls of the generator threw, is what tells which lease was lost:
+ * a generator leases again by itself after a loss, perhaps the same worker id, so its caller may never
+ * see an exception.
  *
  * <p><b>Churn.</b> Until {@code total} ids: a new assigner (on a data source of its own that can be
  * cut) and generator, a random quota of ids from {@code nextId} and {@code nextIds}, then either a
@@ -91,11 +100,13 @@ public final class GeneratorMain {
     private final String table;
     private final Path outDir;
     private int generation;
+    private int generators; // ObservedAssigners made: one per generator
     private @Nullable WorkerIdAssigner assigner;
     private @Nullable SnowflakeIdGenerator generator;
     private @Nullable IdFile file;
     private @Nullable Thread worker;
     private final Progress progress = new Progress();
+    private final List<LeaseSpan> leases = new CopyOnWriteArrayList<>();
 
     private GeneratorMain(HikariDataSource pool, String table, Path outDir) {
         this.pool = pool;
@@ -157,6 +168,8 @@ public final class GeneratorMain {
                         Duration.ofMillis(Long.parseLong(options.get("persistMs"))));
             case "status":
                 return "status " + progress.describe();
+            case "leases":
+                return "leases " + leases.stream().map(LeaseSpan::describe).collect(Collectors.joining(" "));
             case "stop":
                 stopWorker();
                 return "stopped " + progress.describe();
@@ -175,7 +188,8 @@ public final class GeneratorMain {
             throw new IllegalStateException("a generator is running; close it first");
         }
         Duration lease = Duration.ofMillis(Long.parseLong(options.getOrDefault("leaseMs", "1000")));
-        ObservedAssigner observed = new ObservedAssigner(assigner(pool, lease), options.containsKey("noPersist"));
+        ObservedAssigner observed = new ObservedAssigner(assigner(pool, lease), options.containsKey("noPersist"), leases,
+                ++generators);
         SnowflakeIdGenerator.Builder builder = SnowflakeIdGenerator.builder(LAYOUT)
                 .workerIdAssigner(observed)
                 .persistInterval(Duration.ofMillis(Long.parseLong(options.getOrDefault("persistMs", "100"))));
@@ -333,7 +347,7 @@ public final class GeneratorMain {
             progress.phase = "building";
             CuttableDataSource source = new CuttableDataSource(pool);
             WorkerIdAssigner workers = assigner(source, lease);
-            ObservedAssigner observed = new ObservedAssigner(workers, false);
+            ObservedAssigner observed = new ObservedAssigner(workers, false, leases, ++generators);
             SnowflakeIdGenerator g;
             try {
                 g = SnowflakeIdGenerator.builder(LAYOUT).workerIdAssigner(observed).persistInterval(persist).build();
@@ -381,11 +395,8 @@ public final class GeneratorMain {
                         LockSupport.parkNanos(1_000_000);
                     }
                 }
-            } catch (WorkerLeaseLostException e) {
+            } catch (WorkerLeaseLostException e) { // seen by this thread; the leases themselves tell every loss
                 progress.lost++;
-                if (!source.isCut()) {
-                    progress.lostUncut++; // not cut off: the process was paused past its lease
-                }
             } finally {
                 progress.phase = "closing";
                 g.close();
@@ -401,7 +412,8 @@ public final class GeneratorMain {
      * Whether {@code id} is of another worker id than the one leased when the run began. A generator learns
      * of a loss by its lease's onLost listener too, and then leases a new worker id at once, so the call
      * that follows may return an id of the new lease instead of throwing: the old lease was lost all the
-     * same.
+     * same. If the new lease has the same worker id (the lost one was free again, and the lowest), no call
+     * tells: only the lease log does.
      */
     private static boolean movedOn(long id, int leased) {
         return LAYOUT.decode(id).worker() != leased;
@@ -456,7 +468,6 @@ public final class GeneratorMain {
         volatile long unavailable;
         volatile int gens;
         volatile int lost;
-        volatile int lostUncut;
         volatile int cuts;
         volatile int buildFailures;
         final Set<Integer> workers = java.util.Collections.synchronizedSet(new TreeSet<>());
@@ -502,38 +513,91 @@ public final class GeneratorMain {
             return "count=" + count + " first=" + (first < 0 ? -1 : LAYOUT.decode(first).timestampUnits())
                     + " last=" + (last < 0 ? -1 : LAYOUT.decode(last).timestampUnits()) + " lastOkInvoke=" + lastOkInvoke
                     + " clockErrors=" + clockErrors + " unavailable=" + unavailable + " gens=" + gens + " lost=" + lost
-                    + " lostUncut=" + lostUncut + " cuts=" + cuts + " buildFailures=" + buildFailures + " workers=" + (workerList.isEmpty() ? "-" : workerList)
+                    + " cuts=" + cuts + " buildFailures=" + buildFailures + " workers=" + (workerList.isEmpty() ? "-" : workerList)
                     + " phase=" + phase + " left=" + left + " state=" + state + " error=" + (err == null ? "" : oneLine(err));
         }
     }
 
-    /** Reports lease loss as an event line; with {@code noPersist}, hands out leases that persist nothing. */
+    /**
+     * Hands out the delegate's leases, each logged as a {@link LeaseSpan} and reporting its loss as an event
+     * line; with {@code noPersist}, leases whose save persists nothing.
+     */
     static final class ObservedAssigner implements WorkerIdAssigner {
         private final WorkerIdAssigner delegate;
         private final boolean noPersist;
+        private final List<LeaseSpan> log;
+        private final int generator;
+        private final List<LeaseSpan> mine = new CopyOnWriteArrayList<>();
         volatile @Nullable WorkerLease lastLease;
 
-        ObservedAssigner(WorkerIdAssigner delegate, boolean noPersist) {
+        /** @param generator the number of the one generator that leases through this assigner */
+        ObservedAssigner(WorkerIdAssigner delegate, boolean noPersist, List<LeaseSpan> log, int generator) {
             this.delegate = delegate;
             this.noPersist = noPersist;
+            this.log = log;
+            this.generator = generator;
         }
 
         @Override
         public WorkerLease acquire(int maxWorkerIds) {
             WorkerLease lease = delegate.acquire(maxWorkerIds);
-            lease.onLost(() -> emit("event lost " + lease.workerId()));
+            LeaseSpan span = new LeaseSpan(lease.workerId(), generator, System.nanoTime());
+            mine.add(span);
+            log.add(span);
+            lease.onLost(() -> {
+                span.lost();
+                emit("event lost " + lease.workerId());
+            });
             lastLease = lease;
-            return noPersist ? new NonPersistingLease(lease) : lease;
+            return new ObservedLease(lease, span, !noPersist);
         }
 
+        /** Closing the assigner closes the leases it still has open: they end here. */
         @Override
         public void close() {
+            mine.forEach(LeaseSpan::closing);
             delegate.close();
         }
     }
 
-    /** The negative control's lease: everything as the JDBC lease, except that a save does nothing and succeeds. */
-    record NonPersistingLease(WorkerLease delegate) implements WorkerLease {
+    /**
+     * One lease's life in {@link System#nanoTime()} (system-wide on Linux, so the test can compare it with
+     * when it paused and resumed the process); -1 for what has not happened.
+     */
+    static final class LeaseSpan {
+        final int workerId;
+        final int generator;
+        final long acquiredAt;
+        private volatile long closedAt = -1;
+        private volatile long lostAt = -1;
+
+        LeaseSpan(int workerId, int generator, long acquiredAt) {
+            this.workerId = workerId;
+            this.generator = generator;
+            this.acquiredAt = acquiredAt;
+        }
+
+        /** The first close counts: a lease ends when it begins to close. */
+        synchronized void closing() {
+            if (closedAt < 0) {
+                closedAt = System.nanoTime();
+            }
+        }
+
+        void lost() {
+            lostAt = System.nanoTime();
+        }
+
+        String describe() {
+            return workerId + ":" + generator + ":" + acquiredAt + ":" + closedAt + ":" + lostAt;
+        }
+    }
+
+    /**
+     * The assigner's lease as it is, except that its close is logged and, in the negative control
+     * ({@code persist} false), a save does nothing and succeeds: the successor never sees the mark.
+     */
+    record ObservedLease(WorkerLease delegate, LeaseSpan span, boolean persist) implements WorkerLease {
         @Override
         public int workerId() {
             return delegate.workerId();
@@ -551,7 +615,9 @@ public final class GeneratorMain {
 
         @Override
         public void saveLastTimestamp(long timestamp) {
-            // persistence disabled: the successor never sees this mark
+            if (persist) {
+                delegate.saveLastTimestamp(timestamp);
+            }
         }
 
         @Override
@@ -561,6 +627,7 @@ public final class GeneratorMain {
 
         @Override
         public void close() {
+            span.closing();
             delegate.close();
         }
     }

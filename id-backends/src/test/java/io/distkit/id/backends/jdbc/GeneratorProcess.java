@@ -35,8 +35,25 @@ final class GeneratorProcess implements AutoCloseable {
 
     /** What {@code status} and {@code stop} report; timestamps in ms of the layout, -1 before the first id. */
     record Status(long count, long first, long last, long lastOkInvoke, long clockErrors, long unavailable, int gens,
-            int lost, int lostUncut, int cuts, int buildFailures, String workers, String phase, long left,
+            int lost, int cuts, int buildFailures, String workers, String phase, long left,
             String state, String error) {}
+
+    /**
+     * One worker lease the child acquired: its worker id, the number of the generator that took it (1, 2, ...
+     * in the order the child built them), and in {@link System#nanoTime()} (system-wide on Linux) when its
+     * acquire returned, when it began to close, when its loss listener ran; -1 for what has not happened.
+     */
+    record Lease(int workerId, int generator, long acquiredAt, long closedAt, long lostAt) {
+
+        /** Acquired before {@code from} and not closed before {@code to}: held all the time between. */
+        boolean heldThroughout(long from, long to) {
+            return acquiredAt - from < 0 && (closedAt == -1 || closedAt - to > 0);
+        }
+
+        boolean lost() {
+            return lostAt != -1;
+        }
+    }
 
     private final String name;
     private final ChildJvm jvm;
@@ -139,6 +156,19 @@ final class GeneratorProcess implements AutoCloseable {
         return Duration.ofMillis(Long.parseLong(reply.split(" ")[2]) - (before + after) / 2);
     }
 
+    /** Every worker lease the child acquired so far, in the order acquired. */
+    List<Lease> leases() {
+        String reply = call("leases");
+        if (!reply.startsWith("leases")) {
+            throw new IllegalStateException("expected 'leases ...', got '" + reply + "'");
+        }
+        return Stream.of(reply.substring("leases".length()).trim().split(" ")).filter(w -> !w.isEmpty()).map(w -> {
+            String[] f = w.split(":");
+            return new Lease(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]),
+                    Long.parseLong(f[4]));
+        }).toList();
+    }
+
     /** Waits for the child to report a lease loss ({@code event lost <workerId>}). */
     int awaitLost(Duration timeout) {
         String line = jvm.awaitLine(l -> l.startsWith(EVENT + "lost "), timeout);
@@ -206,7 +236,7 @@ final class GeneratorProcess implements AutoCloseable {
         return new Status(Long.parseLong(f.get("count")), Long.parseLong(f.get("first")), Long.parseLong(f.get("last")),
                 Long.parseLong(f.get("lastOkInvoke")), Long.parseLong(f.get("clockErrors")),
                 Long.parseLong(f.get("unavailable")), Integer.parseInt(f.get("gens")), Integer.parseInt(f.get("lost")),
-                Integer.parseInt(f.get("lostUncut")), Integer.parseInt(f.get("cuts")), Integer.parseInt(f.get("buildFailures")), f.get("workers"),
+                Integer.parseInt(f.get("cuts")), Integer.parseInt(f.get("buildFailures")), f.get("workers"),
                 f.get("phase"), Long.parseLong(f.get("left")), f.get("state"), Objects.requireNonNullElse(f.get("error"), ""));
     }
 
