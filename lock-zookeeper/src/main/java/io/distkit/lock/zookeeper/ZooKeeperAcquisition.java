@@ -6,6 +6,8 @@ import io.distkit.lock.spi.LockMode;
 import io.distkit.lock.spi.LockRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,6 +16,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.curator.framework.api.CuratorWatcher;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
 import org.jspecify.annotations.Nullable;
@@ -186,31 +189,71 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
                 .thenCompose(event -> {
                     List<String> children = ZooKeeperCalls.noNode(event) ? List.of()
                             : ZooKeeperCalls.ok(event).getChildren();
-                    String own = ownPath;
-                    if (own == null) { // an earlier create's reply was lost: is its node there?
-                        NodeNames.Node found = null;
-                        for (String child : children) {
-                            NodeNames.Node node = NodeNames.parse(child);
-                            if (node != null && node.encodedOwner().equals(encodedOwner)
-                                    && !(directory + "/" + child).equals(retiredPath)
-                                    && (found == null || node.sequence() > found.sequence())) {
-                                found = node;
-                            }
-                        }
-                        ambiguous = false;
-                        if (found == null) {
-                            return round(client, rounds - 1); // creates it now
-                        }
-                        return adopt(client, directory + "/" + found.child(), found.sequence())
-                                .thenCompose(ignored -> round(client, rounds - 1));
-                    }
-                    String ownChild = own.substring(directory.length() + 1);
-                    if (!children.contains(ownChild)) {
-                        ownPath = null; // its session expired or it was deleted: queue again
-                        return round(client, rounds - 1);
-                    }
-                    return decide(client, children, rounds);
+                    ambiguous = false; // this listing shows every node an earlier create may have made
+                    return settleOwnNodes(client, children, rounds);
                 });
+    }
+
+    /**
+     * Makes the lowest of our nodes (by owner value; a create whose reply was lost, or that Curator retried
+     * after our call timed out, may have left more than one) the acquisition's place in the queue, and deletes
+     * the others: a second node of ours would otherwise block every other client until our session ends. A node
+     * of ours that lives in a session other than the client's current one (an expired or replaced session) is
+     * deleted, never granted.
+     */
+    private CompletableFuture<Attempt<ZooKeeperLease>> settleOwnNodes(CuratorFramework client, List<String> children,
+            int rounds) {
+        List<NodeNames.Node> mine = new ArrayList<>();
+        for (String child : children) {
+            NodeNames.Node node = NodeNames.parse(child);
+            if (node != null && node.encodedOwner().equals(encodedOwner)
+                    && !(directory + "/" + child).equals(retiredPath)) {
+                mine.add(node);
+            }
+        }
+        if (mine.isEmpty()) {
+            ownPath = null; // never made, its session expired, or it was deleted: queue (again)
+            return round(client, rounds - 1);
+        }
+        mine.sort(Comparator.comparingLong(NodeNames.Node::sequence));
+        NodeNames.Node lowest = mine.get(0);
+        String lowestPath = directory + "/" + lowest.child();
+        CompletableFuture<Void> adopted = lowestPath.equals(ownPath) ? DONE
+                : adopt(client, lowestPath, lowest.sequence());
+        return adopted.thenCompose(ignored -> {
+            String own = ownPath;
+            if (own == null) {
+                return round(client, rounds - 1); // gone meanwhile: look again
+            }
+            long current = sessionId(client);
+            if (current == 0) {
+                return CompletableFuture.failedFuture(new KeeperException.ConnectionLossException());
+            }
+            if (ownSessionId != current) {
+                // a node of a session that is no longer the client's: it goes with that session, and must not be
+                // granted, as the session may already have expired on the leader
+                ownPath = null;
+                LOG.debug("deleting node {} of session 0x{}, not the current 0x{}", own,
+                        Long.toHexString(ownSessionId), Long.toHexString(current));
+                return backend.deleteNode(client, own).thenCompose(deleted -> round(client, rounds - 1));
+            }
+            List<CompletableFuture<Void>> extras = new ArrayList<>();
+            for (NodeNames.Node extra : mine.subList(1, mine.size())) {
+                LOG.debug("deleting a second node {} of one acquisition of '{}'", extra.child(), request.name());
+                extras.add(backend.deleteNode(client, directory + "/" + extra.child()));
+            }
+            return CompletableFuture.allOf(extras.toArray(CompletableFuture[]::new))
+                    .thenCompose(deleted -> decide(client, children, rounds));
+        });
+    }
+
+    /** The id of the session the client has now; 0 if it has none (which no node has). */
+    private static long sessionId(CuratorFramework client) {
+        try {
+            return client.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** Creates our node and remembers its path, sequence and czxid. */
@@ -280,8 +323,8 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         long ownSeq = ownSequence;
         for (String child : children) {
             NodeNames.Node node = NodeNames.parse(child);
-            if (node == null || node.sequence() >= ownSeq) {
-                continue;
+            if (node == null || node.sequence() >= ownSeq || node.encodedOwner().equals(encodedOwner)) {
+                continue; // our own nodes never block us (settleOwnNodes deleted the extra ones)
             }
             boolean blocks = request.mode() != LockMode.READ || node.mode() == LockMode.WRITE;
             if (blocks && (blocker == null || node.sequence() > blocker.sequence())) {
