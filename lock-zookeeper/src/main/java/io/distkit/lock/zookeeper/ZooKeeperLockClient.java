@@ -263,6 +263,7 @@ public final class ZooKeeperLockClient {
          * @throws IllegalStateException if the supplied Curator client is not started
          * @throws LockBackendException if no connection to the ensemble is made within the command timeout
          * @throws IllegalArgumentException if the default options' lease time exceeds the granted session timeout
+         *     or a node that exists on the chroot or base path is ephemeral (checked within the command timeout)
          */
         public ReadWriteLockClient build() {
             boolean owned = curator == null;
@@ -299,10 +300,13 @@ public final class ZooKeeperLockClient {
         }
 
         /**
-         * Refuses a chroot or base path on which an existing node would break the locks: under an ephemeral or
-         * TTL node no node can be created (or it vanishes with its session or time), and a container node is
-         * deleted by the servers once it is empty. Each node is looked at with one call bounded by the command
-         * timeout. Nodes of the chroot may be containers: Curator creates a namespace as one.
+         * Refuses a chroot or base path on which an existing node is ephemeral: no node can be created below it,
+         * and it goes away with its session. Each node is looked at with one call bounded by the command timeout.
+         *
+         * <p>Container and TTL nodes cannot be told apart here: ZooKeeper reports them to clients with an {@code
+         * ephemeralOwner} of 0, like persistent nodes. They are harmless once used: the lock directories below
+         * the base path are persistent and never deleted, so such a node is never empty (Curator creates a
+         * namespace as a container node itself).
          */
         private void checkExistingNodes(CuratorFramework client, ZooKeeperCalls calls) {
             CuratorFramework root = client.usingNamespace(null);
@@ -329,35 +333,19 @@ public final class ZooKeeperLockClient {
                 if (stat == null) {
                     return; // missing: it and everything below it is created as persistent nodes when needed
                 }
-                String kind = nodeKind(stat.getEphemeralOwner());
-                if (kind != null && !(inChroot && kind.equals("a container node"))) {
+                if (stat.getEphemeralOwner() != 0) {
                     String what = inChroot ? "the chroot " + chroot : "the base path " + basePath
                             + (chroot.isEmpty() ? "" : " (under the chroot " + chroot + ")");
                     throw new IllegalArgumentException("the node " + path + " on " + calls.describe() + " on " + what
-                            + " is " + kind + ", not a persistent node: " + (kind.equals("a container node")
-                                    ? "the servers delete it once it is empty, and the locks below it with it"
-                                    : "nodes cannot be created below it, and it goes away by itself")
-                            + "; choose a " + (inChroot ? "chroot" : "basePath") + " on persistent nodes, or delete "
-                            + path + " so that it is created as a persistent node");
+                            + " is an ephemeral node (of session 0x" + Long.toHexString(stat.getEphemeralOwner())
+                            + "), not a persistent node: nodes cannot be created below it, and it goes away with its"
+                            + " session; choose a " + (inChroot ? "chroot" : "basePath") + " on persistent nodes, or"
+                            + " delete " + path + " so that it is created as a persistent node");
                 }
                 if (end < 0) {
                     return;
                 }
             }
-        }
-
-        /** What kind of node an {@code ephemeralOwner} stands for; null for a persistent node. */
-        private static @Nullable String nodeKind(long ephemeralOwner) {
-            if (ephemeralOwner == 0) {
-                return null;
-            }
-            if (ephemeralOwner == Long.MIN_VALUE) {
-                return "a container node";
-            }
-            if ((ephemeralOwner >>> 56) == 0xFF) {
-                return "a TTL node";
-            }
-            return "an ephemeral node (of session 0x" + Long.toHexString(ephemeralOwner) + ")";
         }
 
         /** Waits for a connection and returns the session timeout the ensemble granted, in milliseconds. */
