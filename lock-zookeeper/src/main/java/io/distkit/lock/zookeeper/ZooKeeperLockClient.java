@@ -93,7 +93,10 @@ public final class ZooKeeperLockClient {
     /**
      * A builder for a client on a started Curator client the caller owns: the lock client uses it (its
      * namespace, its retry policy, its session) and never closes it. Locks without auto-renewal open sessions
-     * of their own to the same ensemble.
+     * of their own to the same ensemble. Give that client a retry policy that gives up well within the command
+     * timeout (the clients this library makes retry for half of it): a create Curator still retries after our
+     * call timed out can leave a second node of an acquisition that the acquisition no longer looks for, which
+     * then blocks the lock until it is found by owner value or the session ends.
      *
      * @throws NullPointerException if {@code curator} is null
      */
