@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * session expired, an operator deleted it) is created again, at the end of the queue.
  *
  * <p>A create whose reply was lost may have made a node: the next attempt finds it by the owner value in its
- * name and adopts it, and {@code finish(false)} deletes every node with that owner value; nodes that may
- * still appear after that (a retry of Curator's still under way) are left to the backend's renewal passes.
+ * name and adopts it (the lowest, if there are several: the others are deleted, and our own nodes never block
+ * us; one in a session other than the client's current one is deleted instead), and {@code finish(false)} deletes every node with that owner value; nodes that may
+ * still appear after that (a retry of Curator's still under way) are left to the backend's background sweeps.
  * An attempt after one that answered Acquired means the engine gave that grant back and is deleting its
  * node by czxid: the next attempt deletes it too and creates a new node, so a czxid is never granted twice.
  * A lock that is not renewed uses a private session ({@link PrivateSession}), closed when the acquisition
@@ -390,7 +391,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
      * With {@code acquired} true the node now belongs to the engine. Otherwise deletes what this acquisition
      * may have made: a private session is closed (its node goes with it); on the shared session our node is
      * deleted, or, if a create's outcome was ever unknown, every node with our owner value, and such an owner
-     * is also left to the backend's renewal passes in case a late retry still creates one.
+     * is also left to the backend's background sweeps in case a late retry still creates one.
      */
     @Override
     public CompletionStage<Void> finish(boolean acquired) {
@@ -417,7 +418,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         }
         return cleanUp.handle((ignored, failure) -> {
             if (failure != null) {
-                LOG.debug("could not delete the node of a given-up acquisition of '{}'; retried on renewal passes",
+                LOG.debug("could not delete the node of a given-up acquisition of '{}'; retried in the background",
                         request.name(), failure);
                 backend.abandon(directory, encodedOwner, keepUntil);
             }
