@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A create whose reply was lost may have made a node: the next attempt finds it by the owner value in its
  * name and adopts it (the lowest, if there are several: the others are deleted, and our own nodes never block
- * us; one in a session other than the client's current one is deleted instead), and {@code finish(false)} deletes every node with that owner value; nodes that may
- * still appear after that (a retry of Curator's still under way) are left to the backend's background sweeps.
+ * us; one in a session other than the client's current one is deleted instead), and {@code finish(false)}
+ * deletes every node with that owner value; nodes that may still appear after that (a retry of Curator's still under way) are left to the backend's background sweeps.
  * An attempt after one that answered Acquired means the engine gave that grant back and is deleting its
  * node by czxid: the next attempt deletes it too and creates a new node, so a czxid is never granted twice.
  * A lock that is not renewed uses a private session ({@link PrivateSession}), closed when the acquisition
