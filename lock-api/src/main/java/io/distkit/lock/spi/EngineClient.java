@@ -98,11 +98,49 @@ class EngineClient<S> implements LockClient {
                 return CompletableFuture.completedFuture(new Hold<>(mine));
             }
         }
+        if (blocking && lock.mode != LockMode.EXCLUSIVE) {
+            // read-write locks: the thread's holds are tracked whatever the reentrancy option, for the two rules
+            key = new ReentrancyKey(lock.name(), lock.mode, Thread.currentThread());
+            Hold<S> downgrade = readUnderWriteOrRefuseUpgrade(lock);
+            if (downgrade != null) {
+                return CompletableFuture.completedFuture(downgrade);
+            }
+        }
         LockRequest request = new LockRequest(lock.name(), lock.mode, lock.options().leaseTime(),
                 clientId + ":" + sequence.incrementAndGet(), waitNanos != 0, blocking, lock.options().autoRenew());
         AcquireOp<S> op = new AcquireOp<>(this, lock, key, request, waitNanos);
         op.start();
         return op.result;
+    }
+
+    /**
+     * The two rules of a thread that holds one side of a read-write lock and asks for the other (blocking
+     * acquires only: an async handle belongs to no thread).
+     *
+     * <p>Read while holding write (a downgrade) is granted at once, as one more hold on the write lease: an
+     * exclusive lock covers a reader, and asking the backend would have the reader queue behind its own
+     * writer for ever. The lock stays exclusive on the server until the thread released its last read and
+     * write handle of that lease; the read handle carries the write lease's fencing token.
+     *
+     * <p>Write while holding only read (an upgrade) would wait for the thread's own read lock for ever, and two
+     * threads upgrading at once would wait for each other: it is refused.
+     *
+     * @return the downgraded read hold; null to acquire as usual
+     * @throws IllegalStateException for an upgrade
+     */
+    private @Nullable Hold<S> readUnderWriteOrRefuseUpgrade(EngineLock<S> lock) {
+        Thread me = Thread.currentThread();
+        Lease<S> write = reentrant.get(new ReentrancyKey(lock.name(), LockMode.WRITE, me));
+        if (lock.mode == LockMode.READ) {
+            return write != null && write.tryAddHold() ? new Hold<>(write) : null;
+        }
+        Lease<S> read = reentrant.get(new ReentrancyKey(lock.name(), LockMode.READ, me));
+        if (read != null && read.isHeld() && (write == null || !write.isHeld())) {
+            throw new IllegalStateException("thread '" + me.getName() + "' asks for the write lock of '" + lock.name()
+                    + "' while it holds its read lock: upgrading would wait for its own read lock for ever;"
+                    + " release the read lock first (or take the write lock first: reading under it is allowed)");
+        }
+        return null;
     }
 
     /**

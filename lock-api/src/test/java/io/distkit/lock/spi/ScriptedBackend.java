@@ -80,13 +80,25 @@ public final class ScriptedBackend implements LockBackend<String> {
     private @Nullable Duration retryAfter;
     private @Nullable LeaseEvents<String> events;
     private int closes;
+    private volatile boolean readWrite;
 
     /** A backend that stamps its records with {@code ticker}'s time. */
     public ScriptedBackend(Ticker ticker) {
         this.ticker = ticker;
     }
 
+    /** Offers read and write locks too (contending by name, like plain locks): for the engine's read-write rules. */
+    public ScriptedBackend withReadWrite() {
+        readWrite = true;
+        return this;
+    }
+
     // ---- the SPI ----
+
+    @Override
+    public boolean supportsReadWrite() {
+        return readWrite;
+    }
 
     @Override
     public String describe() {

@@ -3,9 +3,9 @@ package io.distkit.lock.zookeeper;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
-import org.apache.curator.retry.RetryUntilElapsed;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,16 +26,21 @@ final class PrivateSession {
     private final CuratorFramework curator;
     private final ZooKeeperCalls calls;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Consumer<PrivateSession> onClosed;
     private volatile @Nullable ScheduledFuture<?> closeTimer;
 
-    private PrivateSession(CuratorFramework curator, ZooKeeperCalls calls) {
+    private PrivateSession(CuratorFramework curator, ZooKeeperCalls calls, Consumer<PrivateSession> onClosed) {
         this.curator = curator;
         this.calls = calls;
+        this.onClosed = onClosed;
     }
 
-    /** Starts a new session's client; the session itself is made when the first call goes out. */
+    /**
+     * Starts a new session's client; the session itself is made when the first call goes out. {@code onClosed}
+     * runs once, after the client was closed.
+     */
     static PrivateSession open(String connectString, @Nullable String namespace, Duration leaseTime,
-            ZooKeeperCalls calls) {
+            ZooKeeperCalls calls, Consumer<PrivateSession> onClosed) {
         int timeoutMillis = (int) Math.min(Integer.MAX_VALUE, calls.timeout().toMillis());
         int sessionMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, leaseTime.toMillis()));
         CuratorFramework curator = CuratorFrameworkFactory.builder()
@@ -44,10 +49,10 @@ final class PrivateSession {
                 .sessionTimeoutMs(sessionMillis)
                 // Curator warns of a connection timeout above the session's; calls are bounded by ours anyway
                 .connectionTimeoutMs(Math.min(timeoutMillis, sessionMillis))
-                .retryPolicy(new RetryUntilElapsed(timeoutMillis, 100))
+                .retryPolicy(ZooKeeperCalls.retryPolicy(calls.timeout()))
                 .build();
         curator.start();
-        return new PrivateSession(curator, calls);
+        return new PrivateSession(curator, calls, onClosed);
     }
 
     CuratorFramework curator() {
@@ -98,6 +103,8 @@ final class PrivateSession {
             curator.close();
         } catch (RuntimeException e) {
             LOG.warn("closing a private ZooKeeper session of {} failed", calls.describe(), e);
+        } finally {
+            onClosed.accept(this);
         }
     }
 }

@@ -6,6 +6,8 @@ import io.distkit.lock.spi.LockMode;
 import io.distkit.lock.spi.LockRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -14,6 +16,7 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.curator.framework.api.CuratorWatcher;
 import org.apache.zookeeper.CreateMode;
+import org.apache.zookeeper.KeeperException;
 import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.Stat;
 import org.jspecify.annotations.Nullable;
@@ -35,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * session expired, an operator deleted it) is created again, at the end of the queue.
  *
  * <p>A create whose reply was lost may have made a node: the next attempt finds it by the owner value in its
- * name and adopts it, and {@code finish(false)} deletes every node with that owner value; nodes that may
- * still appear after that (a retry of Curator's still under way) are left to the backend's renewal passes.
+ * name and adopts it (the lowest, if there are several: the others are deleted, and our own nodes never block
+ * us; one in a session other than the client's current one is deleted instead), and {@code finish(false)}
+ * deletes every node with that owner value; nodes that may still appear after that (a retry of Curator's still under way) are left to the backend's background sweeps.
  * An attempt after one that answered Acquired means the engine gave that grant back and is deleting its
  * node by czxid: the next attempt deletes it too and creates a new node, so a czxid is never granted twice.
  * A lock that is not renewed uses a private session ({@link PrivateSession}), closed when the acquisition
@@ -192,37 +196,77 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
                     // the create was retried after a lost connection, or its node adopted: list again
                     return round(client, rounds - 1);
                 }
-                return decide(client, children, rounds);
+                return settleOwnNodes(client, children, rounds);
             });
         }
         return list(client)
                 .thenCompose(event -> {
                     List<String> children = childrenIn(event);
-                    String own = ownPath;
-                    if (own == null) { // an earlier create's reply was lost: is its node there?
-                        NodeNames.Node found = null;
-                        for (String child : children) {
-                            NodeNames.Node node = NodeNames.parse(child);
-                            if (node != null && node.encodedOwner().equals(encodedOwner)
-                                    && !(directory + "/" + child).equals(retiredPath)
-                                    && (found == null || node.sequence() > found.sequence())) {
-                                found = node;
-                            }
-                        }
-                        ambiguous = false;
-                        if (found == null) {
-                            return round(client, rounds - 1); // creates it now
-                        }
-                        return adopt(client, directory + "/" + found.child(), found.sequence())
-                                .thenCompose(ignored -> round(client, rounds - 1));
-                    }
-                    String ownChild = own.substring(directory.length() + 1);
-                    if (!children.contains(ownChild)) {
-                        ownPath = null; // its session expired or it was deleted: queue again
-                        return round(client, rounds - 1);
-                    }
-                    return decide(client, children, rounds);
+                    ambiguous = false; // this listing shows every node an earlier create may have made
+                    return settleOwnNodes(client, children, rounds);
                 });
+    }
+
+    /**
+     * Makes the lowest of our nodes (by owner value; a create whose reply was lost, or that Curator retried
+     * after our call timed out, may have left more than one) the acquisition's place in the queue, and deletes
+     * the others: a second node of ours would otherwise block every other client until our session ends. A node
+     * of ours that lives in a session other than the client's current one (an expired or replaced session) is
+     * deleted, never granted.
+     */
+    private CompletableFuture<Attempt<ZooKeeperLease>> settleOwnNodes(CuratorFramework client, List<String> children,
+            int rounds) {
+        List<NodeNames.Node> mine = new ArrayList<>();
+        for (String child : children) {
+            NodeNames.Node node = NodeNames.parse(child);
+            if (node != null && node.encodedOwner().equals(encodedOwner)
+                    && !(directory + "/" + child).equals(retiredPath)) {
+                mine.add(node);
+            }
+        }
+        if (mine.isEmpty()) {
+            ownPath = null; // never made, its session expired, or it was deleted: queue (again)
+            return round(client, rounds - 1);
+        }
+        mine.sort(Comparator.comparingLong(NodeNames.Node::sequence));
+        NodeNames.Node lowest = mine.get(0);
+        String lowestPath = directory + "/" + lowest.child();
+        CompletableFuture<Void> adopted = lowestPath.equals(ownPath) ? DONE
+                : adopt(client, lowestPath, lowest.sequence());
+        return adopted.thenCompose(ignored -> {
+            String own = ownPath;
+            if (own == null) {
+                return round(client, rounds - 1); // gone meanwhile: look again
+            }
+            long current = sessionId(client);
+            if (current == 0) {
+                return CompletableFuture.failedFuture(new KeeperException.ConnectionLossException());
+            }
+            if (ownSessionId != current) {
+                // a node of a session that is no longer the client's: it goes with that session, and must not be
+                // granted, as the session may already have expired on the leader
+                ownPath = null;
+                LOG.debug("deleting node {} of session 0x{}, not the current 0x{}", own,
+                        Long.toHexString(ownSessionId), Long.toHexString(current));
+                return backend.deleteNode(client, own).thenCompose(deleted -> round(client, rounds - 1));
+            }
+            List<CompletableFuture<Void>> extras = new ArrayList<>();
+            for (NodeNames.Node extra : mine.subList(1, mine.size())) {
+                LOG.debug("deleting a second node {} of one acquisition of '{}'", extra.child(), request.name());
+                extras.add(backend.deleteNode(client, directory + "/" + extra.child()));
+            }
+            return CompletableFuture.allOf(extras.toArray(CompletableFuture[]::new))
+                    .thenCompose(deleted -> decide(client, children, rounds));
+        });
+    }
+
+    /** The id of the session the client has now; 0 if it has none (which no node has). */
+    private static long sessionId(CuratorFramework client) {
+        try {
+            return client.getZookeeperClient().getZooKeeper().getSessionId();
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** Lists the lock's directory. */
@@ -302,8 +346,8 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         long ownSeq = ownSequence;
         for (String child : children) {
             NodeNames.Node node = NodeNames.parse(child);
-            if (node == null || node.sequence() >= ownSeq) {
-                continue;
+            if (node == null || node.sequence() >= ownSeq || node.encodedOwner().equals(encodedOwner)) {
+                continue; // our own nodes never block us (settleOwnNodes deleted the extra ones)
             }
             boolean blocks = request.mode() != LockMode.READ || node.mode() == LockMode.WRITE;
             if (blocks && (blocker == null || node.sequence() > blocker.sequence())) {
@@ -369,7 +413,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
      * With {@code acquired} true the node now belongs to the engine. Otherwise deletes what this acquisition
      * may have made: a private session is closed (its node goes with it); on the shared session our node is
      * deleted, or, if a create's outcome was ever unknown, every node with our owner value, and such an owner
-     * is also left to the backend's renewal passes in case a late retry still creates one.
+     * is also left to the backend's background sweeps in case a late retry still creates one.
      */
     @Override
     public CompletionStage<Void> finish(boolean acquired) {
@@ -396,7 +440,7 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         }
         return cleanUp.handle((ignored, failure) -> {
             if (failure != null) {
-                LOG.debug("could not delete the node of a given-up acquisition of '{}'; retried on renewal passes",
+                LOG.debug("could not delete the node of a given-up acquisition of '{}'; retried in the background",
                         request.name(), failure);
                 backend.abandon(directory, encodedOwner, keepUntil);
             }

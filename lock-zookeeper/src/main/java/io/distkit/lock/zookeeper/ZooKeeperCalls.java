@@ -15,6 +15,8 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.curator.CuratorConnectionLossException;
+import org.apache.curator.RetryPolicy;
+import org.apache.curator.retry.RetryUntilElapsed;
 import org.apache.curator.framework.api.BackgroundCallback;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.zookeeper.KeeperException;
@@ -49,6 +51,19 @@ final class ZooKeeperCalls {
         this.threads = new ScheduledThreadPoolExecutor(2, DaemonThreads.factory("zookeeper"));
         this.threads.setRemoveOnCancelPolicy(true);
         this.timeouts = new CallTimeouts(timeout, this::execute, "zookeeper");
+        // timers (lease ends of private sessions, sweeps) are moot once closed: the backend closed what they would
+        this.threads.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    }
+
+    /**
+     * The retry policy for Curator clients whose calls we bound with {@code timeout}: Curator retries a call
+     * that lost its connection for at most half of it. Curator's retries run on after our call gave up, and a
+     * create retried then could make a node after the next attempt looked for one; with a budget below the
+     * timeout, no retry is sent after our call timed out.
+     */
+    static RetryPolicy retryPolicy(Duration timeout) {
+        int budget = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis() / 2));
+        return new RetryUntilElapsed(budget, Math.min(100, budget));
     }
 
     Duration timeout() {
@@ -108,10 +123,21 @@ final class ZooKeeperCalls {
         return event.getResultCode() == KeeperException.Code.NONODE.intValue();
     }
 
-    /** Stops the threads; called last, when the backend closes. */
+    /**
+     * Stops the threads; called last, when the backend closes. Work already queued (closing a private session)
+     * still runs, for at most the command timeout, before the threads are interrupted.
+     */
     void close() {
         timeouts.close();
-        threads.shutdownNow();
+        threads.shutdown();
+        try {
+            if (!threads.awaitTermination(timeouts.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                threads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            threads.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
     }
 
     static Throwable unwrap(Throwable failure) {

@@ -7,12 +7,13 @@ import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.lock.spi.LockEngine;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.imps.CuratorFrameworkState;
-import org.apache.curator.retry.RetryUntilElapsed;
 import org.apache.zookeeper.common.PathUtils;
+import org.apache.zookeeper.data.Stat;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -31,11 +32,11 @@ import org.jspecify.annotations.Nullable;
  * its owner value; the node with the lowest sequence holds the lock, and its czxid (the id of the transaction
  * that created it) is the fencing token, which only grows in an ensemble. A waiter watches only the node just
  * before its own, so one waiter wakes per release. A lock lives as long as the ZooKeeper session its node
- * belongs to: the client's own session for auto-renewed locks (a renewal checks that the node is still
- * there), and for a lock without auto-renewal a session of its own that is closed when its lease ends. A
- * lease time may therefore not exceed the session timeout the ensemble granted; without {@link
- * Builder#defaultOptions} it is that session timeout. When the session expires, every lock in it is lost at
- * once.
+ * belongs to: the client's own session for auto-renewed locks (a renewal makes the member it is connected to
+ * catch up with the leader, with {@code sync}, and then checks that the node is still there), and for a lock
+ * without auto-renewal a session of its own that is closed when its lease ends. A lease time may therefore not
+ * exceed the session timeout the ensemble granted; without {@link Builder#defaultOptions} it is two thirds of
+ * that session timeout ({@link #defaultLeaseTime}). When the session expires, every lock in it is lost at once.
  *
  * <p>Read-write locks queue readers and writers under {@code <basePath>/<encoded name>%rw} (independent of
  * the plain lock of that name): a reader waits only for older writers, a writer for every older node.
@@ -92,7 +93,10 @@ public final class ZooKeeperLockClient {
     /**
      * A builder for a client on a started Curator client the caller owns: the lock client uses it (its
      * namespace, its retry policy, its session) and never closes it. Locks without auto-renewal open sessions
-     * of their own to the same ensemble.
+     * of their own to the same ensemble. Give that client a retry policy that gives up well within the command
+     * timeout (the clients this library makes retry for half of it): a create Curator still retries after our
+     * call timed out can leave a second node of an acquisition that the acquisition no longer looks for, which
+     * then blocks the lock until it is found by owner value or the session ends.
      *
      * @throws NullPointerException if {@code curator} is null
      */
@@ -156,6 +160,18 @@ public final class ZooKeeperLockClient {
         return path;
     }
 
+    /**
+     * The lease time of a client built without {@link Builder#defaultOptions}: two thirds of the session timeout
+     * the ensemble granted. The leader expires a session a session timeout after the latest contact it learnt
+     * of, and it learns of a client's requests to a follower only with the follower's next report (every tick);
+     * a lease as long as the session timeout would leave the holder's local deadline right at, or past, the
+     * moment the leader may expire the session and another client take the lock. The remaining third covers
+     * that delay, the client's own pings (a third of the session timeout apart) and clock rate differences.
+     */
+    static Duration defaultLeaseTime(int sessionTimeoutMillis) {
+        return Duration.ofMillis(Math.max(1, sessionTimeoutMillis * 2L / 3));
+    }
+
     /** The directory of the plain lock {@code name} under {@code basePath}, for tests and operators. */
     static String lockDirectory(String basePath, String name) {
         return NodeNames.directory(basePath, name, io.distkit.lock.spi.LockMode.EXCLUSIVE);
@@ -198,8 +214,9 @@ public final class ZooKeeperLockClient {
 
         /**
          * The options of {@link LockClient#lock(String)}; default: {@link LockOptions#defaults()} with the lease
-         * time set to the session timeout the ensemble granted. Checked at {@link #build()}: the lease time may
-         * not exceed that session timeout.
+         * time set to two thirds of the session timeout the ensemble granted ({@link
+         * ZooKeeperLockClient#defaultLeaseTime}). Checked at {@link #build()}: the lease time may not exceed that
+         * session timeout; one close to it leaves little margin against the leader expiring the session first.
          *
          * @throws NullPointerException if null
          */
@@ -249,6 +266,7 @@ public final class ZooKeeperLockClient {
          * @throws IllegalStateException if the supplied Curator client is not started
          * @throws LockBackendException if no connection to the ensemble is made within the command timeout
          * @throws IllegalArgumentException if the default options' lease time exceeds the granted session timeout
+         *     or a node that exists on the chroot or base path is ephemeral (checked within the command timeout)
          */
         public ReadWriteLockClient build() {
             boolean owned = curator == null;
@@ -264,9 +282,10 @@ public final class ZooKeeperLockClient {
             try {
                 int negotiated = connect(client, description);
                 calls = new ZooKeeperCalls(commandTimeout, description);
+                checkExistingNodes(client, calls);
                 ZooKeeperLockBackend backend = new ZooKeeperLockBackend(client, owned, basePath, calls, negotiated);
                 LockOptions defaults = defaultOptions != null ? defaultOptions
-                        : LockOptions.defaults().toBuilder().leaseTime(Duration.ofMillis(negotiated)).build();
+                        : LockOptions.defaults().toBuilder().leaseTime(defaultLeaseTime(negotiated)).build();
                 return LockEngine.builder(backend)
                         .defaultOptions(defaults)
                         // a release is two calls; close releases everything at once
@@ -280,6 +299,55 @@ public final class ZooKeeperLockClient {
                     client.close();
                 }
                 throw e;
+            }
+        }
+
+        /**
+         * Refuses a chroot or base path on which an existing node is ephemeral: no node can be created below it,
+         * and it goes away with its session. Each node is looked at with one call bounded by the command timeout.
+         *
+         * <p>Container and TTL nodes cannot be told apart here: ZooKeeper reports them to clients with an {@code
+         * ephemeralOwner} of 0, like persistent nodes. They are harmless once used: the lock directories below
+         * the base path are persistent and never deleted, so such a node is never empty (Curator creates a
+         * namespace as a container node itself).
+         */
+        private void checkExistingNodes(CuratorFramework client, ZooKeeperCalls calls) {
+            CuratorFramework root = client.usingNamespace(null);
+            String ns = client.getNamespace();
+            String chroot = ns == null || ns.isEmpty() ? "" : "/" + ns;
+            String full = chroot + basePath;
+            for (int end = full.indexOf('/', 1); ; end = full.indexOf('/', end + 1)) {
+                String path = end < 0 ? full : full.substring(0, end);
+                boolean inChroot = path.length() <= chroot.length();
+                Stat stat;
+                try {
+                    stat = calls.call(callback -> root.checkExists().inBackground(callback).forPath(path))
+                            .thenApply(event -> ZooKeeperCalls.noNode(event) ? null
+                                    : ZooKeeperCalls.ok(event).getStat())
+                            .get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new LockBackendException(null, "interrupted while checking " + path + " on "
+                            + calls.describe(), e);
+                } catch (ExecutionException e) {
+                    throw calls.failure(null, "checking the node " + path + (inChroot ? " of the chroot"
+                            : " of the base path"), e.getCause());
+                }
+                if (stat == null) {
+                    return; // missing: it and everything below it is created as persistent nodes when needed
+                }
+                if (stat.getEphemeralOwner() != 0) {
+                    String what = inChroot ? "the chroot " + chroot : "the base path " + basePath
+                            + (chroot.isEmpty() ? "" : " (under the chroot " + chroot + ")");
+                    throw new IllegalArgumentException("the node " + path + " on " + calls.describe() + " on " + what
+                            + " is an ephemeral node (of session 0x" + Long.toHexString(stat.getEphemeralOwner())
+                            + "), not a persistent node: nodes cannot be created below it, and it goes away with its"
+                            + " session; choose a " + (inChroot ? "chroot" : "basePath") + " on persistent nodes, or"
+                            + " delete " + path + " so that it is created as a persistent node");
+                }
+                if (end < 0) {
+                    return;
+                }
             }
         }
 
@@ -310,7 +378,7 @@ public final class ZooKeeperLockClient {
                     .namespace(namespace)
                     .sessionTimeoutMs((int) sessionTimeout.toMillis())
                     .connectionTimeoutMs(timeoutMillis)
-                    .retryPolicy(new RetryUntilElapsed(timeoutMillis, 100))
+                    .retryPolicy(ZooKeeperCalls.retryPolicy(commandTimeout))
                     .build();
             client.start();
             return client;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.distkit.lock.DistributedReadWriteLock;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
@@ -27,13 +28,16 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.imps.CuratorFrameworkState;
 import org.apache.curator.retry.RetryOneTime;
+import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The ZooKeeper client's own behaviour beyond the contract: arguments, tokens, nodes, watches, sessions. */
+@Timeout(120)
 class ZooKeeperLockClientTest {
 
     @RegisterExtension
@@ -141,7 +145,7 @@ class ZooKeeperLockClientTest {
     }
 
     @Test
-    @DisplayName("a leaseTime above the negotiated session timeout is refused; without options the lease is the session")
+    @DisplayName("a leaseTime above the negotiated session timeout is refused; without options the lease is two thirds of it")
     void leaseTimeIsBoundedBySessionTimeout() throws Exception {
         ZooKeeperLockClient.Builder shortSessions = ZooKeeperLockClient.builder(zk.connectString())
                 .sessionTimeout(Duration.ofSeconds(2))
@@ -152,11 +156,13 @@ class ZooKeeperLockClientTest {
 
         LockClient defaults = closing(ZooKeeperLockClient.builder(zk.connectString())
                 .sessionTimeout(Duration.ofSeconds(2)).build());
-        assertThat(defaults.defaultOptions().leaseTime()).isEqualTo(Duration.ofSeconds(2));
+        // below the session timeout: the leader may expire the session a little sooner than a renewal's send time
+        // plus the session timeout, and the local deadline must come first
+        assertThat(defaults.defaultOptions().leaseTime()).isEqualTo(Duration.ofMillis(1333));
         assertThatThrownBy(() -> defaults.lock("x", LockOptions.builder().leaseTime(Duration.ofSeconds(3)).build()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("session timeout");
         LockHandle handle = defaults.lock(name("session-lease")).acquire();
-        assertThat(handle.leaseDeadline()).isBefore(Instant.now().plusSeconds(2));
+        assertThat(handle.leaseDeadline()).isBefore(Instant.now().plusMillis(1334));
         handle.release();
     }
 
@@ -329,5 +335,64 @@ class ZooKeeperLockClientTest {
         Optional<LockHandle> again = client.lock(name).tryAcquire();
         assertThat(again).isPresent();
         again.get().release();
+    }
+
+    // ---- read-write rules of one thread -----------------------------------------------------------
+
+    @Test
+    @DisplayName("a thread holding the write lock reads at once (downgrade); asking for write while reading is refused")
+    void downgradeIsAllowedAndUpgradeRefused() throws Exception {
+        ReadWriteLockClient client = client();
+        DistributedReadWriteLock rw = client.readWriteLock(name("rw-rules"));
+        LockHandle write = rw.writeLock().acquire();
+        Optional<LockHandle> read = rw.readLock().tryAcquire(Duration.ofSeconds(2));
+        assertThat(read).as("read under the thread's own write lock").isPresent();
+        write.release();
+        assertThat(read.get().isHeld()).isTrue();
+        assertThat(client().readWriteLock(rw.name()).writeLock().tryAcquire()).as("still exclusive").isEmpty();
+        read.get().release();
+
+        LockHandle reading = rw.readLock().acquire();
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> rw.writeLock().tryAcquire(Duration.ofSeconds(5)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("holds its read lock");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(2));
+        reading.release();
+        Optional<LockHandle> writeNow = rw.writeLock().tryAcquire(Duration.ofSeconds(5));
+        assertThat(writeNow).isPresent();
+        writeNow.get().release();
+    }
+
+    // ---- base path and chroot ---------------------------------------------------------------------
+
+    @Test
+    @DisplayName("a base path on an ephemeral node is refused at build(), naming the node")
+    void basePathOnEphemeralNodeIsRefused() throws Exception {
+        String ephemeral = "/eph-" + UUID.randomUUID();
+        admin().create().withMode(CreateMode.EPHEMERAL).forPath(ephemeral);
+
+        for (String basePath : List.of(ephemeral, ephemeral + "/locks")) {
+            assertThatThrownBy(() -> ZooKeeperLockClient.builder(zk.connectString()).basePath(basePath).build())
+                    .as(basePath).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the node " + ephemeral).hasMessageContaining("an ephemeral node")
+                    .hasMessageContaining("choose a basePath on persistent nodes");
+        }
+        // ZooKeeper reports container and TTL nodes with ephemeralOwner 0, like persistent ones: they pass
+        String persistent = "/ok-" + UUID.randomUUID();
+        admin().create().forPath(persistent);
+        closing(ZooKeeperLockClient.builder(zk.connectString()).basePath(persistent + "/locks").build()).close();
+    }
+
+    @Test
+    @DisplayName("a chroot on an ephemeral node is refused at build() within the command timeout")
+    void chrootOnEphemeralNodeIsRefusedInBoundedTime() throws Exception {
+        String chroot = "/eph-" + UUID.randomUUID();
+        admin().create().withMode(CreateMode.EPHEMERAL).forPath(chroot);
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> ZooKeeperLockClient.builder(zk.connectString() + chroot + "/app")
+                        .commandTimeout(Duration.ofSeconds(2)).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the node " + chroot)
+                .hasMessageContaining("the chroot " + chroot + "/app").hasMessageContaining("choose a chroot");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
     }
 }

@@ -49,7 +49,6 @@ import org.apache.zookeeper.data.Stat;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -514,10 +513,6 @@ class ZooKeeperLockFailureTest {
      * or the lock would be blocked for every client for as long as this one lives.
      */
     @Test
-    @Disabled("bug: ZooKeeperLockBackend's LOST listener reports lost every lease whose session is not the one"
-            + " connected when the event is handled (0 while reconnecting), so a grant in flight from the new session"
-            + " is declared lost (applyReported, no clean-up) and its node stays in the live session, blocking the"
-            + " lock until the client closes")
     @DisplayName("F4: a lock granted in the new session right after healing is held, not lost with the old session, and leaves no orphan node")
     void acquireInFlightAcrossSessionExpiryIsNotLostWithTheOldSession() throws Exception {
         Duration session = Duration.ofSeconds(2);
