@@ -54,6 +54,7 @@ final class AcquireOp<S> {
     private int round;
     private long lateGrantRoundTrip = -1; // of the latest answer, if it was a grant too late to use; else -1
     private @Nullable Throwable unavailable; // the latest answer's, if the backend could not say for the moment
+    private long unavailableSince; // ticker time of the first of the latest unavailable answers in a row; 0 if none
     private Scheduler.@Nullable Cancellable retryTimer;
     private Scheduler.@Nullable Cancellable deadlineTimer;
     private @Nullable CompletionStage<?> lastWakeUp;
@@ -149,6 +150,17 @@ final class AcquireOp<S> {
             if (failure == null) {
                 lateGrantRoundTrip = lateRoundTrip;
                 unavailable = ((Busy<S>) attempt).unavailable();
+                if (unavailable == null) {
+                    unavailableSince = 0;
+                } else {
+                    long now = client.ticker.read();
+                    if (unavailableSince == 0) {
+                        unavailableSince = now | 1;
+                    }
+                    if (now - unavailableSince >= saturatedNanos(client.backend.unavailableLimit())) {
+                        failure = unavailable; // not a passing moment any more: an outage the caller must hear of
+                    }
+                }
             }
             if (failure == null && !result.isDone() && (!bounded || client.ticker.read() - deadline < 0)) {
                 waitForRetry((Busy<S>) attempt);

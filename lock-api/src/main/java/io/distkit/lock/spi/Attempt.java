@@ -52,8 +52,8 @@ public sealed interface Attempt<S> {
      * attempt can safely be made again (a request that may have been applied is resolved by the next
      * attempt). While the caller waits, the engine tries again after {@code retryAfter}; a caller that
      * does not wait, or whose wait runs out before a later attempt answered, gets {@code cause} as the
-     * acquire's failure, not an empty result: nobody was found holding the lock. A backend bounds how
-     * long it keeps calling a failure passing, and then fails the attempt.
+     * acquire's failure, not an empty result: nobody was found holding the lock. Once such answers have
+     * come in a row for {@link LockBackend#unavailableLimit()}, the latest cause fails the acquisition.
      */
     static <S> Attempt<S> unavailable(Throwable cause, Duration retryAfter) {
         Objects.requireNonNull(cause, "cause");

@@ -39,6 +39,16 @@ public interface LockBackend<S> {
     }
 
     /**
+     * How long attempts may answer {@link Attempt#unavailable} in a row before the engine makes the latest
+     * cause the acquisition's failure, even while the caller would wait longer: a leader election passes in
+     * seconds, a cluster that stays without a leader is an outage the caller must hear about. Measured from
+     * the first such answer of the run; any other answer starts it afresh.
+     */
+    default Duration unavailableLimit() {
+        return Duration.ofSeconds(30);
+    }
+
+    /**
      * Whether this backend completes its stages on its driver's I/O threads (an event loop that also
      * delivers other replies). The engine then hands {@code acquireAsync} results to the user on its
      * own scheduler, so a user's callback that blocks cannot stall the backend; the blocking calls

@@ -186,6 +186,46 @@ class EngineHardeningTest extends EngineTestSupport {
         }
 
         @Test
+        void unavailableAnswersInARowPastTheBackendsLimitFailTheAcquisitionThoughTheCallerWouldWaitLonger() {
+            backend.withUnavailableLimit(seconds(2));
+            for (int i = 0; i < 10; i++) {
+                backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            }
+            CompletableFuture<LockHandle> pending = client.lock("free").acquireAsync(Duration.ofMinutes(1));
+
+            time.advance(Duration.ofMillis(1_500)); // the second answer, 1 s (plus jitter) into the run
+            assertThat(pending).as("within the limit").isNotDone();
+            time.advance(seconds(2)); // the third, at 2 s or later: past the limit
+
+            assertThat(pending).failsWithin(BOUND).withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .havingCause().isInstanceOf(LockBackendException.class).withMessageContaining("leader changed");
+            assertThat(backend.attempts()).hasSize(3);
+            assertThat(backend.finishes()).containsExactly(new FinishCall(lastOwner(), false));
+        }
+
+        @Test
+        void anotherAnswerBetweenUnavailableOnesStartsTheLimitAfresh() {
+            backend.withUnavailableLimit(seconds(2));
+            backend.occupy("taken");
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            CompletableFuture<LockHandle> pending = client.lock("taken").acquireAsync(Duration.ofMinutes(1));
+            time.advance(Duration.ofMillis(1_100)); // the second unavailable answer, 1.1 s into the run
+            time.advance(Duration.ofMillis(1_100)); // an ordinary busy answer (the lock is held): the run ends
+            assertThat(backend.attempts()).hasSize(3);
+
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));
+            backend.vacate("taken"); // wakes the waiter: unavailable at 2.2 s, counted from now, not from 0
+            time.advance(Duration.ofMillis(1_100));
+            time.advance(Duration.ofMillis(1_100)); // the third attempt of the new run finds the lock free
+
+            assertThat(backend.attempts()).hasSize(6);
+            assertThat(pending).isCompleted();
+            assertThat(pending.join().isHeld()).isTrue();
+        }
+
+        @Test
         void aLaterBusyAnswerMakesTheEndOfTheWaitAnOrdinaryTimeout() throws Exception {
             backend.occupy("taken");
             backend.answerNextAttempt(Attempt.unavailable(election, seconds(1)));

@@ -81,6 +81,7 @@ public final class ScriptedBackend implements LockBackend<String> {
     private @Nullable LeaseEvents<String> events;
     private int closes;
     private volatile boolean readWrite;
+    private volatile Duration unavailableLimit = Duration.ofSeconds(30);
 
     /** A backend that stamps its records with {@code ticker}'s time. */
     public ScriptedBackend(Ticker ticker) {
@@ -93,7 +94,18 @@ public final class ScriptedBackend implements LockBackend<String> {
         return this;
     }
 
+    /** Sets how long unavailable answers in a row are tolerated ({@link LockBackend#unavailableLimit()}). */
+    public ScriptedBackend withUnavailableLimit(Duration limit) {
+        unavailableLimit = limit;
+        return this;
+    }
+
     // ---- the SPI ----
+
+    @Override
+    public Duration unavailableLimit() {
+        return unavailableLimit;
+    }
 
     @Override
     public boolean supportsReadWrite() {

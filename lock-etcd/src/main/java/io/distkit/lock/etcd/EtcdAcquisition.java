@@ -97,8 +97,6 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     /** Our key's create revision, 0 while it is not known to exist. */
     private volatile long ownRevision;
     private volatile @Nullable PredecessorWatch watch;
-    /** {@link System#nanoTime()} (never 0 then) since when attempts fail as unavailable, in a row; 0 if the latest did not. */
-    private volatile long unavailableSince;
     /** Whether the latest attempt answered Acquired: another attempt means the engine gave that grant back. */
     private volatile boolean granted;
     /** The key of a grant given back, deleted by the next put's transaction. */
@@ -160,22 +158,15 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
     /**
      * An attempt refused while the cluster elects a leader ({@code UNAVAILABLE}: "leader changed", "no
      * leader", a member that went away) is answered as {@link Attempt#unavailable}, so that a waiter keeps
-     * its place and tries again; for at most twice the command timeout in a row, after which the failure is
-     * final. Trying again is safe: a put that was applied is found by the next one (its key is ours).
+     * its place and tries again, for as long as the backend's {@link EtcdLockBackend#unavailableLimit()}
+     * allows. Trying again is safe: a put that was applied is found by the next one (its key is ours).
      */
     private Attempt<EtcdLease> passingOrFinal(@Nullable Attempt<EtcdLease> answer, @Nullable Throwable failure) {
         if (failure == null) {
-            unavailableSince = 0;
             return answer;
         }
-        long now = System.nanoTime();
         if (EtcdCalls.isUnavailable(failure)) {
-            if (unavailableSince == 0) {
-                unavailableSince = now;
-            }
-            if (now - unavailableSince < backend.calls().timeout().multipliedBy(2).toNanos()) {
-                return Attempt.unavailable(EtcdCalls.unwrap(failure), Duration.ofMillis(UNAVAILABLE_PAUSE_MILLIS));
-            }
+            return Attempt.unavailable(EtcdCalls.unwrap(failure), Duration.ofMillis(UNAVAILABLE_PAUSE_MILLIS));
         }
         throw failure instanceof CompletionException completion ? completion : new CompletionException(failure);
     }

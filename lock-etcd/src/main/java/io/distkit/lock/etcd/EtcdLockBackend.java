@@ -142,6 +142,12 @@ final class EtcdLockBackend implements LockBackend<EtcdLease> {
         return true;
     }
 
+    /** An election passes within the command timeout; unavailable for twice that in a row is an outage. */
+    @Override
+    public Duration unavailableLimit() {
+        return calls.timeout().multipliedBy(2);
+    }
+
     /** jetcd completes its futures on its event loop, and so do our stages when etcd answers. */
     @Override
     public boolean completesOnIoThreads() {

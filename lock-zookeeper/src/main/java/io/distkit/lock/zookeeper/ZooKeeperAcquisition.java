@@ -80,8 +80,6 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
     private volatile boolean granted;
     /** The node of a grant given back, deleted by the next attempt. */
     private volatile @Nullable String retiredPath;
-    /** {@link System#nanoTime()} (never 0 then) since when attempts failed as passing, in a row; 0 if the latest did not. */
-    private volatile long unavailableSince;
     /** The watch the latest busy answer set, removed once nobody waits for it; null if none. */
     private volatile @Nullable Watch watch;
 
@@ -129,24 +127,17 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
 
     /**
      * A lost connection ({@code CONNECTIONLOSS}, a leader election, a session being replaced, or a call of ours
-     * that timed out while the client had no connection) is answered as
-     * {@link Attempt#unavailable}, so that a waiter keeps its place and tries again; for at most twice the
-     * command timeout in a row, after which the failure is final. Trying again is safe: a create that was
-     * applied is found by owner value.
+     * that timed out while the client had no connection) is answered as {@link Attempt#unavailable}, so that a
+     * waiter keeps its place and tries again, for as long as the backend's {@link
+     * ZooKeeperLockBackend#unavailableLimit()} allows. Trying again is safe: a create that was applied is found
+     * by owner value.
      */
     private Attempt<ZooKeeperLease> passingOrFinal(@Nullable Attempt<ZooKeeperLease> answer, @Nullable Throwable failure) {
         if (failure == null) {
-            unavailableSince = 0;
             return answer;
         }
-        long now = System.nanoTime();
         if (ZooKeeperCalls.isPassing(failure) || (ZooKeeperCalls.isTimeout(failure) && disconnected())) {
-            if (unavailableSince == 0) {
-                unavailableSince = now | 1;
-            }
-            if (now - unavailableSince < backend.calls().timeout().multipliedBy(2).toNanos()) {
-                return Attempt.unavailable(ZooKeeperCalls.unwrap(failure), UNAVAILABLE_PAUSE);
-            }
+            return Attempt.unavailable(ZooKeeperCalls.unwrap(failure), UNAVAILABLE_PAUSE);
         }
         throw failure instanceof CompletionException completion ? completion : new CompletionException(failure);
     }

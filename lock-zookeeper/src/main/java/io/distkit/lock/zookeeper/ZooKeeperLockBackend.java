@@ -183,6 +183,12 @@ final class ZooKeeperLockBackend implements LockBackend<ZooKeeperLease> {
         return true;
     }
 
+    /** An election passes within the command timeout; unavailable for twice that in a row is an outage. */
+    @Override
+    public Duration unavailableLimit() {
+        return calls.timeout().multipliedBy(2);
+    }
+
     /** Curator completes background calls on its event thread, and so do our stages. */
     @Override
     public boolean completesOnIoThreads() {
