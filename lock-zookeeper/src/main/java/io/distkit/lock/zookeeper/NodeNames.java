@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
  * sequential nodes of its holders and waiters: {@code _c_<guid>-<kind>-<encoded owner>-<sequence>}, where
  * the {@code _c_<guid>-} prefix is Curator's protection, {@code kind} is {@code lock}, {@code read} or
  * {@code write}, and the owner is the acquisition's owner value, so that an acquisition finds its node by
- * owner value even when the reply to its create was lost. The ten-digit sequence, unique per directory and
- * growing, orders the queue.
+ * owner value even when the reply to its create was lost. The sequence, ZooKeeper's per-directory 32-bit
+ * counter, orders the queue, in serial-number order across its wrap ({@link #precedes}).
  *
  * <p>The encoding is one to one and its output is a single legal path element: {@code '%'} and {@code '/'}
  * are percent-encoded, as are the UTF-16 units ZooKeeper refuses in paths (surrogates, the private use area,
@@ -86,17 +86,42 @@ final class NodeNames {
             return null;
         }
         int ownerStart = kind(mode).length();
-        int ownerEnd = plain.length() - SEQUENCE_DIGITS - 1;
+        // ZooKeeper formats the parent's signed 32-bit counter with %010d: ten characters, or eleven for
+        // -2147483648 to -1000000000 once the counter has wrapped (a directory is never deleted, so a busy lock
+        // gets there: 2^31 acquisitions)
+        int digits = plain.length() > SEQUENCE_DIGITS + 1 && plain.charAt(plain.length() - SEQUENCE_DIGITS - 1) == '-'
+                && plain.charAt(plain.length() - SEQUENCE_DIGITS - 2) == '-' && allDigits(plain, plain.length()
+                        - SEQUENCE_DIGITS) ? SEQUENCE_DIGITS + 1 : SEQUENCE_DIGITS;
+        int ownerEnd = plain.length() - digits - 1;
         if (ownerEnd < ownerStart || plain.charAt(ownerEnd) != '-') {
             return null;
         }
         long sequence;
         try {
-            sequence = Long.parseLong(plain.substring(plain.length() - SEQUENCE_DIGITS));
+            sequence = Integer.parseInt(plain.substring(plain.length() - digits));
         } catch (NumberFormatException e) {
             return null;
         }
         return new Node(child, mode, plain.substring(ownerStart, ownerEnd), sequence);
+    }
+
+    private static boolean allDigits(String s, int from) {
+        for (int i = from; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether sequence {@code a} was handed out before {@code b} in one directory. ZooKeeper's counter wraps from
+     * 2147483647 to -2147483648, so the order is the counter's serial-number order (the difference taken modulo
+     * 2^32), not the numbers' order: exact while the nodes alive in a directory at once span fewer than 2^31
+     * creations, which a queue never does.
+     */
+    static boolean precedes(long a, long b) {
+        return (int) (a - b) < 0;
     }
 
     /**

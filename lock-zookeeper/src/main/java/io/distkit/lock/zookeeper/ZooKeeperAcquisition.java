@@ -7,7 +7,6 @@ import io.distkit.lock.spi.LockRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -219,7 +218,8 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
             ownPath = null; // never made, its session expired, or it was deleted: queue (again)
             return round(client, rounds - 1);
         }
-        mine.sort(Comparator.comparingLong(NodeNames.Node::sequence));
+        mine.sort((x, y) -> NodeNames.precedes(x.sequence(), y.sequence()) ? -1
+                : NodeNames.precedes(y.sequence(), x.sequence()) ? 1 : 0);
         NodeNames.Node lowest = mine.get(0);
         String lowestPath = directory + "/" + lowest.child();
         CompletableFuture<Void> adopted = lowestPath.equals(ownPath) ? DONE
@@ -337,11 +337,11 @@ final class ZooKeeperAcquisition implements Acquisition<ZooKeeperLease> {
         long ownSeq = ownSequence;
         for (String child : children) {
             NodeNames.Node node = NodeNames.parse(child);
-            if (node == null || node.sequence() >= ownSeq || node.encodedOwner().equals(encodedOwner)) {
+            if (node == null || !NodeNames.precedes(node.sequence(), ownSeq) || node.encodedOwner().equals(encodedOwner)) {
                 continue; // our own nodes never block us (settleOwnNodes deleted the extra ones)
             }
             boolean blocks = request.mode() != LockMode.READ || node.mode() == LockMode.WRITE;
-            if (blocks && (blocker == null || node.sequence() > blocker.sequence())) {
+            if (blocks && (blocker == null || NodeNames.precedes(blocker.sequence(), node.sequence()))) {
                 blocker = node;
             }
         }
