@@ -49,8 +49,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *
  * <p>An acquire that gives up after its create was applied (its command timeout passes while the connection
  * looks alive) must leave no node either; its clean-up runs into the same lost replies, so the node is left to
- * later clean-up, which today runs only on renewal passes: the variant in a client that holds no renewed lock
- * is disabled as a known bug.
+ * the backend's background sweep, which runs on its own timer, in a client that holds no renewed lock too.
  */
 @Timeout(90)
 class ZooKeeperAmbiguousAcquireFailureTest {

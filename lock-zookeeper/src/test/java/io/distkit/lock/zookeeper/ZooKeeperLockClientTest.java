@@ -309,7 +309,8 @@ class ZooKeeperLockClientTest {
 
         zk.expireSession(own.getZookeeperClient().getZooKeeper());
 
-        // the lease is 60 s and no renewal is due for 20 s: only the session event can tell this soon
+        // the lease is two thirds of the 60 s session, no renewal is due for seconds: only the session event
+        // can tell this soon
         assertThat(lost.await(5, TimeUnit.SECONDS)).as("both locks of the session lost").isTrue();
         assertThat(held.isHeld()).isFalse();
         assertThat(held.lostReason()).hasValueSatisfying(reason -> assertThat(reason).contains("session"));

@@ -298,7 +298,7 @@ class ZooKeeperLockFailureTest {
 
     /**
      * F1. The holder is a child JVM whose client asks for the default 30 s session and gets {@link
-     * #MAX_SESSION} (3 s), its lease being that session. It is SIGSTOPped for the session plus a seeded extra.
+     * #MAX_SESSION} (3 s), its lease two thirds of that session. It is SIGSTOPped for the session plus a seeded extra.
      * The contender finds the lock busy at once, then gets it only after the holder's node, and so its session,
      * was gone on the server, and within session + tick + 2 s of the pause. On SIGCONT the holder reports the
      * loss; its write with the old token (czxid) is refused by the fenced register while an unfenced register
@@ -679,9 +679,9 @@ class ZooKeeperLockFailureTest {
     /**
      * F14. Release: holder A1 holds a lock without auto-renewal (lease 3 s, in a session of its own), so
      * nothing tells it soon that its node was deleted behind its back (an operator's delete); B1 acquires. A1
-     * still believes it holds the lock; its release reaches ZooKeeper, finds its own node gone (the delete
-     * compares path and czxid), throws {@link LockLostException} and leaves B1's node, session and token as
-     * they were.
+     * still believes it holds the lock; its release reaches ZooKeeper, finds its own node gone (the delete is
+     * by path, which no other node ever has), throws {@link LockLostException} and leaves B1's node, session
+     * and token as they were.
      *
      * <p>Renewal: holder A2 (lease 2 s, auto-renewed in its client's session, which also holds a second lock)
      * has its node deleted behind its back while the session lives on, and B2 acquires. A2's next renewal
