@@ -251,16 +251,24 @@ final class AcquireOp<S> {
             signalMissed = false;
             delay = 0; // the busy answer may predate a wake-up that fired meanwhile: try again now
         }
-        retryTimer = client.scheduler.schedule(() -> wake(myRound), delay);
+        retryTimer = client.scheduler.schedule(() -> wake(myRound, false), delay);
         CompletionStage<?> wakeUp = busy.wakeUp();
         if (wakeUp != null && wakeUp != lastWakeUp) {
             lastWakeUp = wakeUp; // one callback per signal, however many rounds it spans
-            wakeUp.whenComplete((ignored, failure) -> wake(-1));
+            // a backend's I/O thread that delivers the signal may send the next attempt itself (it only sends
+            // requests): one thread hand-off less per hand-over. Never on this thread, which holds our monitor
+            // (the signal was already there) or could be a caller's
+            Thread registering = Thread.currentThread();
+            boolean ioThreads = client.backend.completesOnIoThreads();
+            wakeUp.whenComplete((ignored, failure) -> wake(-1, ioThreads && Thread.currentThread() != registering));
         }
     }
 
-    /** Ends the waiting round {@code forRound} (-1: whichever is current) with a new attempt. */
-    private void wake(int forRound) {
+    /**
+     * Ends the waiting round {@code forRound} (-1: whichever is current) with a new attempt, made on this thread
+     * if {@code here} (a backend's I/O thread), else on the scheduler.
+     */
+    private void wake(int forRound, boolean here) {
         synchronized (this) {
             if (finished || !waiting || (forRound != -1 && round != forRound)) {
                 signalMissed |= forRound == -1 && inFlight;
@@ -269,7 +277,11 @@ final class AcquireOp<S> {
             waiting = false;
             cancelRetryTimer();
         }
-        client.scheduler.execute(this::attempt);
+        if (here) {
+            attempt();
+        } else {
+            client.scheduler.execute(this::attempt);
+        }
     }
 
     /** The caller gave up (deadline, interrupt, cancel, client close): clean up now unless an attempt is in flight. */

@@ -512,11 +512,9 @@ final class EtcdAcquisition implements Acquisition<EtcdLease> {
             }
         }
 
-        /** Completes the wake-up on the backend's executor: the engine's retry must not run on jetcd's thread. */
+        /** Completes the wake-up here: the engine sends the next attempt from jetcd's thread (it only sends). */
         private void wake() {
-            if (!wakeUp.isDone()) {
-                backend.calls().execute(() -> wakeUp.complete(null));
-            }
+            wakeUp.complete(null);
         }
 
         void close() {

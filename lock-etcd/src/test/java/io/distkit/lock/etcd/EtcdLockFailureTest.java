@@ -474,8 +474,9 @@ class EtcdLockFailureTest {
         assertThat(member.isPaused()).as("the loss was declared while etcd was still paused").isTrue();
         // the fault itself: etcd stays stopped past the lease
         TimeUnit.NANOSECONDS.sleep(Math.max(0, pausedAt + lease.plusMillis(1_500).toNanos() - System.nanoTime()));
-        member.resume();
+        // taken before SIGCONT is sent: the server may answer before the kill command that sends it has returned
         long resumedAt = System.nanoTime();
+        member.resume();
         recorder.faultEnd(pause);
 
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()

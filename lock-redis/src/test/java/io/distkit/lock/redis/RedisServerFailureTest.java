@@ -207,8 +207,9 @@ class RedisServerFailureTest {
         assertThat(lostAt - deadline).isLessThan(Duration.ofSeconds(1).toNanos());
         // the fault itself: the server stays stopped for the chosen pause
         TimeUnit.NANOSECONDS.sleep(Math.max(0, pausedAt + pause.toNanos() - System.nanoTime()));
-        server.resume();
+        // taken before SIGCONT is sent: the server may answer before the kill command that sends it has returned
         long resumedAt = System.nanoTime();
+        server.resume();
         assertThat(deadline).as("the deadline fell inside the pause").isLessThan(resumedAt);
 
         Held newHolder = await(contender, Duration.ofSeconds(10));
