@@ -77,7 +77,7 @@ class LostUpdateWorkloadTest {
     // these runs are bounded by time, and what they assert does not need the target reached.
     @Test
     void lockWithoutExclusionIsCaughtWhileFencingKeepsTheRegisterRight() throws InterruptedException {
-        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.REPEATED_TOKEN, Fault.NO_EXCLUSION)))
+        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.NO_EXCLUSION)))
                 .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside()).build().run();
 
         CheckResult.assertAllValid(result.checkSafety());
@@ -88,7 +88,7 @@ class LostUpdateWorkloadTest {
 
     @Test
     void lockWithoutExclusionAndWithoutFencingLosesIncrements() throws InterruptedException {
-        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.REPEATED_TOKEN, Fault.NO_EXCLUSION)))
+        Result result = LostUpdateWorkload.builder(twoClients(InMemoryLockServer.withFaults(Fault.NO_EXCLUSION)))
                 .threadsPerClient(1).increments(20).duration(Duration.ofSeconds(3)).pause(meetInside())
                 .register(FencedRegister.unfenced()).build().run();
 
