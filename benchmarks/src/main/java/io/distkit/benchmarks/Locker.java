@@ -16,7 +16,11 @@ interface Locker {
 
     /** A distkit client's lock {@code name}; closing the locker closes the client. */
     static Locker distkit(LockClient client, String name) {
-        DistributedLock lock = client.lock(name);
+        return distkit(client, client.lock(name));
+    }
+
+    /** One lock of a distkit client (a read or write lock, say); closing the locker closes the client. */
+    static Locker distkit(LockClient client, DistributedLock lock) {
         return new Locker() {
             @Override
             public Object acquire() throws InterruptedException {

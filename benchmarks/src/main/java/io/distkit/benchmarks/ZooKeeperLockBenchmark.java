@@ -1,7 +1,6 @@
 package io.distkit.benchmarks;
 
 import io.distkit.lock.DistributedLock;
-import io.distkit.lock.LockHandle;
 import io.distkit.lock.ReadWriteLockClient;
 import io.distkit.lock.zookeeper.ZooKeeperLockClient;
 import io.distkit.testkit.server.Servers;
@@ -111,22 +110,7 @@ public class ZooKeeperLockBenchmark {
                     case READ -> client.readWriteLock(name).readLock();
                     case WRITE -> client.readWriteLock(name).writeLock();
                 };
-                return new Locker() {
-                    @Override
-                    public Object acquire() throws InterruptedException {
-                        return lock.acquire();
-                    }
-
-                    @Override
-                    public void release(Object held) {
-                        ((LockHandle) held).release();
-                    }
-
-                    @Override
-                    public void close() {
-                        client.close();
-                    }
-                };
+                return Locker.distkit(client, lock);
             }
         },
         CURATOR {
