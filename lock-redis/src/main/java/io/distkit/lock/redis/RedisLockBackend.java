@@ -3,6 +3,11 @@ package io.distkit.lock.redis;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockException;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.CommandTimer;
+import io.distkit.lock.redis.internal.InFlight;
+import io.distkit.lock.redis.internal.LockKeys;
+import io.distkit.lock.redis.internal.ReleaseSignals;
+import io.distkit.lock.redis.internal.Script;
 import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
@@ -73,8 +78,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
     private final Duration replicaTimeout;
     private final ReleaseSignals signals;
     private final ConnectionEpochs epochs = new ConnectionEpochs();
-    private final Object inFlightLock = new Object();
-    private int inFlight; // guarded by inFlightLock
+    private final InFlight inFlight = new InFlight();
     private volatile boolean closed;
 
     /**
@@ -193,14 +197,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         closed = true;
         try {
             signals.close();
-            long end = System.nanoTime() + timeout.toNanos();
-            synchronized (inFlightLock) {
-                while (inFlight > 0 && end - System.nanoTime() > 0) {
-                    inFlightLock.wait(Math.max(1, (end - System.nanoTime()) / 1_000_000));
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            inFlight.awaitIdle(timeout);
         } finally {
             topology.close();
         }
@@ -245,23 +242,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
 
     /** Runs an operation counted as in flight until its stage completes, so that close() can wait for it. */
     private <T> CompletableFuture<T> track(Supplier<CompletableFuture<T>> operation) {
-        synchronized (inFlightLock) {
-            inFlight++;
-        }
-        CompletableFuture<T> stage;
-        try {
-            stage = operation.get();
-        } catch (RuntimeException e) {
-            stage = CompletableFuture.failedFuture(e);
-        }
-        stage.whenComplete((ignored, failure) -> {
-            synchronized (inFlightLock) {
-                if (--inFlight == 0) {
-                    inFlightLock.notifyAll();
-                }
-            }
-        });
-        return stage;
+        return inFlight.track(operation);
     }
 
     private <T> CompletableFuture<T> mapFailure(CompletableFuture<T> stage, @Nullable String lockName,

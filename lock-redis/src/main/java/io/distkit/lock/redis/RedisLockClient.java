@@ -4,6 +4,7 @@ import io.distkit.common.DaemonThreads;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.lock.spi.LockEngine;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;

@@ -1,5 +1,6 @@
 package io.distkit.lock.redis;
 
+import io.distkit.lock.redis.internal.CommandTimer;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisScriptingAsyncCommands;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;

@@ -4,6 +4,7 @@ import static io.distkit.testkit.history.LockRecorder.MS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.server.RedisServer;
 import java.time.Duration;

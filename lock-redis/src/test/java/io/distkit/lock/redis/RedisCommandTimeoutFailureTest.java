@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
+import io.distkit.lock.redis.internal.CommandTimer;
 import io.distkit.testkit.server.RedisServer;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;

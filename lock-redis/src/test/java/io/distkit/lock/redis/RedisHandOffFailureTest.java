@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.RedisServer;
 import java.time.Duration;

@@ -9,6 +9,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.RedisServer;
 import io.lettuce.core.RedisClient;

@@ -20,6 +20,7 @@ import io.distkit.lock.LockLostException;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.FailureSupport.Expiry;
 import io.distkit.lock.redis.FailureSupport.LockState;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;

@@ -19,6 +19,7 @@ import io.distkit.lock.LockClient;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.FailureSupport.LockState;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.history.CheckResult;
 import io.distkit.testkit.history.Checkers;

@@ -416,9 +416,13 @@ public abstract class LockClientContract {
     @DisplayName("an acquireAsync callback that blocks stalls neither the backend's replies nor other locks of its client")
     void blockingAsyncCallbackStallsNothing() throws Exception {
         LockClient client = client();
+        String name = uniqueName("blocking-callback");
+        // held elsewhere first, so the acquire completes on a library thread, not on this one when the callback
+        // is attached (a future already complete would run the callback here, which proves nothing)
+        LockHandle holder = client().lock(name).acquire();
         CountDownLatch inCallback = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
-        CompletableFuture<Void> blocked = client.lock(uniqueName("blocking-callback")).acquireAsync(slack())
+        CompletableFuture<Void> blocked = client.lock(name).acquireAsync(slack())
                 .thenAccept(handle -> {
                     inCallback.countDown();
                     try {
@@ -428,6 +432,7 @@ public abstract class LockClientContract {
                     }
                     handle.release();
                 });
+        holder.release();
         try {
             assertThat(inCallback.await(slack().toMillis(), TimeUnit.MILLISECONDS)).as("callback ran").isTrue();
             for (int i = 0; i < 3; i++) {

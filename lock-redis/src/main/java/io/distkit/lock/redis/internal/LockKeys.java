@@ -1,4 +1,4 @@
-package io.distkit.lock.redis;
+package io.distkit.lock.redis.internal;
 
 import java.util.Objects;
 
@@ -15,18 +15,18 @@ import java.util.Objects;
  * names cannot collide with any other name either (plain {@code String.getBytes} would turn them into
  * {@code ?}).
  */
-record LockKeys(String lock, String fence, String channel) {
+public record LockKeys(String lock, String fence, String channel) {
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
     /** The keys of lock {@code name} under {@code prefix} (a prefix checked by the builder). */
-    static LockKeys of(String prefix, String name) {
+    public static LockKeys of(String prefix, String name) {
         String lock = lockKey(prefix, name);
         return new LockKeys(lock, lock + ":fence", lock + ":released");
     }
 
     /** {@code <prefix>{<encoded name>}}: the key that holds the owner value while the lock is held. */
-    static String lockKey(String prefix, String name) {
+    public static String lockKey(String prefix, String name) {
         Objects.requireNonNull(prefix, "prefix");
         String encoded = encode(name);
         return new StringBuilder(prefix.length() + encoded.length() + 2)
@@ -34,7 +34,7 @@ record LockKeys(String lock, String fence, String channel) {
     }
 
     /** Percent-encodes every UTF-8 (WTF-8 for lone surrogates) byte outside {@code [A-Za-z0-9._-]}. */
-    static String encode(String name) {
+    public static String encode(String name) {
         Objects.requireNonNull(name, "name");
         StringBuilder out = new StringBuilder(name.length() + 16);
         for (int i = 0; i < name.length(); i++) {

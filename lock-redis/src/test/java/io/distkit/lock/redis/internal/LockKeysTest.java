@@ -1,7 +1,8 @@
-package io.distkit.lock.redis;
+package io.distkit.lock.redis.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.distkit.lock.redis.RedisLockClient;
 import io.distkit.testkit.server.RedisCluster;
 import io.lettuce.core.cluster.SlotHash;
 import java.util.ArrayList;
@@ -67,7 +68,7 @@ class LockKeysTest {
         for (String name : TRICKY) {
             LockKeys keys = LockKeys.of(PREFIX, name);
             String tag = "{" + LockKeys.encode(name) + "}";
-            assertThat(keys.lock()).isEqualTo(PREFIX + tag).isEqualTo(RedisLockClient.lockKey(PREFIX, name));
+            assertThat(keys.lock()).isEqualTo(PREFIX + tag).isEqualTo(LockKeys.lockKey(PREFIX, name));
             assertThat(keys.fence()).isEqualTo(keys.lock() + ":fence");
             assertThat(keys.channel()).isEqualTo(keys.lock() + ":released");
             int slot = RedisCluster.slot(keys.lock());

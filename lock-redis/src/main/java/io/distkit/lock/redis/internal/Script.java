@@ -1,4 +1,4 @@
-package io.distkit.lock.redis;
+package io.distkit.lock.redis.internal;
 
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
@@ -18,11 +18,13 @@ import java.util.concurrent.CompletionException;
  * with {@code EVAL}, which also puts the script back into the cache. A {@code NOSCRIPT} reply means the
  * script did not run, so the fallback can never apply it twice.
  */
-final class Script {
+public final class Script {
 
-    static final Script ACQUIRE = load("acquire.lua", ScriptOutputType.MULTI);
-    static final Script RELEASE = load("release.lua", ScriptOutputType.INTEGER);
-    static final Script RENEW = load("renew.lua", ScriptOutputType.MULTI);
+    public static final Script ACQUIRE = load("acquire.lua", ScriptOutputType.MULTI);
+    public static final Script RELEASE = load("release.lua", ScriptOutputType.INTEGER);
+    public static final Script RENEW = load("renew.lua", ScriptOutputType.MULTI);
+    /** Redlock's fencing write-back: raise the fence to a token if the lock is still the owner's. */
+    public static final Script RAISE_FENCE = load("raise-fence.lua", ScriptOutputType.INTEGER);
 
     final String name;
     final byte[] body;
@@ -42,7 +44,7 @@ final class Script {
      * too, so a command still queued (not yet written) is never sent later, and none is re-sent after a
      * reconnect.
      */
-    <T> CompletableFuture<T> run(RedisScriptingAsyncCommands<String, String> commands, CommandTimer timer,
+    public <T> CompletableFuture<T> run(RedisScriptingAsyncCommands<String, String> commands, CommandBound timer,
             String[] keys, String... args) {
         CompletableFuture<T> sha = timer.bound(commands.<T>evalsha(this.sha, output, keys, args));
         return sha.exceptionallyCompose(failure -> isNoScript(failure)
@@ -60,12 +62,12 @@ final class Script {
     private static Script load(String resource, ScriptOutputType output) {
         try (InputStream in = Script.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("missing resource io/distkit/lock/redis/" + resource
+                throw new IllegalStateException("missing resource io/distkit/lock/redis/internal/" + resource
                         + " in the distkit-lock-redis jar");
             }
             return new Script(resource, in.readAllBytes(), output);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read io/distkit/lock/redis/" + resource, e);
+            throw new UncheckedIOException("cannot read io/distkit/lock/redis/internal/" + resource, e);
         }
     }
 

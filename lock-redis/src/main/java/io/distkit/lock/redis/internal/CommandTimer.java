@@ -1,4 +1,4 @@
-package io.distkit.lock.redis;
+package io.distkit.lock.redis.internal;
 
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.resource.ClientResources;
@@ -26,26 +26,27 @@ import java.util.concurrent.TimeoutException;
  * queued is not sent later. If the client's resources are already shut down, {@code orTimeout} is the
  * fallback, so every bounded stage still completes.
  */
-final class CommandTimer {
+public final class CommandTimer implements CommandBound {
 
     private final Timer timer;
     private final Executor executor;
     private final Duration timeout;
 
     /** @param timeout the bound of {@link #bound(RedisFuture)} */
-    CommandTimer(ClientResources resources, Duration timeout) {
+    public CommandTimer(ClientResources resources, Duration timeout) {
         this.timer = resources.timer();
         this.executor = resources.eventExecutorGroup();
         this.timeout = timeout;
     }
 
     /** The command's own future, completed with a {@link TimeoutException} unless answered within the command timeout. */
-    <T> CompletableFuture<T> bound(RedisFuture<T> command) {
+    @Override
+    public <T> CompletableFuture<T> bound(RedisFuture<T> command) {
         return bound(command, timeout);
     }
 
     /** The command's own future, completed with a {@link TimeoutException} unless answered within {@code limit}. */
-    <T> CompletableFuture<T> bound(RedisFuture<T> command, Duration limit) {
+    public <T> CompletableFuture<T> bound(RedisFuture<T> command, Duration limit) {
         CompletableFuture<T> future = command.toCompletableFuture();
         if (future.isDone()) {
             return future;

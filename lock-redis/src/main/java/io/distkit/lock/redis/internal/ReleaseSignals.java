@@ -1,4 +1,4 @@
-package io.distkit.lock.redis;
+package io.distkit.lock.redis.internal;
 
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * which the server sees {@code SUBSCRIBE} and {@code UNSUBSCRIBE} of one name is the order of the
  * decisions; wake-up futures are completed after releasing it.
  */
-final class ReleaseSignals {
+public final class ReleaseSignals {
 
     private static final Logger LOG = LoggerFactory.getLogger(ReleaseSignals.class);
 
@@ -55,7 +55,7 @@ final class ReleaseSignals {
      * @param timeout how long a waiter waits for its {@code SUBSCRIBE} to be confirmed before it relies on
      *     timed retries alone
      */
-    ReleaseSignals(Supplier<CompletionStage<? extends StatefulRedisPubSubConnection<String, String>>> connector,
+    public ReleaseSignals(Supplier<CompletionStage<? extends StatefulRedisPubSubConnection<String, String>>> connector,
             Duration timeout, String endpoint) {
         this.connector = connector;
         this.timeout = timeout;
@@ -63,7 +63,7 @@ final class ReleaseSignals {
     }
 
     /** One waiting acquisition. Its fields are guarded by the {@link ReleaseSignals} monitor. */
-    static final class Waiter {
+    public static final class Waiter {
         final Channel channel;
         private final CompletableFuture<Void> subscribed;
         CompletableFuture<Void> signal = new CompletableFuture<>();
@@ -76,7 +76,7 @@ final class ReleaseSignals {
         }
 
         /** Completes when the subscription of this waiter's name is confirmed, or failed, or timed out. */
-        CompletableFuture<Void> subscribed() {
+        public CompletableFuture<Void> subscribed() {
             return subscribed;
         }
     }
@@ -99,7 +99,7 @@ final class ReleaseSignals {
      * first local waiter. Wait for {@link Waiter#subscribed()} before the attempt that the subscription
      * must cover.
      */
-    Waiter join(String channelName) {
+    public Waiter join(String channelName) {
         synchronized (lock) {
             Channel channel = channels.get(channelName);
             if (channel == null) {
@@ -121,7 +121,7 @@ final class ReleaseSignals {
      * Marks the waiter's pending wake-up (if any) as used: called just before an attempt is sent, which
      * observes every release published before it. Returns the future the next wake-up will complete.
      */
-    CompletableFuture<Void> consume(Waiter waiter) {
+    public CompletableFuture<Void> consume(Waiter waiter) {
         synchronized (lock) {
             if (waiter.woken) {
                 waiter.woken = false;
@@ -132,7 +132,7 @@ final class ReleaseSignals {
     }
 
     /** The future the waiter's next wake-up completes (already complete if one is pending). */
-    CompletableFuture<Void> signal(Waiter waiter) {
+    public CompletableFuture<Void> signal(Waiter waiter) {
         synchronized (lock) {
             return waiter.signal;
         }
@@ -142,7 +142,7 @@ final class ReleaseSignals {
      * Removes a waiter. With {@code passOn}, a wake-up it was given and never used goes to the next
      * waiter of its name. The last waiter of a name unsubscribes it.
      */
-    void leave(Waiter waiter, boolean passOn) {
+    public void leave(Waiter waiter, boolean passOn) {
         CompletableFuture<Void> toComplete = null;
         synchronized (lock) {
             if (waiter.gone) {
@@ -171,7 +171,7 @@ final class ReleaseSignals {
     }
 
     /** Closes the pub/sub connection; later joins get a failed subscription (and rely on timed retries). */
-    void close() {
+    public void close() {
         StatefulRedisPubSubConnection<String, String> toClose;
         synchronized (lock) {
             closed = true;

@@ -1,0 +1,575 @@
+package io.distkit.lock.redlock;
+
+import io.distkit.common.CallTimeouts;
+import io.distkit.lock.LockBackendException;
+import io.distkit.lock.LockException;
+import io.distkit.lock.LockOptions;
+import io.distkit.lock.redis.internal.InFlight;
+import io.distkit.lock.redis.internal.LockKeys;
+import io.distkit.lock.redis.internal.ReleaseSignals;
+import io.distkit.lock.redis.internal.Script;
+import io.distkit.lock.redlock.Round.Answer;
+import io.distkit.lock.spi.Acquisition;
+import io.distkit.lock.spi.Attempt;
+import io.distkit.lock.spi.LockBackend;
+import io.distkit.lock.spi.LockRequest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The Redlock primitive the engine builds on: a lock is held when a quorum ({@code N/2 + 1}) of independent
+ * Redis masters hold its key for the same owner value, with time left on the lease.
+ *
+ * <p><b>Acquire</b> (two round trips, each sent to the nodes in parallel). First lock-redis's acquire script
+ * on every node: {@code SET key owner NX PX lease}, on success the node's fence counter advances to
+ * {@code max(fence + 1, server TIME in µs)} and comes back as that node's token. The round is over once a
+ * quorum of votes granted (or can no longer grant); the token is the largest of the granting votes. Then the
+ * write-back: each granting node raises its fence counter to that token, if the lock there is still ours. With
+ * a quorum of write-backs and time left (validity = lease − time since the first request was sent − drift of
+ * 1 % + 2 ms), the lock is ours. Tokens strictly increase across holders: the write-back quorum of one holder
+ * and the granting quorum of any later holder share a node, where the later holder's lock, and so its
+ * counter increment, came after the earlier holder's write-back.
+ *
+ * <p>Without a quorum, or with the validity spent, the attempt releases its owner value on every node at
+ * once (also on nodes still silent: a release sent after the acquire on the same connection runs after it)
+ * and the engine tries again: after a random delay when the votes were split between contenders (so that
+ * they do not collide again), at the release notification or the holder's expiry when someone holds the
+ * lock, or shortly when too few nodes answered (reported as unavailable: a caller that does not wait gets
+ * the reason).
+ *
+ * <p><b>Renew</b>: one script call per node per renewal pass renews every held lock there; a lock is renewed
+ * when a quorum of votes renewed it, lost when too many nodes no longer hold it for a quorum to remain, and
+ * otherwise undecided (the engine tries again and declares the loss at the local deadline). <b>Release</b>:
+ * compare-and-delete on every node at once, publishing a release message on each.
+ *
+ * <p><b>Votes</b> are counted only from nodes the client trusts ({@link RedlockNode}, {@link RestartSafeguard}).
+ */
+final class RedlockBackend implements LockBackend<RedlockLease> {
+
+    /** Largest number of keys one renewal script touches on a node; more leases take several calls. */
+    static final int MAX_KEYS_PER_CALL = 1000;
+    /** How many times an acquisition sends its give-back when some node did not confirm it. */
+    private static final int GIVE_BACK_ATTEMPTS = 3;
+    private static final long GIVE_BACK_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    private final List<RedlockNode> nodes;
+    private final int quorum;
+    private final String prefix;
+    private final Duration nodeTimeout;
+    private final Duration maxLeaseTime;
+    private final RestartSafeguard safeguard;
+    private final CallTimeouts timeouts;
+    private final String description;
+    private final InFlight inFlight = new InFlight();
+    private volatile boolean closed;
+
+    RedlockBackend(List<RedlockNode> nodes, String prefix, Duration nodeTimeout, Duration maxLeaseTime,
+            RestartSafeguard safeguard, CallTimeouts timeouts) {
+        this.nodes = List.copyOf(nodes);
+        this.quorum = nodes.size() / 2 + 1;
+        this.prefix = prefix;
+        this.nodeTimeout = nodeTimeout;
+        this.maxLeaseTime = maxLeaseTime;
+        this.safeguard = safeguard;
+        this.timeouts = timeouts;
+        this.description = "redlock " + nodes.stream().map(n -> n.address).collect(Collectors.joining(","));
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+
+    @Override
+    public void validate(LockOptions options) {
+        checkOptions(options, nodeTimeout, maxLeaseTime, safeguard);
+    }
+
+    /**
+     * The lease must leave room for the per-node timeout (at most a tenth of it: an acquire that waits a
+     * node timeout has most of its validity left) and, with {@link RestartSafeguard#DELAYED_TRUST}, stay
+     * within {@code maxLeaseTime}, the window for which a restarted node is kept out.
+     *
+     * @throws IllegalArgumentException naming the option, the values and the rule
+     */
+    static void checkOptions(LockOptions options, Duration nodeTimeout, Duration maxLeaseTime,
+            RestartSafeguard safeguard) {
+        Duration lease = options.leaseTime();
+        if (nodeTimeout.multipliedBy(10).compareTo(lease) > 0) {
+            throw new IllegalArgumentException("the leaseTime (" + lease + ") must be at least 10 times the"
+                    + " Redlock nodeTimeout (" + nodeTimeout + "): an acquire may spend a node timeout before it"
+                    + " knows its quorum, and that time comes off the lock's validity; lower nodeTimeout or raise"
+                    + " leaseTime");
+        }
+        if (safeguard == RestartSafeguard.DELAYED_TRUST && lease.compareTo(maxLeaseTime) > 0) {
+            throw new IllegalArgumentException("the leaseTime (" + lease + ") is above this Redlock client's"
+                    + " maxLeaseTime (" + maxLeaseTime + "): the restart safeguard keeps a restarted node's votes out"
+                    + " for maxLeaseTime, which must cover every lease on these nodes; raise maxLeaseTime (on every"
+                    + " client of these nodes) or shorten the lease");
+        }
+    }
+
+    /** A freshly started node set may need a whole {@code maxLeaseTime} before its votes count. */
+    @Override
+    public Duration unavailableLimit() {
+        Duration base = Duration.ofSeconds(30);
+        Duration trust = safeguard == RestartSafeguard.DELAYED_TRUST ? maxLeaseTime.plusSeconds(5) : Duration.ZERO;
+        return trust.compareTo(base) > 0 ? trust : base;
+    }
+
+    /** Lettuce completes commands on its event loops, and so do our stages. */
+    @Override
+    public boolean completesOnIoThreads() {
+        return true;
+    }
+
+    @Override
+    public Acquisition<RedlockLease> newAcquisition(LockRequest request) {
+        return new RedlockAcquisition(request);
+    }
+
+    @Override
+    public CompletionStage<Boolean> renew(RedlockLease lease, Duration leaseTime) {
+        return renewAll(List.of(lease), List.of(leaseTime)).thenApply(renewed -> renewed.get(0));
+    }
+
+    /**
+     * One round: each node renews every lease in one script call (in chunks of {@link #MAX_KEYS_PER_CALL}).
+     * Per lease: renewed with a quorum of renewing votes; lost when so many nodes no longer hold it that no
+     * quorum is left; if any lease is undecided (nodes silent), the whole stage fails and the engine tries again.
+     */
+    @Override
+    public CompletionStage<List<Boolean>> renewAll(List<RedlockLease> leases, List<Duration> leaseTimes) {
+        int n = leases.size();
+        if (n == 0) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return inFlight.track(() -> Round.<List<Boolean>>of(nodes, node -> renewOn(node, leases, leaseTimes),
+                answers -> false).thenApply(answers -> {
+                    List<Boolean> out = new ArrayList<>(n);
+                    List<String> undecided = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        int index = i;
+                        int renewed = Round.count(answers, a -> a.vote() && a.value().get(index));
+                        int gone = Round.count(answers, a -> a.replied() && !a.value().get(index));
+                        if (renewed >= quorum) {
+                            out.add(true);
+                        } else if (nodes.size() - gone < quorum) {
+                            out.add(false);
+                        } else {
+                            out.add(false);
+                            undecided.add(leases.get(i).name());
+                        }
+                    }
+                    if (!undecided.isEmpty()) {
+                        String lockName = n == 1 ? leases.get(0).name() : null;
+                        throw new LockBackendException(lockName, "renewal of " + undecided + " reached no quorum of "
+                                + quorum + " of " + nodes.size() + " nodes: " + failures(answers)
+                                + "; it is tried again until the lease's local deadline", firstFailure(answers));
+                    }
+                    return out;
+                }));
+    }
+
+    private CompletableFuture<List<Boolean>> renewOn(RedlockNode node, List<RedlockLease> leases,
+            List<Duration> leaseTimes) {
+        int n = leases.size();
+        List<CompletableFuture<List<Object>>> calls = new ArrayList<>();
+        for (int from = 0; from < n; from += MAX_KEYS_PER_CALL) {
+            int to = Math.min(n, from + MAX_KEYS_PER_CALL);
+            String[] keys = new String[to - from];
+            String[] args = new String[2 * (to - from)];
+            for (int i = from; i < to; i++) {
+                keys[i - from] = leases.get(i).keys().lock();
+                args[2 * (i - from)] = leases.get(i).owner();
+                args[2 * (i - from) + 1] = Long.toString(leaseMillis(leaseTimes.get(i)));
+            }
+            calls.add(node.run(Script.RENEW, keys, args));
+        }
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(ignored -> {
+            List<Boolean> renewed = new ArrayList<>(n);
+            for (CompletableFuture<List<Object>> call : calls) {
+                for (Object one : call.join()) {
+                    renewed.add(Long.valueOf(1).equals(one));
+                }
+            }
+            if (renewed.size() != n) {
+                throw new IllegalStateException("the renew script answered " + n + " keys with " + renewed.size());
+            }
+            return renewed;
+        });
+    }
+
+    /**
+     * Deletes the lock on every node where it is still ours. True once a quorum deleted it; false when too
+     * few nodes still held it for a quorum (it had been lost); a failure when silent nodes leave it open.
+     */
+    @Override
+    public CompletionStage<Boolean> release(RedlockLease lease) {
+        return inFlight.track(() -> releaseEverywhere(lease.name(), lease.keys(), lease.owner()).thenApply(answers -> {
+            int deleted = Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value()));
+            int failed = nodes.size() - Round.count(answers, Answer::replied);
+            if (deleted >= quorum) {
+                return true;
+            }
+            if (deleted + failed < quorum) {
+                return false;
+            }
+            throw new LockBackendException(lease.name(), "release deleted the lock on " + deleted + " of "
+                    + nodes.size() + " nodes, short of the quorum of " + quorum + ": " + failures(answers)
+                    + "; on the others it expires at its lease end", firstFailure(answers));
+        }));
+    }
+
+    /** Compare-and-delete on every node at once; over at a quorum of deletions or when all answered. */
+    private CompletableFuture<List<@Nullable Answer<Long>>> releaseEverywhere(String name, LockKeys keys, String owner) {
+        String[] releaseKeys = {keys.lock(), keys.channel()};
+        return Round.<Long>of(nodes, node -> node.run(Script.RELEASE, releaseKeys, owner),
+                answers -> Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value())) >= quorum);
+    }
+
+    /**
+     * Stops new work, waits (at most two node timeouts) for commands in flight, then closes the connections.
+     * An acquire whose answer arrives after this began gives its lock back itself.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            inFlight.awaitIdle(nodeTimeout.multipliedBy(2));
+        } finally {
+            for (RedlockNode node : nodes) {
+                try {
+                    node.close();
+                } catch (RuntimeException e) {
+                    // closing the others matters more
+                }
+            }
+            timeouts.close();
+        }
+    }
+
+    /** The lease in whole milliseconds, rounded up: the server must not expire a lock before the client's deadline. */
+    static long leaseMillis(Duration leaseTime) {
+        long millis = leaseTime.toMillis();
+        return leaseTime.minusMillis(millis).isZero() ? millis : millis + 1;
+    }
+
+    /** The drift allowance of the Redlock analysis: 1 % of the lease plus 2 ms. */
+    static long driftNanos(long leaseNanos) {
+        return leaseNanos / 100 + 2_000_000L;
+    }
+
+    /** What went wrong on the nodes that did not answer usefully, for messages. */
+    private String failures(List<? extends @Nullable Answer<?>> answers) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Answer<?> answer = answers.size() > i ? answers.get(i) : null;
+            RedlockNode node = nodes.get(i);
+            if (answer == null) {
+                parts.add(node.address + " had not answered");
+            } else if (answer.failure() != null) {
+                parts.add(node.address + " " + describeFailure(answer.failure()));
+            } else if (!answer.vote()) {
+                String why = node.whyNoVote();
+                parts.add(why != null ? why : node.address + " answered across a reconnect (not counted)");
+            }
+        }
+        return parts.isEmpty() ? "every node answered" : String.join("; ", parts);
+    }
+
+    private String describeFailure(Throwable failure) {
+        Throwable cause = rootCause(failure);
+        if (cause instanceof TimeoutException || cause instanceof io.lettuce.core.RedisCommandTimeoutException) {
+            return "gave no reply within the node timeout (" + nodeTimeout + ")";
+        }
+        return "failed: " + cause.getMessage();
+    }
+
+    private static @Nullable Throwable firstFailure(List<? extends @Nullable Answer<?>> answers) {
+        for (Answer<?> answer : answers) {
+            if (answer != null && answer.failure() != null) {
+                return rootCause(answer.failure());
+            }
+        }
+        return null;
+    }
+
+    private static Throwable rootCause(Throwable failure) {
+        Throwable cause = failure;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
+    }
+
+    /** One acquire call; attempts never overlap, and {@code finish} comes after the last one completed. */
+    private final class RedlockAcquisition implements Acquisition<RedlockLease> {
+
+        private final LockRequest request;
+        private final LockKeys keys;
+        private final String[] scriptKeys;
+        private final String leaseMillis;
+        private final long leaseNanos;
+        private volatile int attempts;
+        private volatile ReleaseSignals.@Nullable Waiter @Nullable [] waiters;
+        /** An attempt may have left this owner value on some node: finish(false) releases it everywhere. */
+        private volatile boolean maybeHeld;
+
+        RedlockAcquisition(LockRequest request) {
+            this.request = request;
+            this.keys = LockKeys.of(prefix, request.name());
+            this.scriptKeys = new String[] {keys.lock(), keys.fence()};
+            this.leaseMillis = Long.toString(leaseMillis(request.leaseTime()));
+            this.leaseNanos = request.leaseTime().toNanos();
+        }
+
+        @Override
+        public CompletionStage<Attempt<RedlockLease>> attempt() {
+            return inFlight.track(() -> {
+                int attempt = ++attempts;
+                if (attempt == 1 || waiters != null) {
+                    return acquireOnce();
+                }
+                // the caller waits: subscribe on every node, and check again once the subscriptions cover any release
+                ReleaseSignals.Waiter[] joined = new ReleaseSignals.Waiter[nodes.size()];
+                CompletableFuture<?>[] subscribed = new CompletableFuture<?>[nodes.size()];
+                for (int i = 0; i < joined.length; i++) {
+                    joined[i] = nodes.get(i).signals.join(keys.channel());
+                    subscribed[i] = joined[i].subscribed();
+                }
+                waiters = joined;
+                return CompletableFuture.allOf(subscribed).handle((ok, failure) -> null)
+                        .thenCompose(ignored -> acquireOnce());
+            });
+        }
+
+        private CompletableFuture<Attempt<RedlockLease>> acquireOnce() {
+            ReleaseSignals.Waiter[] joined = waiters;
+            if (joined != null) {
+                for (int i = 0; i < joined.length; i++) {
+                    nodes.get(i).signals.consume(joined[i]); // this attempt sees every release published before it
+                }
+            }
+            long start = System.nanoTime();
+            maybeHeld = true; // until an answer from every node says otherwise, or a release confirms it
+            return Round.<List<Object>>of(nodes, node -> node.run(Script.ACQUIRE, scriptKeys, request.owner(), leaseMillis),
+                    answers -> Round.count(answers, a -> a.vote() && granted(a)) >= quorum
+                            || Round.count(answers, a -> !(a.vote() && granted(a))) > nodes.size() - quorum)
+                    .thenCompose(answers -> {
+                        List<RedlockNode> granting = new ArrayList<>();
+                        long token = Long.MIN_VALUE;
+                        for (Answer<List<Object>> answer : answers) {
+                            if (answer != null && answer.vote() && granted(answer)) {
+                                granting.add(answer.node());
+                                token = Math.max(token, value(answer));
+                            }
+                        }
+                        if (granting.size() < quorum) {
+                            return giveUp(answers, null);
+                        }
+                        if (validityLeft(start) <= 0) {
+                            return giveUp(answers, "the quorum answered " + elapsedMillis(start) + " ms after the"
+                                    + " first request, past the lease's validity (" + request.leaseTime() + " minus drift)");
+                        }
+                        return writeBack(granting, token, start, answers);
+                    })
+                    .thenCompose(this::unlessClosed);
+        }
+
+        /** Raises the fence to {@code token} on the granting nodes; the lock is ours with a quorum of them in time. */
+        private CompletableFuture<Attempt<RedlockLease>> writeBack(List<RedlockNode> granting, long token, long start,
+                List<@Nullable Answer<List<Object>>> acquireAnswers) {
+            String tokenText = Long.toString(token);
+            int spare = granting.size() - quorum;
+            return Round.<Long>of(granting, node -> node.run(Script.RAISE_FENCE, scriptKeys, request.owner(), tokenText),
+                    answers -> Round.count(answers, a -> a.vote() && Long.valueOf(1).equals(a.value())) >= quorum
+                            || Round.count(answers, a -> !(a.vote() && Long.valueOf(1).equals(a.value()))) > spare)
+                    .thenCompose(answers -> {
+                        int confirmed = Round.count(answers, a -> a.vote() && Long.valueOf(1).equals(a.value()));
+                        if (confirmed < quorum) {
+                            return giveUp(acquireAnswers, "the fencing write-back was confirmed by " + confirmed + " of "
+                                    + granting.size() + " granting nodes, short of the quorum of " + quorum + ": "
+                                    + failures(answers));
+                        }
+                        if (validityLeft(start) <= 0) {
+                            return giveUp(acquireAnswers, "the fencing write-back completed " + elapsedMillis(start)
+                                    + " ms after the first request, past the lease's validity (" + request.leaseTime()
+                                    + " minus drift)");
+                        }
+                        maybeHeld = false; // the engine owns the lease now
+                        return CompletableFuture.completedFuture(Attempt.acquired(token,
+                                new RedlockLease(request.name(), keys, request.owner())));
+                    });
+        }
+
+        /**
+         * Not acquired: releases this owner value on every node at once, then says when to try again. {@code
+         * failedAfterQuorum} is set when a quorum granted but the acquire still failed (validity, write-back).
+         */
+        private CompletableFuture<Attempt<RedlockLease>> giveUp(List<@Nullable Answer<List<Object>>> answers,
+                @Nullable String failedAfterQuorum) {
+            boolean anyGrant = Round.count(answers, a -> a.replied() && granted(a)) > 0;
+            boolean unknown = Round.count(answers, Answer::replied) < nodes.size();
+            CompletableFuture<Void> cleanup = anyGrant || unknown ? releaseAll() : DONE;
+            if (!anyGrant && !unknown) {
+                maybeHeld = false;
+            }
+            return cleanup.thenApply(ignored -> nextTry(answers, failedAfterQuorum, anyGrant));
+        }
+
+        private CompletableFuture<Void> releaseAll() {
+            return releaseEverywhere(request.name(), keys, request.owner()).handle((answers, failure) -> {
+                // the release is over early at a quorum of deletions; a node still silent may keep the owner value
+                maybeHeld = failure != null || Round.count(answers, Answer::replied) < nodes.size();
+                return null;
+            });
+        }
+
+        private Attempt<RedlockLease> nextTry(List<@Nullable Answer<List<Object>>> answers,
+                @Nullable String failedAfterQuorum, boolean anyGrant) {
+            if (failedAfterQuorum != null) {
+                return Attempt.unavailable(new LockBackendException(request.name(), failedAfterQuorum
+                        + "; the partial locks were released", null), randomDelay());
+            }
+            int busy = Round.count(answers, a -> a.replied() && !granted(a));
+            int votes = Round.count(answers, a -> a.vote() && granted(a));
+            if (busy + votes < quorum) {
+                // too few nodes answered for a quorum either way: not a busy lock, an outage (or young nodes)
+                return Attempt.unavailable(new LockBackendException(request.name(), "no quorum of " + quorum + " of "
+                        + nodes.size() + " Redlock nodes could vote: " + failures(answers), firstFailure(answers)),
+                        retryWhenUnavailable());
+            }
+            if (anyGrant) {
+                // split vote between contenders: everyone released; try again after a random delay
+                return Attempt.busy(randomDelay(), null);
+            }
+            ReleaseSignals.Waiter[] joined = waiters;
+            if (joined == null) {
+                // first attempt: subscribe only if the caller really waits (the engine retries at once then)
+                return Attempt.busy(Duration.ZERO, null);
+            }
+            CompletableFuture<?>[] signals = new CompletableFuture<?>[joined.length];
+            for (int i = 0; i < joined.length; i++) {
+                signals[i] = nodes.get(i).signals.signal(joined[i]);
+            }
+            return Attempt.busy(holderExpiry(answers), CompletableFuture.anyOf(signals));
+        }
+
+        /** When enough busy nodes' keys expire for a quorum: the quorum-th smallest remaining TTL. */
+        private Duration holderExpiry(List<@Nullable Answer<List<Object>>> answers) {
+            List<Long> ttls = new ArrayList<>();
+            for (Answer<List<Object>> answer : answers) {
+                if (answer != null && answer.replied() && !granted(answer)) {
+                    long pttl = value(answer);
+                    ttls.add(pttl >= 0 ? pttl : pttl == -1 ? request.leaseTime().toMillis() : 0);
+                }
+            }
+            int free = nodes.size() - ttls.size();
+            int needed = Math.max(0, quorum - free);
+            if (needed == 0 || ttls.isEmpty()) {
+                return Duration.ZERO;
+            }
+            Long[] sorted = ttls.toArray(Long[]::new);
+            Arrays.sort(sorted);
+            return Duration.ofMillis(sorted[Math.min(needed, sorted.length) - 1]);
+        }
+
+        private Duration retryWhenUnavailable() {
+            long soonest = -1;
+            for (RedlockNode node : nodes) {
+                long wait = node.nanosUntilTrusted();
+                if (wait > 0 && (soonest < 0 || wait < soonest)) {
+                    soonest = wait;
+                }
+            }
+            long floor = nodeTimeout.toNanos();
+            return Duration.ofNanos(soonest > floor ? Math.min(soonest, TimeUnit.SECONDS.toNanos(1)) : floor);
+        }
+
+        /** Uniform in [1 ms, half the node timeout + 1 ms]: contenders that split the votes do not meet again. */
+        private Duration randomDelay() {
+            long bound = Math.max(1, nodeTimeout.toNanos() / 2);
+            return Duration.ofNanos(TimeUnit.MILLISECONDS.toNanos(1) + ThreadLocalRandom.current().nextLong(bound));
+        }
+
+        private long validityLeft(long start) {
+            return leaseNanos - (System.nanoTime() - start) - driftNanos(leaseNanos);
+        }
+
+        private long elapsedMillis(long start) {
+            return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        }
+
+        private CompletableFuture<Attempt<RedlockLease>> unlessClosed(Attempt<RedlockLease> attempt) {
+            if (!closed || !(attempt instanceof Attempt.Acquired)) {
+                return CompletableFuture.completedFuture(attempt);
+            }
+            // close() is waiting for this attempt: give the lock back now, while the connections are open
+            maybeHeld = true;
+            return releaseAll().thenApply(ignored -> {
+                throw new LockException(request.name(), "the lock client for " + describe()
+                        + " was closed while acquiring", null);
+            });
+        }
+
+        @Override
+        public CompletionStage<Void> finish(boolean acquired) {
+            ReleaseSignals.Waiter[] joined = waiters;
+            if (joined != null) {
+                for (int i = 0; i < joined.length; i++) {
+                    nodes.get(i).signals.leave(joined[i], !acquired);
+                }
+            }
+            if (acquired || !maybeHeld) {
+                return DONE;
+            }
+            // an attempt whose answers were lost may hold the lock on some node: remove it by owner value
+            return inFlight.track(() -> giveBack(GIVE_BACK_ATTEMPTS));
+        }
+
+        private CompletableFuture<Void> giveBack(int attemptsLeft) {
+            return releaseEverywhere(request.name(), keys, request.owner()).thenCompose(answers -> {
+                if (Round.count(answers, Answer::replied) == nodes.size() || attemptsLeft <= 1 || closed) {
+                    return DONE;
+                }
+                CompletableFuture<Void> again = new CompletableFuture<>();
+                if (timeouts.schedule(() -> giveBack(attemptsLeft - 1).whenComplete((v, f) -> again.complete(null)),
+                        GIVE_BACK_RETRY_NANOS) == null) {
+                    again.complete(null);
+                }
+                return again;
+            });
+        }
+    }
+
+    private static boolean granted(Answer<List<Object>> answer) {
+        List<Object> reply = answer.value();
+        checkReply(reply);
+        return Long.valueOf(1).equals(reply.get(0));
+    }
+
+    private static long value(Answer<List<Object>> answer) {
+        List<Object> reply = answer.value();
+        checkReply(reply);
+        return (Long) reply.get(1);
+    }
+
+    private static void checkReply(@Nullable List<Object> reply) {
+        if (reply == null || reply.size() != 2 || !(reply.get(0) instanceof Long) || !(reply.get(1) instanceof Long)) {
+            throw new IllegalStateException("the acquire script answered " + reply + ", expected [flag, value]");
+        }
+    }
+}
