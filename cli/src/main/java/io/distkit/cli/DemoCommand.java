@@ -107,7 +107,7 @@ final class DemoCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--backend", paramLabel = "URI",
-            description = "Lock backend: redis://host:port, etcd://host:2379, zookeeper://host:2181[/chroot],"
+            description = "Lock backend: redis://host:port, redlock://h1:port,h2:port,h3:port, etcd://host:2379, zookeeper://host:2181[/chroot],"
                     + " jdbc:postgresql://..., any jdbc: URL (distkit's tables are created if missing). Default: an"
                     + " embedded H2 database.")
     @Nullable String backendUri;

@@ -113,7 +113,7 @@ final class LockCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:DISTKIT_BACKEND}",
-            description = "Lock backend: redis://host:port, redis-sentinel://..., etcd://host:2379,"
+            description = "Lock backend: redis://host:port, redis-sentinel://..., redlock://h1:port,h2:port,h3:port, etcd://host:2379,"
                     + " zookeeper://host:2181[/chroot], jdbc:postgresql://..., any jdbc: URL (the lock table is created"
                     + " if missing). Default: $DISTKIT_BACKEND.")
     @Nullable String backendUri;

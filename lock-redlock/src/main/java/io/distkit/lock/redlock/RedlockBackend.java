@@ -461,11 +461,31 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                 // first attempt: subscribe only if the caller really waits (the engine retries at once then)
                 return Attempt.busy(Duration.ZERO, null);
             }
-            CompletableFuture<?>[] signals = new CompletableFuture<?>[joined.length];
+            List<CompletableFuture<Void>> signals = new ArrayList<>(joined.length);
             for (int i = 0; i < joined.length; i++) {
-                signals[i] = nodes.get(i).signals.signal(joined[i]);
+                signals.add(nodes.get(i).signals.signal(joined[i]));
             }
-            return Attempt.busy(holderExpiry(answers), CompletableFuture.anyOf(signals));
+            return Attempt.busy(holderExpiry(answers), quorumOf(signals));
+        }
+
+        /**
+         * Completes once a quorum of nodes announced a release. A holder's release deletes on every node at
+         * once, and its messages arrive one by one: trying at the first would meet the deletes still in flight
+         * elsewhere, split the votes with nobody, and wait a random delay. A quorum of messages means a quorum
+         * of nodes is free, which is what an attempt needs; while fewer nodes are up than a quorum, no attempt
+         * could succeed anyway, and the timed retry remains.
+         */
+        private CompletableFuture<Void> quorumOf(List<CompletableFuture<Void>> signals) {
+            CompletableFuture<Void> out = new CompletableFuture<>();
+            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(quorum);
+            for (CompletableFuture<Void> signal : signals) {
+                signal.whenComplete((ignored, failure) -> {
+                    if (left.decrementAndGet() == 0) {
+                        out.complete(null);
+                    }
+                });
+            }
+            return out;
         }
 
         /** When enough busy nodes' keys expire for a quorum: the quorum-th smallest remaining TTL. */

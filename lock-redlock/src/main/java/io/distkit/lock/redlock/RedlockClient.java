@@ -80,13 +80,18 @@ public final class RedlockClient {
     /**
      * A builder for {@code redlock://[user:password@]host1:port1,host2:port2,host3:port3[/db]} (or
      * {@code redlocks://} for TLS): one independent Redis master per host, each with the same credentials
-     * and database. The client creates (and on close shuts down) its own Lettuce clients.
+     * and database. The client creates (and on close shuts down) its own Lettuce clients. Query parameters
+     * set the builder's options: {@code maxLeaseTime}, {@code nodeTimeout} (durations such as {@code 200ms},
+     * {@code 30s}, {@code 2m}) and {@code restartSafeguard} ({@code DELAYED_TRUST}, {@code
+     * REQUIRE_FSYNC_ALWAYS}, {@code NONE}), e.g. {@code redlock://a:6379,b:6379,c:6379?maxLeaseTime=2m}.
      *
      * @throws NullPointerException if {@code uri} is null
      * @throws IllegalArgumentException if the URI is malformed; the message says why
      */
     public static Builder builder(String uri) {
-        return new Builder(parse(uri), null);
+        Builder builder = new Builder(parse(uri), null);
+        applyQuery(builder, uri);
+        return builder;
     }
 
     /**
@@ -157,10 +162,63 @@ public final class RedlockClient {
             throw bad(text, "the path must be empty or a database number such as /0, was '" + path + "'");
         }
         String redis = (scheme.equals("redlocks") ? "rediss" : "redis") + text.strip().substring(scheme.length());
+        int query = redis.indexOf('?');
+        if (query >= 0) {
+            redis = redis.substring(0, query); // our options, read by applyQuery
+        }
         try {
             return RedisClusterURIUtil.toRedisURIs(new URI(redis));
         } catch (URISyntaxException | IllegalArgumentException | IllegalStateException e) {
             throw bad(text, String.valueOf(e.getMessage()));
+        }
+    }
+
+    /** Applies the URI's query parameters ({@code maxLeaseTime}, {@code nodeTimeout}, {@code restartSafeguard}). */
+    private static void applyQuery(Builder builder, String text) {
+        int start = text.indexOf('?');
+        if (start < 0) {
+            return;
+        }
+        for (String pair : text.substring(start + 1).split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String key = eq < 0 ? pair : pair.substring(0, eq);
+            String value = eq < 0 ? "" : pair.substring(eq + 1);
+            try {
+                switch (key) {
+                    case "maxLeaseTime" -> builder.maxLeaseTime(duration(value));
+                    case "nodeTimeout" -> builder.nodeTimeout(duration(value));
+                    case "restartSafeguard" -> builder.restartSafeguard(RestartSafeguard.valueOf(value.toUpperCase(Locale.ROOT)));
+                    default -> throw new IllegalArgumentException("unknown parameter '" + key + "'; known:"
+                            + " maxLeaseTime, nodeTimeout, restartSafeguard");
+                }
+            } catch (IllegalArgumentException e) {
+                throw bad(text, "query parameter '" + pair + "': " + e.getMessage());
+            }
+        }
+    }
+
+    /** {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT30S}). */
+    static Duration duration(String text) {
+        String t = text.strip().toLowerCase(Locale.ROOT);
+        try {
+            if (t.startsWith("pt")) {
+                return Duration.parse(t.toUpperCase(Locale.ROOT));
+            }
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            }
+            long amount = Long.parseLong(t.substring(0, t.length() - 1));
+            return switch (t.charAt(t.length() - 1)) {
+                case 's' -> Duration.ofSeconds(amount);
+                case 'm' -> Duration.ofMinutes(amount);
+                case 'h' -> Duration.ofHours(amount);
+                default -> throw new NumberFormatException();
+            };
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration such as 250ms, 30s, 2m or PT30S");
         }
     }
 
