@@ -14,6 +14,8 @@ import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
 import io.distkit.lock.spi.LockRequest;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -31,15 +34,18 @@ import org.jspecify.annotations.Nullable;
  * The Redlock primitive the engine builds on: a lock is held when a quorum ({@code N/2 + 1}) of independent
  * Redis masters hold its key for the same owner value, with time left on the lease.
  *
- * <p><b>Acquire</b> (two round trips, each sent to the nodes in parallel). First lock-redis's acquire script
- * on every node: {@code SET key owner NX PX lease}, on success the node's fence counter advances to
- * {@code max(fence + 1, server TIME in µs)} and comes back as that node's token. The round is over once a
- * quorum of votes granted (or can no longer grant); the token is the largest of the granting votes. Then the
- * write-back: each granting node raises its fence counter to that token, if the lock there is still ours. With
- * a quorum of write-backs and time left (validity = lease − time since the first request was sent − drift of
- * 1 % + 2 ms), the lock is ours. Tokens strictly increase across holders: the write-back quorum of one holder
- * and the granting quorum of any later holder share a node, where the later holder's lock, and so its
- * counter increment, came after the earlier holder's write-back.
+ * <p><b>Acquire</b> (one round trip, sometimes two, each sent to the nodes in parallel). First lock-redis's
+ * acquire script on every node, with a token the client proposes (its clock in µs, above all it proposed
+ * before): {@code SET key owner NX PX lease}, on success the node's fence counter becomes {@code
+ * max(fence + 1, proposed)} and comes back as that node's token. The round is over once a quorum of votes
+ * granted (or can no longer grant); the token is the largest of the granting votes. If every granting node
+ * answered the proposal itself, the quorum's fences hold the token already and the lock is ours (validity
+ * left: lease − time since the first request was sent − drift of 1 % + 2 ms). Otherwise (some node's fence
+ * was ahead of the proposal) the write-back: each granting node raises its fence counter to that token, if
+ * the lock there is still ours; with a quorum of write-backs and validity left, the lock is ours. Either way
+ * a quorum of nodes holding the lock has a fence of at least the token when the acquire returns, so tokens
+ * strictly increase across holders: that quorum and the granting quorum of any later holder share a node,
+ * where the later holder's lock, and so its counter increment, came after.
  *
  * <p>Without a quorum, or with the validity spent, the attempt releases its owner value on every node at
  * once (also on nodes still silent: a release sent after the acquire on the same connection runs after it)
@@ -73,6 +79,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     private final CallTimeouts timeouts;
     private final String description;
     private final InFlight inFlight = new InFlight();
+    private final AtomicLong lastProposed = new AtomicLong();
     private volatile boolean closed;
 
     RedlockBackend(List<RedlockNode> nodes, String prefix, Duration nodeTimeout, Duration maxLeaseTime,
@@ -267,6 +274,24 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         return leaseTime.minusMillis(millis).isZero() ? millis : millis + 1;
     }
 
+    /**
+     * The token an acquire proposes: the wall clock in microseconds, above every token this client proposed
+     * before. Each granting node's fence becomes {@code max(fence + 1, proposed)}; when every node of the
+     * granting quorum answers the proposal itself, the quorum's fences already hold the token and no
+     * write-back is needed. The clock only decides how often that happens (and gives a node that lost its
+     * fence in a restart a floor, as the server clock does for lock-redis): never whether tokens increase.
+     */
+    private long proposeToken() {
+        long now = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+        for (;;) {
+            long last = lastProposed.get();
+            long next = Math.max(now, last + 1);
+            if (lastProposed.compareAndSet(last, next)) {
+                return next;
+            }
+        }
+    }
+
     /** The drift allowance of the Redlock analysis: 1 % of the lease plus 2 ms. */
     static long driftNanos(long leaseNanos) {
         return leaseNanos / 100 + 2_000_000L;
@@ -364,17 +389,21 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                 }
             }
             long start = System.nanoTime();
+            String proposed = Long.toString(proposeToken());
             maybeHeld = true; // until an answer from every node says otherwise, or a release confirms it
-            return Round.<List<Object>>of(nodes, node -> node.run(Script.ACQUIRE, scriptKeys, request.owner(), leaseMillis),
+            return Round.<List<Object>>of(nodes,
+                    node -> node.run(Script.ACQUIRE, scriptKeys, request.owner(), leaseMillis, proposed),
                     answers -> Round.count(answers, a -> a.vote() && granted(a)) >= quorum
                             || Round.count(answers, a -> !(a.vote() && granted(a))) > nodes.size() - quorum)
                     .thenCompose(answers -> {
                         List<RedlockNode> granting = new ArrayList<>();
                         long token = Long.MIN_VALUE;
+                        boolean allProposed = true;
                         for (Answer<List<Object>> answer : answers) {
                             if (answer != null && answer.vote() && granted(answer)) {
                                 granting.add(answer.node());
                                 token = Math.max(token, value(answer));
+                                allProposed &= Long.toString(value(answer)).equals(proposed);
                             }
                         }
                         if (granting.size() < quorum) {
@@ -383,6 +412,12 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                         if (validityLeft(start) <= 0) {
                             return giveUp(answers, "the quorum answered " + elapsedMillis(start) + " ms after the"
                                     + " first request, past the lease's validity (" + request.leaseTime() + " minus drift)");
+                        }
+                        if (allProposed) {
+                            // every granting node took the proposed token as its fence: a quorum holds it already
+                            maybeHeld = false; // the engine owns the lease now
+                            return CompletableFuture.completedFuture(Attempt.acquired(token,
+                                    new RedlockLease(request.name(), keys, request.owner())));
                         }
                         return writeBack(granting, token, start, answers);
                     })
@@ -427,7 +462,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             if (!anyGrant && !unknown) {
                 maybeHeld = false;
             }
-            return cleanup.thenApply(ignored -> nextTry(answers, failedAfterQuorum, anyGrant));
+            return cleanup.thenApply(ignored -> nextTry(answers, failedAfterQuorum));
         }
 
         private CompletableFuture<Void> releaseAll() {
@@ -439,7 +474,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }
 
         private Attempt<RedlockLease> nextTry(List<@Nullable Answer<List<Object>>> answers,
-                @Nullable String failedAfterQuorum, boolean anyGrant) {
+                @Nullable String failedAfterQuorum) {
             if (failedAfterQuorum != null) {
                 return Attempt.unavailable(new LockBackendException(request.name(), failedAfterQuorum
                         + "; the partial locks were released", null), randomDelay());
@@ -452,7 +487,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                         + nodes.size() + " Redlock nodes could vote: " + failures(answers), firstFailure(answers)),
                         retryWhenUnavailable());
             }
-            if (anyGrant) {
+            if (votes > 0) {
                 // split vote between contenders: everyone released; try again after a random delay
                 return Attempt.busy(randomDelay(), null);
             }
@@ -488,7 +523,10 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             return out;
         }
 
-        /** When enough busy nodes' keys expire for a quorum: the quorum-th smallest remaining TTL. */
+        /**
+         * When enough busy nodes' keys expire for a quorum (no node granted this attempt): the quorum-th smallest
+         * remaining TTL, at least a millisecond.
+         */
         private Duration holderExpiry(List<@Nullable Answer<List<Object>>> answers) {
             List<Long> ttls = new ArrayList<>();
             for (Answer<List<Object>> answer : answers) {
@@ -497,14 +535,12 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                     ttls.add(pttl >= 0 ? pttl : pttl == -1 ? request.leaseTime().toMillis() : 0);
                 }
             }
-            int free = nodes.size() - ttls.size();
-            int needed = Math.max(0, quorum - free);
-            if (needed == 0 || ttls.isEmpty()) {
-                return Duration.ZERO;
+            if (ttls.isEmpty()) {
+                return Duration.ofMillis(1);
             }
             Long[] sorted = ttls.toArray(Long[]::new);
             Arrays.sort(sorted);
-            return Duration.ofMillis(sorted[Math.min(needed, sorted.length) - 1]);
+            return Duration.ofMillis(Math.max(1, sorted[Math.min(quorum, sorted.length) - 1]));
         }
 
         private Duration retryWhenUnavailable() {

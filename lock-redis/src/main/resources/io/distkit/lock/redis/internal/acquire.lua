@@ -1,5 +1,6 @@
 -- distkit lock-redis: acquire
--- KEYS[1] lock key, KEYS[2] fence key (same hash slot); ARGV[1] owner value, ARGV[2] lease in milliseconds.
+-- KEYS[1] lock key, KEYS[2] fence key (same hash slot); ARGV[1] owner value, ARGV[2] lease in milliseconds;
+-- ARGV[3], optional (Redlock): the token the client proposes, used as the floor instead of the server clock.
 -- Returns {1, fencing token} when the lock is this owner's, {0, PTTL of the lock} when another owner holds it.
 --
 -- Idempotent per owner value: the owner value is unique to one acquisition, so finding it in the lock
@@ -15,8 +16,11 @@ if redis.replicate_commands then
 end
 
 local function next_token()
-  local now = redis.call('TIME')
-  local floor = now[1] .. string.format('%06d', tonumber(now[2]))
+  local floor = ARGV[3]
+  if not floor then
+    local now = redis.call('TIME')
+    floor = now[1] .. string.format('%06d', tonumber(now[2]))
+  end
   local token = redis.call('INCR', KEYS[2])
   if token < tonumber(floor) then
     redis.call('SET', KEYS[2], floor)
