@@ -23,9 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
@@ -157,7 +155,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
                     int i = group.get(j);
                     groupKeys[j] = keys.get(i);
                     args[2 * j] = leases.get(i).owner();
-                    args[2 * j + 1] = Long.toString(leaseMillis(leaseTimes.get(i)));
+                    args[2 * j + 1] = Long.toString(Script.leaseMillis(leaseTimes.get(i)));
                 }
                 calls.add(Script.RENEW.<List<Object>>run(topology.scripting(), timer, groupKeys, args)
                         .thenAccept(reply -> {
@@ -203,11 +201,6 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         }
     }
 
-    /** The lease in whole milliseconds, rounded up: the server must not expire a lock before the client's deadline. */
-    static long leaseMillis(Duration leaseTime) {
-        long millis = leaseTime.toMillis();
-        return leaseTime.minusMillis(millis).isZero() ? millis : millis + 1;
-    }
 
     private CompletableFuture<Boolean> releaseByOwner(String name, String key, String channel, String owner) {
         return mapFailure(Script.RELEASE.<Long>run(topology.scripting(), timer, new String[] {key, channel}, owner)
@@ -257,7 +250,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
      * made here already passes through unchanged.
      */
     LockException failure(@Nullable String lockName, String operation, Throwable failure) {
-        Throwable cause = rootCause(failure);
+        Throwable cause = Script.rootCause(failure);
         if (cause instanceof LockException lockException) {
             return lockException;
         }
@@ -280,13 +273,6 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
         return new LockBackendException(lockName, message, cause);
     }
 
-    private static Throwable rootCause(Throwable failure) {
-        Throwable cause = failure;
-        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
-    }
 
     private static boolean isConnectionProblem(Throwable cause) {
         if (cause instanceof RedisConnectionException || cause instanceof IOException) {
@@ -317,7 +303,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
             this.request = request;
             this.keys = LockKeys.of(prefix, request.name());
             this.scriptKeys = new String[] {keys.lock(), keys.fence()};
-            this.leaseMillis = Long.toString(leaseMillis(request.leaseTime()));
+            this.leaseMillis = Long.toString(Script.leaseMillis(request.leaseTime()));
         }
 
         @Override
@@ -378,7 +364,7 @@ final class RedisLockBackend implements LockBackend<RedisLease> {
                                     String why = null;
                                     if (failure != null) {
                                         why = "WAIT " + replicas + " " + replicaTimeout.toMillis() + " failed: "
-                                                + rootCause(failure);
+                                                + Script.rootCause(failure);
                                     } else if (epochs.of(connection) != epoch) {
                                         why = "the connection was re-established before WAIT answered, so its answer"
                                                 + " does not cover the lock's write";

@@ -20,9 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -201,7 +199,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             for (int i = from; i < to; i++) {
                 keys[i - from] = leases.get(i).keys().lock();
                 args[2 * (i - from)] = leases.get(i).owner();
-                args[2 * (i - from) + 1] = Long.toString(leaseMillis(leaseTimes.get(i)));
+                args[2 * (i - from) + 1] = Long.toString(Script.leaseMillis(leaseTimes.get(i)));
             }
             calls.add(node.run(Script.RENEW, keys, args));
         }
@@ -268,11 +266,6 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }
     }
 
-    /** The lease in whole milliseconds, rounded up: the server must not expire a lock before the client's deadline. */
-    static long leaseMillis(Duration leaseTime) {
-        long millis = leaseTime.toMillis();
-        return leaseTime.minusMillis(millis).isZero() ? millis : millis + 1;
-    }
 
     /**
      * The token an acquire proposes: the wall clock in microseconds, above every token this client proposed
@@ -316,7 +309,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     }
 
     private String describeFailure(Throwable failure) {
-        Throwable cause = rootCause(failure);
+        Throwable cause = Script.rootCause(failure);
         if (cause instanceof TimeoutException || cause instanceof io.lettuce.core.RedisCommandTimeoutException) {
             return "gave no reply within the node timeout (" + nodeTimeout + ")";
         }
@@ -326,19 +319,12 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     private static @Nullable Throwable firstFailure(List<? extends @Nullable Answer<?>> answers) {
         for (Answer<?> answer : answers) {
             if (answer != null && answer.failure() != null) {
-                return rootCause(answer.failure());
+                return Script.rootCause(answer.failure());
             }
         }
         return null;
     }
 
-    private static Throwable rootCause(Throwable failure) {
-        Throwable cause = failure;
-        while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
-    }
 
     /** One acquire call; attempts never overlap, and {@code finish} comes after the last one completed. */
     private final class RedlockAcquisition implements Acquisition<RedlockLease> {
@@ -357,7 +343,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             this.request = request;
             this.keys = LockKeys.of(prefix, request.name());
             this.scriptKeys = new String[] {keys.lock(), keys.fence()};
-            this.leaseMillis = Long.toString(leaseMillis(request.leaseTime()));
+            this.leaseMillis = Long.toString(Script.leaseMillis(request.leaseTime()));
             this.leaseNanos = request.leaseTime().toNanos();
         }
 

@@ -8,9 +8,11 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 
 /**
  * One Lua script of this backend, read once from the classpath. Run by {@code EVALSHA}; when the server
@@ -50,6 +52,22 @@ public final class Script {
         return sha.exceptionallyCompose(failure -> isNoScript(failure)
                 ? timer.bound(commands.<T>eval(body, output, keys, args))
                 : CompletableFuture.failedFuture(failure));
+    }
+
+    /** A lease as the scripts take it: whole milliseconds, rounded up, so the server never expires a lock early. */
+    public static long leaseMillis(Duration leaseTime) {
+        long millis = leaseTime.toMillis();
+        return leaseTime.minusMillis(millis).isZero() ? millis : millis + 1;
+    }
+
+    /** The failure inside completion and execution wrappers: what a message should describe. */
+    public static Throwable rootCause(Throwable failure) {
+        Throwable cause = failure;
+        while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+                && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     static boolean isNoScript(Throwable failure) {
