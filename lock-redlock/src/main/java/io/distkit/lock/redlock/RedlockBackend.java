@@ -75,13 +75,15 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     private final Duration maxLeaseTime;
     private final RestartSafeguard safeguard;
     private final CallTimeouts timeouts;
+    private final Runnable afterClose;
     private final String description;
     private final InFlight inFlight = new InFlight();
     private final AtomicLong lastProposed = new AtomicLong();
     private volatile boolean closed;
 
+    /** @param afterClose run last by {@link #close()}: shuts down the Lettuce resources the client created */
     RedlockBackend(List<RedlockNode> nodes, String prefix, Duration nodeTimeout, Duration maxLeaseTime,
-            RestartSafeguard safeguard, CallTimeouts timeouts) {
+            RestartSafeguard safeguard, CallTimeouts timeouts, Runnable afterClose) {
         this.nodes = List.copyOf(nodes);
         this.quorum = nodes.size() / 2 + 1;
         this.prefix = prefix;
@@ -89,6 +91,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         this.maxLeaseTime = maxLeaseTime;
         this.safeguard = safeguard;
         this.timeouts = timeouts;
+        this.afterClose = afterClose;
         this.description = "redlock " + nodes.stream().map(n -> n.address).collect(Collectors.joining(","));
     }
 
@@ -263,6 +266,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                 }
             }
             timeouts.close();
+            afterClose.run();
         }
     }
 

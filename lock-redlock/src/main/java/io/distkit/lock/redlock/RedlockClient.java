@@ -370,13 +370,13 @@ public final class RedlockClient {
                 checkDistinct(uris);
             }
             List<RedlockNode> nodes = new ArrayList<>(count);
-            List<Runnable> undo = new ArrayList<>();
+            List<Runnable> shutdownOwned = new ArrayList<>();
             CallTimeouts timeouts = null;
             try {
                 ClientResources resources;
                 if (uris != null) {
                     DefaultClientResources owned = DefaultClientResources.builder().build();
-                    undo.add(() -> owned.shutdown(0, 2, TimeUnit.SECONDS));
+                    shutdownOwned.add(() -> owned.shutdown(0, 2, TimeUnit.SECONDS));
                     resources = owned;
                 } else {
                     resources = clients.get(0).getResources();
@@ -397,7 +397,8 @@ public final class RedlockClient {
                     nodes.add(node);
                 }
                 checkNodes(nodes);
-                RedlockBackend backend = new RedlockBackend(nodes, keyPrefix, nodeTimeout, maxLease, safeguard, timeouts);
+                RedlockBackend backend = new RedlockBackend(nodes, keyPrefix, nodeTimeout, maxLease, safeguard, timeouts,
+                        () -> shutdownOwned.forEach(Runnable::run));
                 LockClient client = LockEngine.builder(backend)
                         .defaultOptions(defaultOptions)
                         // a release is at most two commands per node (EVALSHA, then EVAL after NOSCRIPT), sent at once
@@ -416,7 +417,7 @@ public final class RedlockClient {
                 if (timeouts != null) {
                     timeouts.close();
                 }
-                undo.forEach(Runnable::run);
+                shutdownOwned.forEach(Runnable::run);
                 throw e;
             }
         }
