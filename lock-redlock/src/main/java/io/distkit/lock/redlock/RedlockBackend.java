@@ -19,12 +19,17 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -46,8 +51,12 @@ import org.jspecify.annotations.Nullable;
  * where the later holder's lock, and so its counter increment, came after.
  *
  * <p>Without a quorum, or with the validity spent, the attempt releases its owner value on every node at
- * once (also on nodes still silent: a release sent after the acquire on the same connection runs after it)
- * and the engine tries again: after a random delay when the votes were split between contenders (so that
+ * once, without waiting for the answers (a silent node would hold them up), and the engine tries again. Each
+ * attempt has an owner value of its own, so a late release of one attempt never deletes the next attempt's
+ * key; what a release did not confirm is released again when the acquisition ends. Releases go out from a
+ * thread that is no connection's event loop, where Netty would write them at once, ahead of an acquire queued
+ * on the same connection a moment before; and every command of a round is sent before any answer is looked at.
+ * The engine tries again: after a random delay when the votes were split between contenders (so that
  * they do not collide again), at the release notification or the holder's expiry when someone holds the
  * lock, or shortly when too few nodes answered (reported as unavailable: a caller that does not wait gets
  * the reason).
@@ -76,6 +85,8 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     private final RestartSafeguard safeguard;
     private final CallTimeouts timeouts;
     private final Runnable afterClose;
+    /** Sends give-backs: a thread that is no connection's I/O thread ({@link RedlockAcquisition#releaseAll}). */
+    private final Executor sender;
     private final String description;
     private final InFlight inFlight = new InFlight();
     private final AtomicLong lastProposed = new AtomicLong();
@@ -83,7 +94,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
 
     /** @param afterClose run last by {@link #close()}: shuts down the Lettuce resources the client created */
     RedlockBackend(List<RedlockNode> nodes, String prefix, Duration nodeTimeout, Duration maxLeaseTime,
-            RestartSafeguard safeguard, CallTimeouts timeouts, Runnable afterClose) {
+            RestartSafeguard safeguard, CallTimeouts timeouts, Executor sender, Runnable afterClose) {
         this.nodes = List.copyOf(nodes);
         this.quorum = nodes.size() / 2 + 1;
         this.prefix = prefix;
@@ -92,6 +103,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         this.safeguard = safeguard;
         this.timeouts = timeouts;
         this.afterClose = afterClose;
+        this.sender = sender;
         this.description = "redlock " + nodes.stream().map(n -> n.address).collect(Collectors.joining(","));
     }
 
@@ -340,8 +352,12 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         private final long leaseNanos;
         private volatile int attempts;
         private volatile ReleaseSignals.@Nullable Waiter @Nullable [] waiters;
-        /** An attempt may have left this owner value on some node: finish(false) releases it everywhere. */
-        private volatile boolean maybeHeld;
+        /**
+         * The owner values of this acquisition's attempts that may still be on some node (an attempt's release
+         * not yet confirmed by every node, an answer lost): finish releases them everywhere. Each attempt has
+         * an owner value of its own, so a late release of one attempt can never delete the key of the next.
+         */
+        private final Set<String> leftovers = ConcurrentHashMap.newKeySet();
 
         RedlockAcquisition(LockRequest request) {
             this.request = request;
@@ -380,9 +396,10 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             }
             long start = System.nanoTime();
             String proposed = Long.toString(proposeToken());
-            maybeHeld = true; // until an answer from every node says otherwise, or a release confirms it
+            String owner = request.owner() + "/" + attempts;
+            leftovers.add(owner); // until every node answered that someone else holds the lock, or it was released
             return Round.<List<Object>>of(nodes,
-                    node -> node.run(Script.ACQUIRE, scriptKeys, request.owner(), leaseMillis, proposed),
+                    node -> node.run(Script.ACQUIRE, scriptKeys, owner, leaseMillis, proposed),
                     answers -> Round.count(answers, a -> a.vote() && granted(a)) >= quorum
                             || Round.count(answers, a -> !(a.vote() && granted(a))) > nodes.size() - quorum)
                     .thenCompose(answers -> {
@@ -397,46 +414,46 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                             }
                         }
                         if (granting.size() < quorum) {
-                            return giveUp(answers, null);
+                            return giveUp(owner, answers, null);
                         }
                         if (validityLeft(start) <= 0) {
-                            return giveUp(answers, "the quorum answered " + elapsedMillis(start) + " ms after the"
+                            return giveUp(owner, answers, "the quorum answered " + elapsedMillis(start) + " ms after the"
                                     + " first request, past the lease's validity (" + request.leaseTime() + " minus drift)");
                         }
                         if (allProposed) {
                             // every granting node took the proposed token as its fence: a quorum holds it already
-                            maybeHeld = false; // the engine owns the lease now
+                            leftovers.remove(owner); // the engine owns the lease now
                             return CompletableFuture.completedFuture(Attempt.acquired(token,
-                                    new RedlockLease(request.name(), keys, request.owner())));
+                                    new RedlockLease(request.name(), keys, owner)));
                         }
-                        return writeBack(granting, token, start, answers);
+                        return writeBack(owner, granting, token, start, answers);
                     })
                     .thenCompose(this::unlessClosed);
         }
 
         /** Raises the fence to {@code token} on the granting nodes; the lock is ours with a quorum of them in time. */
-        private CompletableFuture<Attempt<RedlockLease>> writeBack(List<RedlockNode> granting, long token, long start,
-                List<@Nullable Answer<List<Object>>> acquireAnswers) {
+        private CompletableFuture<Attempt<RedlockLease>> writeBack(String owner, List<RedlockNode> granting, long token,
+                long start, List<@Nullable Answer<List<Object>>> acquireAnswers) {
             String tokenText = Long.toString(token);
             int spare = granting.size() - quorum;
-            return Round.<Long>of(granting, node -> node.run(Script.RAISE_FENCE, scriptKeys, request.owner(), tokenText),
+            return Round.<Long>of(granting, node -> node.run(Script.RAISE_FENCE, scriptKeys, owner, tokenText),
                     answers -> Round.count(answers, a -> a.vote() && Long.valueOf(1).equals(a.value())) >= quorum
                             || Round.count(answers, a -> !(a.vote() && Long.valueOf(1).equals(a.value()))) > spare)
                     .thenCompose(answers -> {
                         int confirmed = Round.count(answers, a -> a.vote() && Long.valueOf(1).equals(a.value()));
                         if (confirmed < quorum) {
-                            return giveUp(acquireAnswers, "the fencing write-back was confirmed by " + confirmed + " of "
+                            return giveUp(owner, acquireAnswers, "the fencing write-back was confirmed by " + confirmed + " of "
                                     + granting.size() + " granting nodes, short of the quorum of " + quorum + ": "
                                     + failures(answers));
                         }
                         if (validityLeft(start) <= 0) {
-                            return giveUp(acquireAnswers, "the fencing write-back completed " + elapsedMillis(start)
+                            return giveUp(owner, acquireAnswers, "the fencing write-back completed " + elapsedMillis(start)
                                     + " ms after the first request, past the lease's validity (" + request.leaseTime()
                                     + " minus drift)");
                         }
-                        maybeHeld = false; // the engine owns the lease now
+                        leftovers.remove(owner); // the engine owns the lease now
                         return CompletableFuture.completedFuture(Attempt.acquired(token,
-                                new RedlockLease(request.name(), keys, request.owner())));
+                                new RedlockLease(request.name(), keys, owner)));
                     });
         }
 
@@ -444,23 +461,35 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
          * Not acquired: releases this owner value on every node at once, then says when to try again. {@code
          * failedAfterQuorum} is set when a quorum granted but the acquire still failed (validity, write-back).
          */
-        private CompletableFuture<Attempt<RedlockLease>> giveUp(List<@Nullable Answer<List<Object>>> answers,
-                @Nullable String failedAfterQuorum) {
+        private CompletableFuture<Attempt<RedlockLease>> giveUp(String owner,
+                List<@Nullable Answer<List<Object>>> answers, @Nullable String failedAfterQuorum) {
             boolean anyGrant = Round.count(answers, a -> a.replied() && granted(a)) > 0;
             boolean unknown = Round.count(answers, Answer::replied) < nodes.size();
-            CompletableFuture<Void> cleanup = anyGrant || unknown ? releaseAll() : DONE;
-            if (!anyGrant && !unknown) {
-                maybeHeld = false;
+            if (anyGrant || unknown) {
+                // not awaited: a silent node would hold the answer up for a node timeout. The next attempt has
+                // an owner value of its own, and what this release does not confirm, finish releases again.
+                releaseAll(owner);
+            } else {
+                leftovers.remove(owner); // every node answered that someone else holds the lock
             }
-            return cleanup.thenApply(ignored -> nextTry(answers, failedAfterQuorum));
+            return CompletableFuture.completedFuture(nextTry(answers, failedAfterQuorum));
         }
 
-        private CompletableFuture<Void> releaseAll() {
-            return releaseEverywhere(request.name(), keys, request.owner()).handle((answers, failure) -> {
-                // the release is over early at a quorum of deletions; a node still silent may keep the owner value
-                maybeHeld = failure != null || Round.count(answers, Answer::replied) < nodes.size();
-                return null;
-            });
+        /**
+         * Releases this owner value on every node, sent from the client's executor, never from a connection's
+         * own I/O thread: there a write goes out at once, ahead of an acquire that another thread queued on the
+         * same connection a moment before, and the acquire would then take the lock after its release.
+         */
+        private CompletableFuture<Void> releaseAll(String owner) {
+            leftovers.add(owner);
+            return CompletableFuture.supplyAsync(() -> releaseEverywhere(request.name(), keys, owner), sender)
+                    .thenCompose(Function.identity())
+                    .handle((answers, failure) -> {
+                        if (failure == null && Round.count(answers, Answer::replied) == nodes.size()) {
+                            leftovers.remove(owner);
+                        }
+                        return null;
+                    });
         }
 
         private Attempt<RedlockLease> nextTry(List<@Nullable Answer<List<Object>>> answers,
@@ -471,8 +500,9 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             }
             int busy = Round.count(answers, a -> a.replied() && !granted(a));
             int votes = Round.count(answers, a -> a.vote() && granted(a));
-            if (busy + votes < quorum) {
-                // too few nodes answered for a quorum either way: not a busy lock, an outage (or young nodes)
+            int silent = (int) answers.stream().filter(Objects::isNull).count();
+            if (busy + votes + silent < quorum) {
+                // even with every silent node, too few could vote: not a busy lock, an outage (or young nodes)
                 return Attempt.unavailable(new LockBackendException(request.name(), "no quorum of " + quorum + " of "
                         + nodes.size() + " Redlock nodes could vote: " + failures(answers), firstFailure(answers)),
                         retryWhenUnavailable());
@@ -564,8 +594,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                 return CompletableFuture.completedFuture(attempt);
             }
             // close() is waiting for this attempt: give the lock back now, while the connections are open
-            maybeHeld = true;
-            return releaseAll().thenApply(ignored -> {
+            return releaseAll(((Attempt.Acquired<RedlockLease>) attempt).lease().owner()).thenApply(ignored -> {
                 throw new LockException(request.name(), "the lock client for " + describe()
                         + " was closed while acquiring", null);
             });
@@ -579,20 +608,23 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                     nodes.get(i).signals.leave(joined[i], !acquired);
                 }
             }
-            if (acquired || !maybeHeld) {
+            List<String> owners = List.copyOf(leftovers);
+            if (owners.isEmpty()) {
                 return DONE;
             }
-            // an attempt whose answers were lost may hold the lock on some node: remove it by owner value
-            return inFlight.track(() -> giveBack(GIVE_BACK_ATTEMPTS));
+            // attempts whose answers or releases were lost may hold the lock on some node: remove by owner value
+            return inFlight.track(() -> CompletableFuture.allOf(owners.stream()
+                    .map(owner -> giveBack(owner, GIVE_BACK_ATTEMPTS)).toArray(CompletableFuture[]::new)));
         }
 
-        private CompletableFuture<Void> giveBack(int attemptsLeft) {
-            return releaseEverywhere(request.name(), keys, request.owner()).thenCompose(answers -> {
+        private CompletableFuture<Void> giveBack(String owner, int attemptsLeft) {
+            return CompletableFuture.supplyAsync(() -> releaseEverywhere(request.name(), keys, owner), sender)
+                    .thenCompose(Function.identity()).thenCompose(answers -> {
                 if (Round.count(answers, Answer::replied) == nodes.size() || attemptsLeft <= 1 || closed) {
                     return DONE;
                 }
                 CompletableFuture<Void> again = new CompletableFuture<>();
-                if (timeouts.schedule(() -> giveBack(attemptsLeft - 1).whenComplete((v, f) -> again.complete(null)),
+                if (timeouts.schedule(() -> giveBack(owner, attemptsLeft - 1).whenComplete((v, f) -> again.complete(null)),
                         GIVE_BACK_RETRY_NANOS) == null) {
                     again.complete(null);
                 }

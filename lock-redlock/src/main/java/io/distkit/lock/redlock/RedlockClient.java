@@ -398,7 +398,7 @@ public final class RedlockClient {
                 }
                 checkNodes(nodes);
                 RedlockBackend backend = new RedlockBackend(nodes, keyPrefix, nodeTimeout, maxLease, safeguard, timeouts,
-                        () -> shutdownOwned.forEach(Runnable::run));
+                        resources.eventExecutorGroup(), () -> shutdownOwned.forEach(Runnable::run));
                 LockClient client = LockEngine.builder(backend)
                         .defaultOptions(defaultOptions)
                         // a release is at most two commands per node (EVALSHA, then EVAL after NOSCRIPT), sent at once

@@ -1,5 +1,6 @@
 package io.distkit.lock.redlock;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
@@ -46,17 +47,26 @@ final class Round {
             out.complete(List.of());
             return out;
         }
+        // every command is sent before any answer is looked at: an answer that decides the round at once (a
+        // node failing on the spot) must not start a release before the acquire went to the other nodes
+        List<CompletableFuture<T>> sent = new ArrayList<>(n);
+        long[] epochs = new long[n];
+        for (int i = 0; i < n; i++) {
+            RedlockNode node = targets.get(i);
+            epochs[i] = node.epoch();
+            CompletableFuture<T> command;
+            try {
+                command = call.apply(node);
+            } catch (RuntimeException e) {
+                command = CompletableFuture.failedFuture(e);
+            }
+            sent.add(command);
+        }
         for (int i = 0; i < n; i++) {
             int index = i;
             RedlockNode node = targets.get(i);
-            long epoch = node.epoch();
-            CompletableFuture<T> sent;
-            try {
-                sent = call.apply(node);
-            } catch (RuntimeException e) {
-                sent = CompletableFuture.failedFuture(e);
-            }
-            sent.whenComplete((value, failure) -> {
+            long epoch = epochs[i];
+            sent.get(i).whenComplete((value, failure) -> {
                 Answer<T> answer = new Answer<>(node, value, failure, failure == null && node.counts(epoch));
                 List<@Nullable Answer<T>> result = null;
                 synchronized (answers) {
