@@ -68,8 +68,9 @@ import org.redisson.config.TransportMode;
  *
  * <p>The targets: on {@code acquireRelease}, {@code DISTKIT} at least 2 times as fast as {@code
  * REDISSON_REDLOCK} (its score at most half of Redisson's) and at least 0.8 times as fast as {@code BARE_QUORUM}
- * (its score at most {@code BARE_QUORUM}'s / 0.8: distkit pays one more parallel round trip per acquire, the
- * write-back of the fencing token to the masters, which the bare loop does not have); on {@code handoff}, a
+ * (its score at most {@code BARE_QUORUM}'s / 0.8: distkit's acquire script also advances the fencing counter,
+ * its release publishes the release, and when the masters' counters disagree with the token it proposed it pays
+ * one more parallel round trip, the write-back of the token to the quorum); on {@code handoff}, a
  * hand-off latency of {@code DISTKIT} no higher than {@code REDISSON_REDLOCK}'s. As with the single-server
  * suite ({@link RedisLockBenchmark}), take ratios from several forks: a 2-core VM moves single-fork figures by
  * 15 %, and here six processes (five servers and the JVM) share those cores.
