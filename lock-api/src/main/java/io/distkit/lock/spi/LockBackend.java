@@ -73,7 +73,10 @@ public interface LockBackend<S> {
 
     /**
      * Extends many leases, one result each in the same order. Override to do it in one round trip;
-     * the default renews one by one. A failed element fails the whole stage.
+     * the default renews one by one. A failed element fails the whole stage. An element may be {@code null}:
+     * the backend cannot say for that lease alone (a quorum backend whose nodes answered for some leases but
+     * not for this one); the engine treats it as a failed renewal of that lease only, keeps its deadline and
+     * tries again before it, while the other leases of the batch are extended or lost as answered.
      */
     default CompletionStage<List<Boolean>> renewAll(List<S> leases, List<Duration> leaseTimes) {
         List<CompletableFuture<Boolean>> each = new ArrayList<>(leases.size());

@@ -124,8 +124,7 @@ final class Renewer<S> {
 
     private void onRenewed(List<Lease<S>> batch, long sentAt, @Nullable List<Boolean> results,
             @Nullable Throwable failure) {
-        if (failure == null && (results == null || results.size() != batch.size()
-                || results.stream().anyMatch(java.util.Objects::isNull))) { // List.of(..).contains(null) throws
+        if (failure == null && (results == null || results.size() != batch.size())) {
             failure = new IllegalStateException(client.backend.describe() + " answered " + batch.size()
                     + " renewals with " + results);
             results = null;
@@ -140,13 +139,13 @@ final class Renewer<S> {
             Lease<S> lease = batch.get(i);
             if (lease.state() != Lease.State.HELD) {
                 lease.renewing = false;
-                if (lease.state() == Lease.State.LOST && results != null && results.get(i)) {
+                if (lease.state() == Lease.State.LOST && results != null && Boolean.TRUE.equals(results.get(i))) {
                     client.releases.afterLoss(lease, false); // the renewal extended on the server a lease already declared lost
                 }
                 continue;
             }
-            if (failure != null || results == null) {
-                // unknown: keep the deadline, try again soon enough to have another go before it
+            if (failure != null || results == null || results.get(i) == null) {
+                // unknown (the whole batch, or this lease): keep the deadline, try again soon enough before it
                 lease.renewalUnconfirmed = true;
                 long retryIn = Math.max(1_000_000L, Math.min(lease.renewIntervalNanos, (lease.deadline() - now) / 2));
                 lease.nextRenewAt = now + retryIn;

@@ -77,6 +77,29 @@ class EngineLostLeaseTest extends EngineTestSupport {
     }
 
     @Nested
+    @DisplayName("when a renewal batch cannot say for one of its leases")
+    class RenewalUnknownForOneLease {
+
+        @Test
+        void theOthersAreExtendedAndTheUnknownOneKeepsItsDeadline() {
+            LockHandle a = acquire("a");
+            LockHandle b = acquire("b");
+            backend.answerNextRenewal(java.util.Arrays.asList(true, null)); // one batch at 10 s, both leases
+            time.advanceTo(seconds(10));
+            assertThat(a.isHeld()).isTrue();
+            assertThat(b.isHeld()).isTrue();
+            assertThat(renewalTimes()).as("one batch for both").containsExactly(seconds(10));
+
+            backend.failRenewals(new IllegalStateException("backend unreachable"));
+            time.advanceTo(VALIDITY);
+
+            assertThat(java.util.stream.Stream.of(a, b).filter(LockHandle::isHeld).count())
+                    .as("the lease answered true runs from the renewal; the unknown one is lost at its old deadline")
+                    .isEqualTo(1);
+        }
+    }
+
+    @Nested
     @DisplayName("when renewals keep failing")
     class RenewalsFail {
 

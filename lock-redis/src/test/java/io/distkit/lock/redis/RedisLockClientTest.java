@@ -10,6 +10,7 @@ import io.distkit.lock.LockClients;
 import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.internal.LockKeys;
+import io.distkit.lock.redis.internal.Script;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.server.RedisServer;
 import io.lettuce.core.RedisClient;
@@ -284,7 +285,7 @@ class RedisLockClientTest {
     }
 
     private static String script(String name) throws IOException {
-        try (var in = RedisLockBackend.class.getResourceAsStream(name)) {
+        try (var in = Script.class.getResourceAsStream(name)) {
             return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }

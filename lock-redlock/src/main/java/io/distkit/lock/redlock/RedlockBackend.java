@@ -13,6 +13,7 @@ import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
 import io.distkit.lock.spi.LockRequest;
+import io.netty.util.concurrent.FastThreadLocalThread;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -90,6 +91,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     private final String description;
     private final InFlight inFlight = new InFlight();
     private final AtomicLong lastProposed = new AtomicLong();
+    private final Object joinOrder = new Object();
     private volatile boolean closed;
 
     /** @param afterClose run last by {@link #close()}: shuts down the Lettuce resources the client created */
@@ -168,7 +170,8 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
     /**
      * One round: each node renews every lease in one script call (in chunks of {@link #MAX_KEYS_PER_CALL}).
      * Per lease: renewed with a quorum of renewing votes; lost when so many nodes no longer hold it that no
-     * quorum is left; if any lease is undecided (nodes silent), the whole stage fails and the engine tries again.
+     * quorum is left; otherwise (nodes silent) unknown, answered {@code null}, which the engine tries again
+     * before the lease's deadline; if no lease is decided, the stage fails with the reason.
      */
     @Override
     public CompletionStage<List<Boolean>> renewAll(List<RedlockLease> leases, List<Duration> leaseTimes) {
@@ -189,11 +192,11 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                         } else if (nodes.size() - gone < quorum) {
                             out.add(false);
                         } else {
-                            out.add(false);
+                            out.add(null); // this lease alone is unknown: the engine tries it again
                             undecided.add(leases.get(i).name());
                         }
                     }
-                    if (!undecided.isEmpty()) {
+                    if (undecided.size() == n) {
                         String lockName = n == 1 ? leases.get(0).name() : null;
                         throw new LockBackendException(lockName, "renewal of " + undecided + " reached no quorum of "
                                 + quorum + " of " + nodes.size() + " nodes: " + failures(answers)
@@ -253,8 +256,20 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }));
     }
 
-    /** Compare-and-delete on every node at once; over at a quorum of deletions or when all answered. */
+    /**
+     * Compare-and-delete on every node at once; over at a quorum of deletions or when all answered. Called on a
+     * Netty event loop (a reply's callback), it sends from the client's executor instead: on a connection's own
+     * event loop Netty writes at once, ahead of an acquire that another thread queued on that connection a moment
+     * before, and the acquire would then take the lock after its release.
+     */
     private CompletableFuture<List<@Nullable Answer<Long>>> releaseEverywhere(String name, LockKeys keys, String owner) {
+        if (Thread.currentThread() instanceof FastThreadLocalThread) {
+            return CompletableFuture.supplyAsync(() -> sendRelease(keys, owner), sender).thenCompose(Function.identity());
+        }
+        return sendRelease(keys, owner);
+    }
+
+    private CompletableFuture<List<@Nullable Answer<Long>>> sendRelease(LockKeys keys, String owner) {
         String[] releaseKeys = {keys.lock(), keys.channel()};
         return Round.<Long>of(nodes, node -> node.run(Script.RELEASE, releaseKeys, owner),
                 answers -> Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value())) >= quorum);
@@ -377,9 +392,13 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                 // the caller waits: subscribe on every node, and check again once the subscriptions cover any release
                 ReleaseSignals.Waiter[] joined = new ReleaseSignals.Waiter[nodes.size()];
                 CompletableFuture<?>[] subscribed = new CompletableFuture<?>[nodes.size()];
-                for (int i = 0; i < joined.length; i++) {
-                    joined[i] = nodes.get(i).signals.join(keys.channel());
-                    subscribed[i] = joined[i].subscribed();
+                // one queue order on every node: a release wakes the oldest waiter on each node, and a waiter needs
+                // a quorum of those wake-ups; in different orders, two waiters could split them and neither wake
+                synchronized (joinOrder) {
+                    for (int i = 0; i < joined.length; i++) {
+                        joined[i] = nodes.get(i).signals.join(keys.channel());
+                        subscribed[i] = joined[i].subscribed();
+                    }
                 }
                 waiters = joined;
                 return CompletableFuture.allOf(subscribed).handle((ok, failure) -> null)
@@ -475,15 +494,10 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             return CompletableFuture.completedFuture(nextTry(answers, failedAfterQuorum));
         }
 
-        /**
-         * Releases this owner value on every node, sent from the client's executor, never from a connection's
-         * own I/O thread: there a write goes out at once, ahead of an acquire that another thread queued on the
-         * same connection a moment before, and the acquire would then take the lock after its release.
-         */
+        /** Releases this owner value on every node ({@link #releaseEverywhere}); forgets it once all confirmed. */
         private CompletableFuture<Void> releaseAll(String owner) {
             leftovers.add(owner);
-            return CompletableFuture.supplyAsync(() -> releaseEverywhere(request.name(), keys, owner), sender)
-                    .thenCompose(Function.identity())
+            return releaseEverywhere(request.name(), keys, owner)
                     .handle((answers, failure) -> {
                         if (failure == null && Round.count(answers, Answer::replied) == nodes.size()) {
                             leftovers.remove(owner);
@@ -618,8 +632,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }
 
         private CompletableFuture<Void> giveBack(String owner, int attemptsLeft) {
-            return CompletableFuture.supplyAsync(() -> releaseEverywhere(request.name(), keys, owner), sender)
-                    .thenCompose(Function.identity()).thenCompose(answers -> {
+            return releaseEverywhere(request.name(), keys, owner).thenCompose(answers -> {
                 if (Round.count(answers, Answer::replied) == nodes.size() || attemptsLeft <= 1 || closed) {
                     return DONE;
                 }

@@ -448,7 +448,7 @@ public final class RedlockClient {
                 throw unreachable(address, e);
             }
             return new RedlockNode(address, connection, bound, nodeTimeout,
-                    () -> client.connectPubSubAsync(StringCodec.UTF8, uri), safeguard, maxLease,
+                    () -> client.connectPubSubAsync(StringCodec.UTF8, uri), safeguard, maxLease, connectTimeout,
                     () -> client.shutdown(Duration.ZERO, Duration.ofSeconds(2)));
         }
 
@@ -465,7 +465,7 @@ public final class RedlockClient {
             String address = "#" + (index + 1) + " (a supplied RedisClient)";
             return new RedlockNode(address, connection, bound, nodeTimeout,
                     () -> CompletableFuture.supplyAsync(() -> client.connectPubSub(StringCodec.UTF8), CONNECTOR),
-                    safeguard, maxLease, () -> {});
+                    safeguard, maxLease, connectTimeout, () -> {});
         }
 
         /** Checks every node at once: role, persistence, and that no two are the same server. */

@@ -4,6 +4,7 @@ import io.distkit.lock.redis.internal.CommandBound;
 import io.distkit.lock.redis.internal.ReleaseSignals;
 import io.distkit.lock.redis.internal.Script;
 import io.lettuce.core.RedisChannelHandler;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -57,6 +59,9 @@ final class RedlockNode {
     private final AtomicLong disconnects = new AtomicLong();
     private final AtomicBoolean checking = new AtomicBoolean();
     private volatile @Nullable Trust trust;
+    /** When the connection last dropped ({@link System#nanoTime()}): the old process may have been lost from then. */
+    private volatile long lastDisconnectAt = System.nanoTime();
+    private final Duration checkTimeout;
 
     /**
      * @param pubSub opens a pub/sub connection to the same server
@@ -64,17 +69,19 @@ final class RedlockNode {
      */
     RedlockNode(String address, StatefulRedisConnection<String, String> connection, CommandBound bound,
             Duration timeout, Supplier<CompletionStage<? extends StatefulRedisPubSubConnection<String, String>>> pubSub,
-            RestartSafeguard safeguard, Duration maxLeaseTime, Runnable shutdown) {
+            RestartSafeguard safeguard, Duration maxLeaseTime, Duration checkTimeout, Runnable shutdown) {
         this.address = address;
         this.connection = connection;
         this.bound = bound;
         this.safeguard = safeguard;
         this.maxLeaseNanos = maxLeaseTime.toNanos();
         this.shutdown = shutdown;
+        this.checkTimeout = checkTimeout;
         this.signals = new ReleaseSignals(pubSub, timeout, "redlock node " + address);
         connection.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> handler) {
+                lastDisconnectAt = System.nanoTime();
                 disconnects.incrementAndGet();
             }
 
@@ -163,35 +170,54 @@ final class RedlockNode {
      */
     CompletableFuture<Trust> check() {
         long epoch = epoch();
-        CompletableFuture<String> info = bound.bound(connection.async().info());
-        CompletableFuture<Map<String, String>> persistence = safeguard == RestartSafeguard.NONE
-                ? CompletableFuture.completedFuture(Map.of())
-                : bound.bound(connection.async().configGet("appendonly", "appendfsync"))
-                        .exceptionally(refused -> Map.of()); // CONFIG may be renamed away: then not known to fsync
-        return info.thenCombine(persistence, (text, config) -> {
+        long nanos = checkTimeout.toNanos();
+        CompletableFuture<String> info = connection.async().info().toCompletableFuture()
+                .orTimeout(nanos, TimeUnit.NANOSECONDS);
+        CompletableFuture<Map<String, String>> config = connection.async()
+                .configGet("appendonly", "appendfsync", "maxmemory", "maxmemory-policy").toCompletableFuture()
+                .orTimeout(nanos, TimeUnit.NANOSECONDS)
+                // CONFIG may be renamed away: then the settings are not known (a timeout fails the check instead)
+                .exceptionally(failure -> {
+                    if (Script.rootCause(failure) instanceof RedisCommandExecutionException) {
+                        return Map.of();
+                    }
+                    throw failure instanceof CompletionException c ? c : new CompletionException(failure);
+                });
+        return info.thenCombine(config, (text, settings) -> {
             long at = System.nanoTime();
             Map<String, String> fields = parseInfo(text);
             String role = fields.getOrDefault("role", "?");
             String runId = fields.getOrDefault("run_id", "?");
             long uptime = Long.parseLong(fields.getOrDefault("uptime_in_seconds", "0"));
-            boolean fsyncAlways = "yes".equals(config.get("appendonly")) && "always".equals(config.get("appendfsync"));
+            boolean fsyncAlways = "yes".equals(settings.get("appendonly")) && "always".equals(settings.get("appendfsync"));
+            String maxmemory = settings.getOrDefault("maxmemory", "0");
+            String policy = settings.getOrDefault("maxmemory-policy", "noeviction");
             String refusal = null;
             if (!"master".equals(role)) {
                 refusal = "is a replica (role:" + role + "); Redlock needs independent masters";
+            } else if (!"0".equals(maxmemory) && !"noeviction".equals(policy)) {
+                refusal = "may evict keys when full (maxmemory " + maxmemory + ", maxmemory-policy " + policy
+                        + "): an evicted lock key frees a lock that is held; use maxmemory-policy noeviction";
             } else if (safeguard == RestartSafeguard.REQUIRE_FSYNC_ALWAYS && !fsyncAlways) {
-                refusal = "runs without appendonly yes and appendfsync always (appendonly " + config.get("appendonly")
-                        + ", appendfsync " + config.get("appendfsync") + "), which restart safeguard"
+                refusal = "runs without appendonly yes and appendfsync always (appendonly " + settings.get("appendonly")
+                        + ", appendfsync " + settings.get("appendfsync") + "), which restart safeguard"
                         + " REQUIRE_FSYNC_ALWAYS requires";
             }
             Trust previous = trust;
+            long startedAt = at - TimeUnit.SECONDS.toNanos(uptime); // uptime is rounded down: the latest start
             long trustedFrom;
-            if (safeguard == RestartSafeguard.NONE || fsyncAlways) {
+            if (safeguard == RestartSafeguard.NONE) {
                 trustedFrom = at;
             } else if (previous != null && previous.runId.equals(runId)) {
                 trustedFrom = previous.trustedFrom; // the same process: only the connection was new
+            } else if (previous == null) {
+                trustedFrom = fsyncAlways ? at : startedAt + maxLeaseNanos;
             } else {
-                // uptime is rounded down, so the process started at (at - uptime) at the latest
-                trustedFrom = at - TimeUnit.SECONDS.toNanos(uptime) + maxLeaseNanos;
+                // another process than the one this client knew: a restart, or a different server at the address.
+                // Only a restart after the drop, synced before every reply both before and after, kept our keys.
+                long lostAt = lastDisconnectAt - TimeUnit.SECONDS.toNanos(1);
+                boolean syncedRestart = fsyncAlways && previous.fsyncAlways && startedAt - lostAt >= 0;
+                trustedFrom = syncedRestart ? at : Math.max(startedAt, lastDisconnectAt) + maxLeaseNanos;
             }
             Trust checked = new Trust(epoch, runId, trustedFrom, uptime, fsyncAlways, refusal);
             if (previous != null && !previous.runId.equals(runId)) {

@@ -120,6 +120,22 @@ class RedlockClientTest {
     }
 
     @Test
+    @DisplayName("a node that may evict keys when full (maxmemory with a policy other than noeviction) is refused")
+    void aNodeThatMayEvictLockKeysIsRefused() throws Exception {
+        try (RedisServer evicting = RedisServer.builder().persistence(Persistence.AOF_ALWAYS)
+                .args("--maxmemory", "100mb", "--maxmemory-policy", "volatile-lru").build()) {
+            evicting.start();
+            assertThatThrownBy(() -> RedlockClient.builder(uris(a, b, evicting)).build())
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(evicting.port() + "")
+                    .hasMessageContaining("volatile-lru").hasMessageContaining("noeviction");
+            evicting.call("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            try (LockClient client = RedlockClient.builder(uris(a, b, evicting)).build()) {
+                assertThat(client.lock("evicting").tryAcquire()).isPresent();
+            }
+        }
+    }
+
+    @Test
     @DisplayName("a lease below 10 node timeouts or above maxLeaseTime is refused, naming both values")
     void leasesOutsideTheRulesAreRefused() {
         assertThatThrownBy(() -> RedlockClient.builder(uris(a, b, c)).nodeTimeout(Duration.ofMillis(200))
