@@ -69,12 +69,9 @@ final class Lease<S> {
         this.nextRenewAt = sentAt + renewIntervalNanos;
     }
 
-    /**
-     * The allowance for clock drift between client and server: 1% of the lease plus 2 ms, as in the
-     * Redlock analysis. The local deadline is this much earlier than the server's expiry can be.
-     */
+    /** {@link LockEngine#driftNanos}: the local deadline is this much earlier than the server's expiry can be. */
     static long driftNanos(long leaseNanos) {
-        return leaseNanos / 100 + 2_000_000L;
+        return LockEngine.driftNanos(leaseNanos);
     }
 
     /** When a lease granted to a request sent at {@code sentAt} is over as far as this client knows. */

@@ -144,12 +144,7 @@ public final class RedisLockClient {
          *     off the lock name)
          */
         public Builder keyPrefix(String keyPrefix) {
-            LockEngine.checkKeyPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
-            if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
-                throw new IllegalArgumentException("keyPrefix must not contain '{' or '}': the lock name is the"
-                        + " Redis Cluster hash tag of every key, was '" + keyPrefix + "'");
-            }
-            this.keyPrefix = keyPrefix;
+            this.keyPrefix = LockKeys.checkPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
             return this;
         }
 

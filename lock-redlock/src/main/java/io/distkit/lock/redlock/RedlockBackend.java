@@ -12,6 +12,7 @@ import io.distkit.lock.redlock.Round.Answer;
 import io.distkit.lock.spi.Acquisition;
 import io.distkit.lock.spi.Attempt;
 import io.distkit.lock.spi.LockBackend;
+import io.distkit.lock.spi.LockEngine;
 import io.distkit.lock.spi.LockRequest;
 import io.netty.util.concurrent.FastThreadLocalThread;
 import java.time.Duration;
@@ -29,6 +30,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -46,7 +48,9 @@ import org.jspecify.annotations.Nullable;
  * answered the proposal itself, the quorum's fences hold the token already and the lock is ours (validity
  * left: lease − time since the first request was sent − drift of 1 % + 2 ms). Otherwise (some node's fence
  * was ahead of the proposal) the write-back: each granting node raises its fence counter to that token, if
- * the lock there is still ours; with a quorum of write-backs and validity left, the lock is ours. Either way
+ * the lock there is still ours; with a quorum of write-backs the lock is ours, if the engine finds it answered
+ * before the attempt's local deadline (which ends no later than the validity; a grant past it is given back
+ * and asked for again). Either way
  * a quorum of nodes holding the lock has a fence of at least the token when the acquire returns, so tokens
  * strictly increase across holders: that quorum and the granting quorum of any later holder share a node,
  * where the later holder's lock, and so its counter increment, came after.
@@ -316,11 +320,6 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }
     }
 
-    /** The drift allowance of the Redlock analysis: 1 % of the lease plus 2 ms. */
-    static long driftNanos(long leaseNanos) {
-        return leaseNanos / 100 + 2_000_000L;
-    }
-
     /** What went wrong on the nodes that did not answer usefully, for messages. */
     private String failures(List<? extends @Nullable Answer<?>> answers) {
         List<String> parts = new ArrayList<>();
@@ -441,18 +440,20 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                         }
                         if (allProposed) {
                             // every granting node took the proposed token as its fence: a quorum holds it already
-                            leftovers.remove(owner); // the engine owns the lease now
-                            return CompletableFuture.completedFuture(Attempt.acquired(token,
-                                    new RedlockLease(request.name(), keys, owner)));
+                            return CompletableFuture.completedFuture(acquired(owner, token));
                         }
-                        return writeBack(owner, granting, token, start, answers);
+                        return writeBack(owner, granting, token, answers);
                     })
                     .thenCompose(this::unlessClosed);
         }
 
-        /** Raises the fence to {@code token} on the granting nodes; the lock is ours with a quorum of them in time. */
+        /**
+         * Raises the fence to {@code token} on the granting nodes; the lock is ours with a quorum of them. Whether
+         * that came in time is the engine's check: it gives back a grant answered past the local deadline of the
+         * attempt's send time, which is never later than this attempt's validity.
+         */
         private CompletableFuture<Attempt<RedlockLease>> writeBack(String owner, List<RedlockNode> granting, long token,
-                long start, List<@Nullable Answer<List<Object>>> acquireAnswers) {
+                List<@Nullable Answer<List<Object>>> acquireAnswers) {
             String tokenText = Long.toString(token);
             int spare = granting.size() - quorum;
             return Round.<Long>of(granting, node -> node.run(Script.RAISE_FENCE, scriptKeys, owner, tokenText),
@@ -465,20 +466,19 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
                                     + granting.size() + " granting nodes, short of the quorum of " + quorum + ": "
                                     + failures(answers));
                         }
-                        if (validityLeft(start) <= 0) {
-                            return giveUp(owner, acquireAnswers, "the fencing write-back completed " + elapsedMillis(start)
-                                    + " ms after the first request, past the lease's validity (" + request.leaseTime()
-                                    + " minus drift)");
-                        }
-                        leftovers.remove(owner); // the engine owns the lease now
-                        return CompletableFuture.completedFuture(Attempt.acquired(token,
-                                new RedlockLease(request.name(), keys, owner)));
+                        return CompletableFuture.completedFuture(acquired(owner, token));
                     });
+        }
+
+        /** The grant of this attempt: the engine owns the lease from here on. */
+        private Attempt<RedlockLease> acquired(String owner, long token) {
+            leftovers.remove(owner);
+            return Attempt.acquired(token, new RedlockLease(request.name(), keys, owner));
         }
 
         /**
          * Not acquired: releases this owner value on every node at once, then says when to try again. {@code
-         * failedAfterQuorum} is set when a quorum granted but the acquire still failed (validity, write-back).
+         * failedAfterQuorum} is set when a quorum granted but the acquire still failed (no validity left, write-back short).
          */
         private CompletableFuture<Attempt<RedlockLease>> giveUp(String owner,
                 List<@Nullable Answer<List<Object>>> answers, @Nullable String failedAfterQuorum) {
@@ -546,7 +546,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
          */
         private CompletableFuture<Void> quorumOf(List<CompletableFuture<Void>> signals) {
             CompletableFuture<Void> out = new CompletableFuture<>();
-            java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(quorum);
+            AtomicInteger left = new AtomicInteger(quorum);
             for (CompletableFuture<Void> signal : signals) {
                 signal.whenComplete((ignored, failure) -> {
                     if (left.decrementAndGet() == 0) {
@@ -596,7 +596,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         }
 
         private long validityLeft(long start) {
-            return leaseNanos - (System.nanoTime() - start) - driftNanos(leaseNanos);
+            return leaseNanos - (System.nanoTime() - start) - LockEngine.driftNanos(leaseNanos);
         }
 
         private long elapsedMillis(long start) {

@@ -6,6 +6,7 @@ import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.redis.internal.CommandBound;
+import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.lock.spi.LockEngine;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
@@ -139,7 +140,7 @@ public final class RedlockClient {
 
     /** The Redis key that holds lock {@code name} under {@code keyPrefix} on every node. */
     static String lockKey(String keyPrefix, String name) {
-        return io.distkit.lock.redis.internal.LockKeys.lockKey(keyPrefix, name);
+        return LockKeys.lockKey(keyPrefix, name);
     }
 
     static List<RedisURI> parse(String text) {
@@ -262,12 +263,7 @@ public final class RedlockClient {
          *     characters, or containing <code>{</code> or <code>}</code>
          */
         public Builder keyPrefix(String keyPrefix) {
-            LockEngine.checkKeyPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
-            if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
-                throw new IllegalArgumentException("keyPrefix must not contain '{' or '}': the lock name is the"
-                        + " hash tag of every key, was '" + keyPrefix + "'");
-            }
-            this.keyPrefix = keyPrefix;
+            this.keyPrefix = LockKeys.checkPrefix(keyPrefix, MAX_KEY_PREFIX_LENGTH);
             return this;
         }
 

@@ -1,5 +1,6 @@
 package io.distkit.lock.redis.internal;
 
+import io.distkit.lock.spi.LockEngine;
 import java.util.Objects;
 
 /**
@@ -23,6 +24,23 @@ public record LockKeys(String lock, String fence, String channel) {
     public static LockKeys of(String prefix, String name) {
         String lock = lockKey(prefix, name);
         return new LockKeys(lock, lock + ":fence", lock + ":released");
+    }
+
+    /**
+     * Checks a builder's key prefix: {@link LockEngine#checkKeyPrefix}'s rules, and no brace, which would move
+     * the hash tag off the lock name.
+     *
+     * @throws NullPointerException if null
+     * @throws IllegalArgumentException if blank, longer than {@code maxLength}, or containing <code>{</code> or
+     *     <code>}</code>
+     */
+    public static String checkPrefix(String keyPrefix, int maxLength) {
+        LockEngine.checkKeyPrefix(keyPrefix, maxLength);
+        if (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0) {
+            throw new IllegalArgumentException("keyPrefix must not contain '{' or '}': the lock name is the hash tag"
+                    + " of every key (a Redis Cluster slot), was '" + keyPrefix + "'");
+        }
+        return keyPrefix;
     }
 
     /** {@code <prefix>{<encoded name>}}: the key that holds the owner value while the lock is held. */
