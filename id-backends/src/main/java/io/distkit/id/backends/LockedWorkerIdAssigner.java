@@ -12,6 +12,7 @@ import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.spi.LockNames;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -58,6 +59,7 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
     private final String namespace;
     private final LockOptions options;
     private final boolean closeLocks;
+    private final List<AutoCloseable> alsoClose;
     private final Set<LockedWorkerLease> leases = ConcurrentHashMap.newKeySet();
     private final Object registration = new Object();
     private volatile boolean closed; // written under registration
@@ -68,6 +70,7 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         this.namespace = builder.namespace;
         this.options = options;
         this.closeLocks = builder.closeLocks;
+        this.alsoClose = List.copyOf(builder.alsoClose);
     }
 
     /**
@@ -208,6 +211,20 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         List<LockedWorkerLease> open = List.copyOf(leases);
         open.forEach(LockedWorkerLease::closeLocally);
         leases.clear();
+        try {
+            releaseAll(open);
+        } finally {
+            for (AutoCloseable resource : alsoClose) {
+                try {
+                    resource.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {} with the worker-id assigner failed", resource, e);
+                }
+            }
+        }
+    }
+
+    private void releaseAll(List<LockedWorkerLease> open) {
         if (closeLocks) {
             locks.close(); // releases them all in one go
             return;
@@ -237,6 +254,7 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         private String namespace = DEFAULT_NAMESPACE;
         private final LockOptions.Builder lease = LockOptions.builder();
         private boolean closeLocks;
+        private final List<AutoCloseable> alsoClose = new ArrayList<>();
 
         private Builder(LockClient locks, WorkerMarkStore marks) {
             this.locks = locks;
@@ -292,6 +310,17 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         /** Closes the lock client when the assigner is closed: for a client made for this assigner alone. */
         public Builder closeLockClientWithAssigner() {
             this.closeLocks = true;
+            return this;
+        }
+
+        /**
+         * Closes {@code resource} when the assigner is closed, after its leases and lock client: for what the
+         * mark store was made with (its own connection).
+         *
+         * @throws NullPointerException if null
+         */
+        public Builder alsoClose(AutoCloseable resource) {
+            alsoClose.add(Objects.requireNonNull(resource, "resource"));
             return this;
         }
 

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -52,6 +53,9 @@ public abstract class WorkerIdAssignerContract {
      */
     protected abstract void deleteLockBehindItsBack(String lockName) throws Exception;
 
+    /** Empties the store's worker ids and marks: every test starts on a store that never leased one. */
+    protected abstract void clearStore() throws Exception;
+
     /** The shortest lease time the store takes that still renews a few times a second or so: 2 s by default. */
     protected Duration shortLease() {
         return Duration.ofSeconds(2);
@@ -60,6 +64,11 @@ public abstract class WorkerIdAssignerContract {
     /** A lease time long enough that no renewal happens during a test. */
     protected Duration longLease() {
         return Duration.ofSeconds(60);
+    }
+
+    @BeforeEach
+    void startEmpty() throws Exception {
+        clearStore();
     }
 
     @AfterEach

@@ -3,6 +3,7 @@ package io.distkit.lock.redlock;
 import io.distkit.lock.redis.internal.CommandBound;
 import io.distkit.lock.redis.internal.ReleaseSignals;
 import io.distkit.lock.redis.internal.Script;
+import io.distkit.lock.redis.internal.ServerInfo;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisConnectionStateListener;
@@ -10,7 +11,6 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.net.SocketAddress;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -185,7 +185,7 @@ final class RedlockNode {
                 });
         return info.thenCombine(config, (text, settings) -> {
             long at = System.nanoTime();
-            Map<String, String> fields = parseInfo(text);
+            Map<String, String> fields = ServerInfo.parse(text);
             String role = fields.getOrDefault("role", "?");
             String runId = fields.getOrDefault("run_id", "?");
             long uptime = Long.parseLong(fields.getOrDefault("uptime_in_seconds", "0"));
@@ -230,17 +230,6 @@ final class RedlockNode {
             }
             return checked;
         });
-    }
-
-    static Map<String, String> parseInfo(String text) {
-        Map<String, String> fields = new HashMap<>();
-        for (String line : text.split("\r?\n")) {
-            int colon = line.indexOf(':');
-            if (colon > 0 && !line.startsWith("#")) {
-                fields.put(line.substring(0, colon), line.substring(colon + 1).strip());
-            }
-        }
-        return fields;
     }
 
     void close() {

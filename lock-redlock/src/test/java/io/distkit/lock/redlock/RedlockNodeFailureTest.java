@@ -559,7 +559,7 @@ class RedlockNodeFailureTest {
     /** Waits until every node reports at least {@code atLeast} of uptime: a client built then trusts them at once. */
     private static void awaitUptime(List<RedisServer> nodes, Duration atLeast) {
         Awaitility.await().pollInterval(Duration.ofMillis(50)).atMost(atLeast.plusSeconds(3))
-                .until(() -> nodes.stream().allMatch(node -> Long.parseLong(RedlockNode.parseInfo(
+                .until(() -> nodes.stream().allMatch(node -> Long.parseLong(io.distkit.lock.redis.internal.ServerInfo.parse(
                         (String) node.call("INFO", "server")).get("uptime_in_seconds")) >= atLeast.toSeconds()));
     }
 

@@ -78,14 +78,24 @@ public final class Script {
     }
 
     private static Script load(String resource, ScriptOutputType output) {
-        try (InputStream in = Script.class.getResourceAsStream(resource)) {
+        return load(Script.class, resource, output);
+    }
+
+    /**
+     * A script read from the classpath resource {@code resource} beside {@code anchor} (in its package), for
+     * other distkit modules on Redis (the id backends).
+     *
+     * @throws IllegalStateException if the resource is missing
+     */
+    public static Script load(Class<?> anchor, String resource, ScriptOutputType output) {
+        String where = anchor.getPackageName().replace('.', '/') + "/" + resource;
+        try (InputStream in = anchor.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("missing resource io/distkit/lock/redis/internal/" + resource
-                        + " in the distkit-lock-redis jar");
+                throw new IllegalStateException("missing resource " + where + " in the jar of " + anchor.getName());
             }
             return new Script(resource, in.readAllBytes(), output);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read io/distkit/lock/redis/internal/" + resource, e);
+            throw new UncheckedIOException("cannot read " + where, e);
         }
     }
 
