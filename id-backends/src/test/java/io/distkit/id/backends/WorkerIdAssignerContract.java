@@ -10,6 +10,7 @@ import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
+import io.distkit.testkit.server.FaultProxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,9 +24,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -55,6 +59,20 @@ public abstract class WorkerIdAssignerContract {
 
     /** Empties the store's worker ids and marks: every test starts on a store that never leased one. */
     protected abstract void clearStore() throws Exception;
+
+    /**
+     * A new assigner like {@link #newAssigner} whose every connection to the store goes through {@code proxy}
+     * (made by {@link #proxyToStore()}); null where the store cannot be reached through a proxy (the cut-off
+     * test is then skipped).
+     */
+    protected @Nullable WorkerIdAssigner newAssignerThrough(FaultProxy proxy, Duration leaseTime) {
+        return null;
+    }
+
+    /** A started proxy to the store (one server of it), for {@link #newAssignerThrough}; null if none. */
+    protected @Nullable FaultProxy proxyToStore() {
+        return null;
+    }
 
     /** The shortest lease time the store takes that still renews a few times a second or so: 2 s by default. */
     protected Duration shortLease() {
@@ -168,6 +186,36 @@ public abstract class WorkerIdAssignerContract {
         WorkerLease next = assigner(longLease()).acquire(8);
         assertThat(next.workerId()).isEqualTo(id);
         assertThat(next.lastTimestamp()).as("the lost holder's save after its loss changed nothing").isEqualTo(70);
+    }
+
+    @Test
+    @DisplayName("F20: a holder cut off from the store past its lease learns of the loss before anyone else gets its id; its saves then throw")
+    void cutOffHolderKnowsBeforeTheNextHolderGetsItsId() throws Exception {
+        FaultProxy proxy = proxyToStore();
+        Assumptions.assumeTrue(proxy != null, "this store is not reached through a proxy");
+        toClose.add(proxy);
+        Duration lease = shortLease();
+        WorkerIdAssigner cut = newAssignerThrough(proxy, lease);
+        Assumptions.assumeTrue(cut != null, "this store is not reached through a proxy");
+        toClose.add(cut);
+        WorkerLease held = cut.acquire(1);
+        held.saveLastTimestamp(4_242);
+        AtomicLong lostAt = new AtomicLong();
+        CountDownLatch lost = new CountDownLatch(1);
+        held.onLost(() -> {
+            lostAt.set(System.nanoTime());
+            lost.countDown();
+        });
+        WorkerIdAssigner next = assigner(lease);
+        proxy.blackHole(); // the holder hears nothing from the store and the store nothing from it
+        WorkerLease taken = await().atMost(lease.multipliedBy(4)).pollInterval(Duration.ofMillis(20))
+                .until(() -> tryAcquire(next, 1), lease1 -> lease1 != null);
+        long takenAt = System.nanoTime();
+        assertThat(lost.await(1, TimeUnit.SECONDS)).as("the cut-off holder was told").isTrue();
+        assertThat(lostAt.get()).as("... before the next holder had its id").isLessThanOrEqualTo(takenAt);
+        assertThat(taken.lastTimestamp()).as("the cut-off holder's mark").isEqualTo(4_242);
+        assertThat(held.isValid()).isFalse();
+        assertThatThrownBy(() -> held.saveLastTimestamp(9_999)).isInstanceOf(WorkerLeaseLostException.class);
     }
 
     @Test

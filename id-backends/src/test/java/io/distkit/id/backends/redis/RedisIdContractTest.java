@@ -8,6 +8,7 @@ import io.distkit.id.backends.SnowflakeOnAssignerContract;
 import io.distkit.id.backends.WorkerIdAssignerContract;
 import io.distkit.lock.redis.internal.LockKeys;
 import io.distkit.testkit.id.IdGeneratorContract;
+import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.RedisServer;
 import java.time.Duration;
 import java.util.IdentityHashMap;
@@ -109,6 +110,19 @@ class RedisIdContractTest {
         @Override
         protected WorkerIdAssigner newAssigner(Duration leaseTime) {
             return new StoreClosingAssigner(store(leaseTime));
+        }
+
+        @Override
+        protected FaultProxy proxyToStore() {
+            FaultProxy proxy = FaultProxy.builder().target(redis.host(), redis.port()).build();
+            proxy.start();
+            return proxy;
+        }
+
+        @Override
+        protected WorkerIdAssigner newAssignerThrough(FaultProxy proxy, Duration leaseTime) {
+            return new StoreClosingAssigner(RedisIdStore.builder(proxy.uri("redis")).workerLeaseTime(leaseTime)
+                    .commandTimeout(Duration.ofMillis(500)).build());
         }
 
         @Override
