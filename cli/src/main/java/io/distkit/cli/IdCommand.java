@@ -1,9 +1,12 @@
 package io.distkit.cli;
 
+import io.distkit.id.IdGenerator;
+import io.distkit.id.IdStore;
+import io.distkit.id.IdStores;
 import io.distkit.id.Segment;
+import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
-import io.distkit.id.backends.jdbc.JdbcSegmentAllocator;
-import io.distkit.id.backends.jdbc.JdbcWorkerIdAssigner;
+import io.distkit.id.backends.jdbc.JdbcIdStore;
 import io.distkit.id.snowflake.IdFormat;
 import io.distkit.id.snowflake.SnowflakeIdGenerator;
 import io.distkit.id.snowflake.SnowflakeLayout;
@@ -14,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import javax.sql.DataSource;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,14 +40,18 @@ import picocli.CommandLine.TypeConversionException;
         description = {
             "Prints unique ids, one a line.",
             "",
-            "snowflake: time-ordered 64-bit ids. The worker id is leased from table distkit_worker of a jdbc:"
-                    + " --backend (created if missing), or fixed with --worker-id.",
-            "segment: consecutive numbers per --tag, reserved as one range in table distkit_id_segment of a jdbc:"
-                    + " --backend (table and tag are created if missing; tags start at 1)."},
+            "snowflake: time-ordered 64-bit ids. The worker id is leased from the --backend (a jdbc: database,"
+                    + " redis://, etcd:// or zookeeper://), or fixed with --worker-id.",
+            "segment: consecutive numbers per --tag, reserved as one range in the --backend (tags start at 1),"
+                    + " exactly --count long.",
+            "counter: the --backend's own sequence per --tag (Redis INCRBY, etcd revision, ZooKeeper version,"
+                    + " a database row), one request per id: what a service asking the store for each id gets."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  distkit id --backend 'jdbc:postgresql://db/app?user=app' --kind snowflake",
             "  distkit id --backend jdbc:h2:/tmp/ids --kind segment --tag order --count 10",
+            "  distkit id --backend redis://localhost:6379 --kind counter --tag invoice --count 3",
+            "  distkit id --backend etcd://localhost:2379 --kind snowflake",
             "  distkit id --kind snowflake --worker-id 7 --format base32",
             "  distkit id decode 1798306468462575616",
             "  distkit id decode 1JXJ4B1N00000 --layout twitter"})
@@ -59,7 +65,7 @@ final class IdCommand implements Callable<Integer> {
      */
     static final Duration PERSIST_INTERVAL = Duration.ofMillis(100);
 
-    enum Kind { snowflake, segment }
+    enum Kind { snowflake, segment, counter }
 
     enum Format { decimal, base32 }
 
@@ -70,15 +76,16 @@ final class IdCommand implements Callable<Integer> {
     HelpOption help;
 
     @Option(names = "--backend", paramLabel = "URI", defaultValue = "${env:DISTKIT_BACKEND}",
-            description = "Id store: a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2). Default: $DISTKIT_BACKEND.")
+            description = "Id store: a jdbc: URL (PostgreSQL, MySQL/MariaDB, H2), redis://, etcd:// or zookeeper://."
+                    + " Default: $DISTKIT_BACKEND.")
     @Nullable String backendUri;
 
     // not required = true: picocli would then ask for it before 'decode' too
-    @Option(names = "--kind", paramLabel = "KIND", description = "snowflake or segment (required).")
+    @Option(names = "--kind", paramLabel = "KIND", description = "snowflake, segment or counter (required).")
     @Nullable Kind kind;
 
     @Option(names = "--tag", paramLabel = "TAG", defaultValue = "default",
-            description = "segment: the id sequence (default: ${DEFAULT-VALUE}).")
+            description = "segment, counter: the id sequence (default: ${DEFAULT-VALUE}).")
     String tag = "default";
 
     @Option(names = "--count", paramLabel = "N", defaultValue = "1",
@@ -102,7 +109,7 @@ final class IdCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (kind == null) {
-            throw new ParameterException(spec.commandLine(), "Missing required option: '--kind=KIND' (snowflake or segment)");
+            throw new ParameterException(spec.commandLine(), "Missing required option: '--kind=KIND' (snowflake, segment or counter)");
         }
         if (count < 1 || count > MAX_COUNT) {
             throw new ParameterException(spec.commandLine(), "--count must be between 1 and 10,000,000, was " + count);
@@ -110,19 +117,77 @@ final class IdCommand implements Callable<Integer> {
         if (backendUri != null && backendUri.isBlank()) {
             backendUri = null;
         }
-        if (backendUri != null && !jdbc(backendUri)) {
-            throw new ParameterException(spec.commandLine(), "--backend: ids need a jdbc: database for now (no id store"
-                    + " on " + Backend.scheme(backendUri) + ": yet), was " + Backend.redact(backendUri));
-        }
         PrintWriter out = spec.commandLine().getOut();
-        return kind == Kind.snowflake ? snowflake(out) : segment(out);
+        return switch (kind) {
+            case snowflake -> snowflake(out);
+            case segment -> segment(out);
+            case counter -> counter(out);
+        };
     }
 
-    private boolean jdbc(String uri) {
+    /**
+     * The id store of --backend: a jdbc: URL on the command's own pool (its errors are the lock commands'),
+     * any other URI through {@link IdStores}.
+     */
+    private IdStore openStore(String uri) {
+        if (isJdbc(uri)) {
+            Backend backend = DistkitCommand.openBackend(spec, uri, Backend.poolSize(1, 0));
+            try {
+                JdbcIdStore store = JdbcIdStore.of(backend.dataSource().orElseThrow());
+                return new ClosingBoth(store, backend);
+            } catch (RuntimeException e) {
+                backend.close();
+                throw e;
+            }
+        }
+        try {
+            return IdStores.connect(uri);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--backend: " + DistkitCommand.describe(e), e, null, uri);
+        }
+    }
+
+    private boolean isJdbc(String uri) {
         try {
             return Backend.scheme(uri).equals("jdbc");
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--backend: " + e.getMessage(), e);
+        }
+    }
+
+    /** A store whose close also closes the command's backend (the pool under a jdbc: store). */
+    private record ClosingBoth(IdStore store, AutoCloseable also) implements IdStore {
+        @Override
+        public String describe() {
+            return store.describe();
+        }
+
+        @Override
+        public IdGenerator counter(String name) {
+            return store.counter(name);
+        }
+
+        @Override
+        public SegmentAllocator segmentAllocator() {
+            return store.segmentAllocator();
+        }
+
+        @Override
+        public WorkerIdAssigner workerIdAssigner() {
+            return store.workerIdAssigner();
+        }
+
+        @Override
+        public void close() {
+            try {
+                store.close();
+            } finally {
+                try {
+                    also.close();
+                } catch (Exception e) {
+                    // the store is closed; nothing else holds the pool
+                }
+            }
         }
     }
 
@@ -142,13 +207,11 @@ final class IdCommand implements Callable<Integer> {
             return 0;
         }
         if (backendUri == null) {
-            throw new ParameterException(spec.commandLine(), "snowflake ids need a worker id: --backend jdbc:... leases"
+            throw new ParameterException(spec.commandLine(), "snowflake ids need a worker id: --backend URI leases"
                     + " one, --worker-id N fixes it");
         }
-        try (Backend backend = DistkitCommand.openBackend(spec, backendUri, Backend.poolSize(1, 0))) {
-            DataSource db = backend.dataSource().orElseThrow();
-            WorkerIdAssigner assigner = backend.register(JdbcWorkerIdAssigner.builder(db).createTableIfMissing().build());
-            print(out, assigner);
+        try (IdStore store = openStore(backendUri)) {
+            print(out, store.workerIdAssigner());
         }
         return 0;
     }
@@ -163,7 +226,7 @@ final class IdCommand implements Callable<Integer> {
                 int n = Math.min(left, 10_000);
                 StringBuilder lines = new StringBuilder(n * 20);
                 for (long id : ids.nextIds(n)) {
-                    lines.append(format == Format.base32 ? IdFormat.format(id) : Long.toString(id)).append('\n');
+                    append(lines, id);
                 }
                 out.write(lines.toString());
                 left -= n;
@@ -177,22 +240,18 @@ final class IdCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--worker-id is for snowflake ids");
         }
         if (backendUri == null) {
-            throw new ParameterException(spec.commandLine(), "segment ids need a database: --backend jdbc:...");
+            throw new ParameterException(spec.commandLine(), "segment ids need a store: --backend URI");
         }
-        try (Backend backend = DistkitCommand.openBackend(spec, backendUri, Backend.poolSize(1, 0))) {
-            JdbcSegmentAllocator allocator = JdbcSegmentAllocator.builder(backend.dataSource().orElseThrow())
-                    .createTableIfMissing()
-                    .createMissingTags(1)
-                    .build();
+        try (IdStore store = openStore(backendUri)) {
             Segment segment;
             try {
-                segment = allocator.allocate(tag, count);
+                segment = store.segmentAllocator().allocate(tag, count);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
             }
             StringBuilder lines = new StringBuilder();
             for (long id = segment.start(); id < segment.endExclusive(); id++) {
-                lines.append(format == Format.base32 ? IdFormat.format(id) : Long.toString(id)).append('\n');
+                append(lines, id);
                 if (lines.length() > 1 << 20) {
                     out.write(lines.toString());
                     lines.setLength(0);
@@ -202,6 +261,38 @@ final class IdCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
+    }
+
+    private int counter(PrintWriter out) {
+        if (workerId != null) {
+            throw new ParameterException(spec.commandLine(), "--worker-id is for snowflake ids");
+        }
+        if (backendUri == null) {
+            throw new ParameterException(spec.commandLine(), "counter ids need a store: --backend URI");
+        }
+        try (IdStore store = openStore(backendUri)) {
+            IdGenerator counter;
+            try {
+                counter = store.counter(tag);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
+            }
+            StringBuilder lines = new StringBuilder();
+            for (int i = 0; i < count; i++) {
+                append(lines, counter.nextId()); // one request each: what the kind is for
+                if (lines.length() > 1 << 20) {
+                    out.write(lines.toString());
+                    lines.setLength(0);
+                }
+            }
+            out.write(lines.toString());
+            out.flush();
+        }
+        return 0;
+    }
+
+    private void append(StringBuilder lines, long id) {
+        lines.append(format == Format.base32 ? IdFormat.format(id) : Long.toString(id)).append('\n');
     }
 
     /** {@code twitter}, {@code sonyflake}, {@code js-safe}: the presets of {@link SnowflakeLayout}. */

@@ -1,14 +1,11 @@
 package io.distkit.lock.jdbc;
 
-import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import io.distkit.jdbc.internal.Database;
+import io.distkit.jdbc.internal.UrlPool;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.spi.LockClientProvider;
 import java.net.URI;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.util.Objects;
 import java.util.Set;
 
@@ -38,52 +35,20 @@ public final class JdbcLockClientProvider implements LockClientProvider {
     @Override
     public LockClient connect(URI uri) {
         Objects.requireNonNull(uri, "uri");
-        try {
-            Class.forName("com.zaxxer.hikari.HikariDataSource", false, JdbcLockClientProvider.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
+        if (!UrlPool.available()) {
             throw new IllegalStateException("connecting to a jdbc: URL needs HikariCP on the class path"
                     + " (com.zaxxer:HikariCP); or build the client from your own DataSource with"
-                    + " JdbcLockClient.builder(dataSource)", e);
+                    + " JdbcLockClient.builder(dataSource)");
         }
-        return Pool.connect(uri.toString());
+        return Pooled.connect(uri.toString());
     }
 
     /** Kept apart so that the provider loads without HikariCP. */
-    private static final class Pool {
+    private static final class Pooled {
         static LockClient connect(String url) {
-            String where = Database.shortUrl(url);
-            try {
-                DriverManager.getDriver(url);
-            } catch (SQLException noDriver) {
-                throw new IllegalStateException("no JDBC driver on the class path accepts " + where + ": add the"
-                        + " database's driver (PostgreSQL: org.postgresql:postgresql; MySQL: com.mysql:mysql-connector-j;"
-                        + " MariaDB: org.mariadb.jdbc:mariadb-java-client; H2: com.h2database:h2)", noDriver);
-            }
-            HikariConfig config = new HikariConfig();
-            config.setJdbcUrl(url);
-            config.setPoolName("distkit-jdbc-locks");
-            config.setMaximumPoolSize(5); // the client's 4 statement threads, plus one
-            config.setMinimumIdle(1);
-            config.setConnectionTimeout(5_000);
-            // one try at once, failing with the driver's own exception: what retrying cannot fix (a wrong
-            // password, an unknown database, nothing listening) is said now, not after the pool's retries
-            config.setInitializationFailTimeout(1);
-            // a connection gone silent must fail, not hang, and so must a login that gets no answer (a URL
-            // parameter still wins)
-            if (url.startsWith("jdbc:postgresql:")) {
-                config.addDataSourceProperty("socketTimeout", "30"); // seconds
-                config.addDataSourceProperty("loginTimeout", "5"); // seconds
-            } else if (url.startsWith("jdbc:mariadb:") || url.startsWith("jdbc:mysql:")) {
-                config.addDataSourceProperty("socketTimeout", "30000"); // milliseconds
-                config.addDataSourceProperty("connectTimeout", "5000"); // milliseconds, the handshake included
-            }
-            HikariDataSource pool;
-            try {
-                pool = new HikariDataSource(config);
-            } catch (RuntimeException e) {
-                throw new LockBackendException(null, "cannot connect to " + where + ": " + Database.rootMessage(e)
-                        + " (check the URL, the credentials and that the database runs)", e);
-            }
+            // the client's 4 statement threads, plus one
+            HikariDataSource pool = UrlPool.open(url, "distkit-jdbc-locks", 5,
+                    (message, cause) -> new LockBackendException(null, message, cause));
             try {
                 return JdbcLockClient.builder(pool, pool).build();
             } catch (RuntimeException | Error e) {

@@ -2,6 +2,7 @@ package io.distkit.lock.redlock;
 
 import io.distkit.common.CallTimeouts;
 import io.distkit.common.DaemonThreads;
+import io.distkit.common.Durations;
 import io.distkit.lock.LockBackendException;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockOptions;
@@ -189,8 +190,8 @@ public final class RedlockClient {
             String value = eq < 0 ? "" : pair.substring(eq + 1);
             try {
                 switch (key) {
-                    case "maxLeaseTime" -> builder.maxLeaseTime(duration(value));
-                    case "nodeTimeout" -> builder.nodeTimeout(duration(value));
+                    case "maxLeaseTime" -> builder.maxLeaseTime(Durations.parse(value));
+                    case "nodeTimeout" -> builder.nodeTimeout(Durations.parse(value));
                     case "restartSafeguard" -> builder.restartSafeguard(RestartSafeguard.valueOf(value.toUpperCase(Locale.ROOT)));
                     default -> throw new IllegalArgumentException("unknown parameter '" + key + "'; known:"
                             + " maxLeaseTime, nodeTimeout, restartSafeguard");
@@ -198,28 +199,6 @@ public final class RedlockClient {
             } catch (IllegalArgumentException e) {
                 throw bad(text, "query parameter '" + pair + "': " + e.getMessage());
             }
-        }
-    }
-
-    /** {@code 250ms}, {@code 30s}, {@code 2m}, {@code 1h}, or ISO-8601 ({@code PT30S}). */
-    static Duration duration(String text) {
-        String t = text.strip().toLowerCase(Locale.ROOT);
-        try {
-            if (t.startsWith("pt")) {
-                return Duration.parse(t.toUpperCase(Locale.ROOT));
-            }
-            if (t.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-            }
-            long amount = Long.parseLong(t.substring(0, t.length() - 1));
-            return switch (t.charAt(t.length() - 1)) {
-                case 's' -> Duration.ofSeconds(amount);
-                case 'm' -> Duration.ofMinutes(amount);
-                case 'h' -> Duration.ofHours(amount);
-                default -> throw new NumberFormatException();
-            };
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration such as 250ms, 30s, 2m or PT30S");
         }
     }
 

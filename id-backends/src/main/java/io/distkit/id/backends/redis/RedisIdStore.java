@@ -260,8 +260,50 @@ public final class RedisIdStore implements IdStore {
         }
     }
 
-    /** For {@link io.distkit.id.IdStores#connect}: {@code redis}, {@code rediss}, {@code redis-sentinel} URIs. */
+    /**
+     * For {@link io.distkit.id.IdStores#connect}: {@code redis}, {@code rediss}, {@code redis-sentinel} URIs, with
+     * this store's settings as query parameters beside Lettuce's: {@code rewindGuard=none|require_fsync_always},
+     * {@code keyPrefix=...}, {@code workerLeaseTime=30s}.
+     */
     static RedisIdStore connect(URI uri) {
-        return builder(uri.toString()).build();
+        StringBuilder rest = new StringBuilder();
+        String guard = null;
+        String prefix = null;
+        String lease = null;
+        String query = uri.getRawQuery();
+        if (query != null) {
+            for (String pair : query.split("&")) {
+                int eq = pair.indexOf('=');
+                String name = eq < 0 ? pair : pair.substring(0, eq);
+                String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+                switch (name) {
+                    case "rewindGuard" -> guard = value;
+                    case "keyPrefix" -> prefix = value;
+                    case "workerLeaseTime" -> lease = value;
+                    default -> rest.append(rest.length() == 0 ? "" : "&").append(pair);
+                }
+            }
+        }
+        String text = uri.toString();
+        int q = text.indexOf('?');
+        if (q >= 0) {
+            int hash = text.indexOf('#', q);
+            text = text.substring(0, q) + (rest.length() > 0 ? "?" + rest : "") + (hash >= 0 ? text.substring(hash) : "");
+        }
+        Builder builder = builder(text);
+        if (guard != null) {
+            try {
+                builder.rewindGuard(RewindGuard.valueOf(guard.toUpperCase(java.util.Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("rewindGuard=" + guard + " is not one of none, require_fsync_always", e);
+            }
+        }
+        if (prefix != null) {
+            builder.keyPrefix(prefix);
+        }
+        if (lease != null) {
+            builder.workerLeaseTime(io.distkit.common.Durations.parse(lease));
+        }
+        return builder.build();
     }
 }
