@@ -2,6 +2,9 @@ package io.distkit.cli;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.distkit.id.IdStore;
+import io.distkit.id.IdStores;
+import io.distkit.id.backends.jdbc.JdbcIdStore;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.LockClients;
 import io.distkit.lock.jdbc.JdbcLockClient;
@@ -121,6 +124,19 @@ final class Backend implements AutoCloseable {
     /** Whether the backend is a database, whose data source the id sources can share. */
     Optional<DataSource> dataSource() {
         return Optional.ofNullable(pool);
+    }
+
+    /**
+     * The backend as an id store, closed with this backend: the database's on its pool, any other through
+     * {@link IdStores#connect}.
+     *
+     * @throws IllegalArgumentException if no id store handles the backend's scheme (Redlock has none)
+     * @throws io.distkit.id.IdSourceUnavailableException if the store cannot be reached, or refuses to serve
+     *     ids (a Redis that could rewind)
+     */
+    IdStore openIdStore() {
+        IdStore store = pool != null ? JdbcIdStore.of(pool) : IdStores.connect(java.util.Objects.requireNonNull(uri, "uri"));
+        return register(store);
     }
 
     /**

@@ -2,10 +2,10 @@ package io.distkit.cli;
 
 import io.distkit.common.DaemonThreads;
 import io.distkit.id.IdGenerator;
+import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.IdStore;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
-import io.distkit.id.backends.jdbc.JdbcSegmentAllocator;
-import io.distkit.id.backends.jdbc.JdbcWorkerIdAssigner;
 import io.distkit.id.segment.InMemorySegmentAllocator;
 import io.distkit.id.segment.SegmentIdGenerator;
 import io.distkit.id.snowflake.SnowflakeIdGenerator;
@@ -28,7 +28,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import javax.sql.DataSource;
 import org.HdrHistogram.Histogram;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -170,16 +169,18 @@ final class DemoCommand implements Callable<Integer> {
             LockClient client = backend.newLockClient();
             locks.add(client.lock(lockName));
         }
-        Optional<DataSource> db = backend.dataSource();
-        WorkerIdAssigner workerIds = backend.register(db.isPresent()
-                ? JdbcWorkerIdAssigner.builder(db.get()).createTableIfMissing().build()
-                : StaticWorkerIdAssigner.of(1));
+        IdStore store = null;
+        String noStore = null;
+        try {
+            store = backend.openIdStore();
+        } catch (IllegalArgumentException | IdSourceUnavailableException e) {
+            noStore = DistkitCommand.describe(e);
+        }
+        WorkerIdAssigner workerIds = store != null ? store.workerIdAssigner() : backend.register(StaticWorkerIdAssigner.of(1));
         SnowflakeIdGenerator snowflake = backend.register(SnowflakeIdGenerator.builder(SnowflakeLayout.TWITTER)
                 .workerIdAssigner(workerIds)
                 .build());
-        SegmentAllocator allocator = db.isPresent()
-                ? JdbcSegmentAllocator.builder(db.get()).createTableIfMissing().createMissingTags(1).build()
-                : new InMemorySegmentAllocator();
+        SegmentAllocator allocator = store != null ? store.segmentAllocator() : new InMemorySegmentAllocator();
         SegmentIdGenerator segment = backend.register(SegmentIdGenerator.builder(allocator, SEGMENT_TAG).build());
 
         out.printf("distkit demo on %s%n", backend.description());
@@ -188,10 +189,9 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("         Each holder reads a shared register, works 0.1 ms and writes back%n");
         out.printf("         value + 1 with its fencing token; the register refuses lower tokens.%n");
         out.printf("  ids:   snowflake (TWITTER layout, worker id %d, %s)%n", snowflake.workerId(),
-                db.isPresent() ? "leased from table " + JdbcWorkerIdAssigner.DEFAULT_TABLE
-                        : "fixed: no worker-id store on this backend yet");
+                store != null ? "leased from the backend" : "fixed: no id store here (" + noStore + ")");
         out.printf("         and segment (tag '%s', ranges from %s),%n", SEGMENT_TAG,
-                db.isPresent() ? "table " + JdbcSegmentAllocator.DEFAULT_TABLE : "memory: no segment store here yet");
+                store != null ? "the backend" : "memory");
         out.printf("         %s ids each on %d threads, all checked for duplicates.%n%n", grouped(ids), ID_THREADS);
         out.flush();
 
