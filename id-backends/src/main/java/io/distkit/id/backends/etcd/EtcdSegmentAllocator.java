@@ -28,7 +28,8 @@ import org.jspecify.annotations.Nullable;
  * the next range in decimal. An allocation reads the key and, in one transaction, puts {@code start + step} if
  * the key's mod revision is still the one read (or, for a tag never allocated, if the key does not exist: it is
  * created at {@link Builder#firstId}). A transaction that finds the key changed gets the new value back in the
- * same reply and tries again, at most {@value #MAX_ATTEMPTS} times.
+ * same reply and tries again (from the second loss on after a short random pause and a fresh read), at most {@value #MAX_ATTEMPTS} times and for no longer
+ * than the command timeout.
  *
  * <pre>{@code
  * EtcdSegmentAllocator allocator = EtcdSegmentAllocator.builder(client).build();
@@ -46,8 +47,11 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
     public static final String DEFAULT_KEY_PREFIX = EtcdConnection.DEFAULT_KEY_PREFIX;
     /** How long one etcd call may take unless {@link Builder#commandTimeout} sets another: 5 seconds. */
     public static final Duration DEFAULT_COMMAND_TIMEOUT = EtcdConnection.DEFAULT_COMMAND_TIMEOUT;
-    /** Transactions one allocation tries before it gives up: each lost one means another allocator went first. */
-    public static final int MAX_ATTEMPTS = 16;
+    /**
+     * Transactions one allocation tries before it gives up (sooner if the command timeout has passed since it
+     * began): each lost one means another allocator went first.
+     */
+    public static final int MAX_ATTEMPTS = 100;
 
     private final Client client;
     private final boolean ownsClient;
@@ -94,7 +98,7 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
      * @throws IdGenerationException if the ids would pass {@link Long#MAX_VALUE}, or the tag's key holds
      *     something other than a decimal number at least 0; nothing was reserved
      * @throws IdSourceUnavailableException if etcd cannot be reached within the command timeout, or
-     *     {@value #MAX_ATTEMPTS} transactions in a row lost to other allocators
+     *     every transaction until the command timeout (at most {@value #MAX_ATTEMPTS}) lost to other allocators
      * @throws IllegalStateException if the allocator is closed
      */
     @Override
@@ -107,9 +111,11 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
         String keyText = prefix + tag;
         ByteSequence key = EtcdCalls.bytes(keyText);
         String what = "reserving " + step + " ids of tag '" + tag + "' (key " + keyText + ")";
+        long giveUpAt = System.nanoTime() + calls.timeout().toNanos();
         GetResponse read = calls.await(kv.get(key), keyText, what);
         @Nullable KeyValue current = first(read.getKvs());
-        for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        int attempt = 1;
+        for (; attempt <= MAX_ATTEMPTS; attempt++) {
             long start;
             Cmp unchanged;
             if (current == null) {
@@ -134,13 +140,21 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
             // another allocator went first: its value came back with the refusal
             List<GetResponse> now = txn.getGetResponses();
             current = now.isEmpty() ? null : first(now.get(0).getKvs());
-            if (attempt > 2) { // a short random pause, so that racers spread out
-                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(ThreadLocalRandom.current().nextLong(100, 200L * attempt)));
+            if (System.nanoTime() - giveUpAt >= 0) {
+                break;
+            }
+            if (attempt >= 2) {
+                // lost twice or more: a random pause, longer after each lost race (up to 6.4 ms), so that racers
+                // spread out; then the value as it is after the pause, not the one that came with the refusal
+                long bound = TimeUnit.MICROSECONDS.toNanos(100L << Math.min(attempt, 6));
+                LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(bound / 4, bound));
+                current = first(calls.await(kv.get(key), keyText, what).getKvs());
             }
         }
         throw new IdSourceUnavailableException(keyText, "no range of tag '" + tag + "' could be reserved on "
-                + calls.describe() + " in " + MAX_ATTEMPTS + " transactions: each time another allocator moved the key"
-                + " first; retry, or use larger steps so that allocators meet less often", null);
+                + calls.describe() + " in " + Math.min(attempt, MAX_ATTEMPTS) + " transactions within " + calls.timeout()
+                + ": each time another allocator moved the key first; retry, or use larger steps so that allocators"
+                + " meet less often", null);
     }
 
     private static @Nullable KeyValue first(List<KeyValue> kvs) {
