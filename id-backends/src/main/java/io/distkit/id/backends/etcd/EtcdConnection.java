@@ -36,6 +36,8 @@ final class EtcdConnection {
     @Nullable String user;
     @Nullable String password;
     @Nullable Path trustedCertificates;
+    /** Where an {@link EtcdIdStore}'s counters keep their watermark files; none if null. */
+    @Nullable Path watermarkDirectory;
 
     private EtcdConnection(@Nullable Client client, List<URI> endpoints) {
         this.client = client;

@@ -1,12 +1,22 @@
 package io.distkit.id.backends.etcd;
 
+import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdStore;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
 import io.etcd.jetcd.Client;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -15,11 +25,13 @@ import org.jspecify.annotations.Nullable;
  * {@link EtcdWorkerIdAssigner}, all on one jetcd client and under one key prefix. Opened from
  * {@code etcd://host:2379[,host:2379...][/key/prefix/]} (or {@code etcds://} for TLS) by
  * {@link io.distkit.id.IdStores#connect(String)} (see {@link EtcdIdStoreProvider}), or on a client of yours with
- * {@link #of(Client, String)}.
+ * {@link #of(Client, String)}. Nothing is asked of etcd before the first id, range or worker id.
  *
- * <p>The counters of a store keep their watermark in memory only: a counter refuses a cluster whose revision
- * went back below what it handed out, but a counter made after a restart of the process cannot tell. For that,
- * build an {@link EtcdRevisionCounter} with a {@link EtcdRevisionCounter.Builder#watermarkFile watermark file}.
+ * <p>A counter refuses a cluster whose revision went back below what it handed out (restored from an older
+ * snapshot). Without a watermark directory ({@code ?watermarks=/a/directory} in the URI, or
+ * {@link #of(Client, String, Path)}) the watermark lives in memory only, and a counter made after a restart of the
+ * process cannot tell; with one, each counter keeps it in a file there, written ahead once per chunk of ids
+ * ({@link EtcdRevisionCounter.Builder#watermarkFile}). One process per directory and key prefix.
  */
 public final class EtcdIdStore implements IdStore {
 
@@ -29,6 +41,8 @@ public final class EtcdIdStore implements IdStore {
     private final String description;
     private final java.time.Duration commandTimeout;
     private final EtcdSegmentAllocator allocator;
+    private final @Nullable Path watermarkDirectory;
+    private final Map<String, EtcdRevisionCounter> counters = new HashMap<>(); // guarded by this
     private final List<AutoCloseable> handedOut = new ArrayList<>(); // guarded by this
     private @Nullable WorkerIdAssigner assigner; // guarded by this
     private boolean closed; // guarded by this
@@ -38,7 +52,9 @@ public final class EtcdIdStore implements IdStore {
         this.ownsClient = ownsClient;
         this.keyPrefix = connection.keyPrefix;
         this.commandTimeout = connection.commandTimeout;
-        this.description = connection.describe() + ", keys under " + keyPrefix;
+        this.watermarkDirectory = connection.watermarkDirectory;
+        this.description = connection.describe() + ", keys under " + keyPrefix
+                + (watermarkDirectory == null ? "" : ", watermarks in " + watermarkDirectory);
         this.allocator = EtcdSegmentAllocator.builder(client).keyPrefix(keyPrefix).commandTimeout(commandTimeout)
                 .build();
     }
@@ -53,6 +69,47 @@ public final class EtcdIdStore implements IdStore {
         EtcdConnection connection = EtcdConnection.of(Objects.requireNonNull(client, "client"));
         connection.keyPrefix = EtcdConnection.checkKeyPrefix(keyPrefix);
         return new EtcdIdStore(client, false, connection);
+    }
+
+    /**
+     * A store on a jetcd client you own, under {@code keyPrefix}, whose counters keep their watermarks in files in
+     * {@code watermarkDirectory} (see the class comment).
+     *
+     * @throws NullPointerException if an argument is null
+     * @throws IllegalArgumentException if the prefix is blank, over 200 characters or has a control character, or
+     *     the directory does not exist
+     */
+    public static EtcdIdStore of(Client client, String keyPrefix, Path watermarkDirectory) {
+        EtcdConnection connection = EtcdConnection.of(Objects.requireNonNull(client, "client"));
+        connection.keyPrefix = EtcdConnection.checkKeyPrefix(keyPrefix);
+        connection.watermarkDirectory = checkWatermarkDirectory(watermarkDirectory);
+        return new EtcdIdStore(client, false, connection);
+    }
+
+    static Path checkWatermarkDirectory(Path directory) {
+        Objects.requireNonNull(directory, "watermarkDirectory");
+        if (!Files.isDirectory(directory) || !Files.isWritable(directory)) {
+            throw new IllegalArgumentException("watermark directory " + directory.toAbsolutePath() + " does not exist or"
+                    + " is not a writable directory: create it (counters keep one file each there)");
+        }
+        return directory;
+    }
+
+    /**
+     * The file of the counter on {@code key} in {@code directory}: the key percent-encoded, or, where that would
+     * make too long a file name, its SHA-256.
+     */
+    static Path watermarkFile(Path directory, String key) {
+        String encoded = URLEncoder.encode(key, StandardCharsets.UTF_8).replace("*", "%2A");
+        if (encoded.length() > 200 || encoded.startsWith(".")) {
+            try {
+                byte[] hash = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+                encoded = "sha256-" + HexFormat.of().formatHex(hash);
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("this JVM has no SHA-256", e);
+            }
+        }
+        return directory.resolve(encoded + ".watermark");
     }
 
     /** A store with a client of its own for {@code connection}'s endpoints. */
@@ -74,18 +131,28 @@ public final class EtcdIdStore implements IdStore {
     }
 
     /**
-     * An {@link EtcdRevisionCounter} on key {@code <keyPrefix>counter/<name>}, with its watermark in memory.
+     * The {@link EtcdRevisionCounter} on key {@code <keyPrefix>counter/<name>}: one per name and store (it is
+     * thread-safe), with its watermark in a file of the watermark directory if the store has one, else in memory.
      *
      * @throws IllegalArgumentException if {@code name} is not a valid tag
+     * @throws IdGenerationException if the counter's watermark file cannot be read or is not one a counter wrote
      * @throws IllegalStateException if the store is closed
      */
     @Override
     public synchronized IdGenerator counter(String name) {
         SegmentAllocator.checkTag(name);
         ensureOpen();
-        EtcdRevisionCounter counter = EtcdRevisionCounter.builder(client).keyPrefix(keyPrefix).name(name)
-                .commandTimeout(commandTimeout).build();
-        handedOut.add(counter);
+        EtcdRevisionCounter counter = counters.get(name);
+        if (counter == null) {
+            EtcdRevisionCounter.Builder builder = EtcdRevisionCounter.builder(client).keyPrefix(keyPrefix).name(name)
+                    .commandTimeout(commandTimeout);
+            if (watermarkDirectory != null) {
+                builder.watermarkFile(watermarkFile(watermarkDirectory, keyPrefix + "counter/" + name));
+            }
+            counter = builder.build();
+            counters.put(name, counter);
+            handedOut.add(counter);
+        }
         return counter;
     }
 

@@ -7,7 +7,9 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
@@ -18,14 +20,16 @@ import org.jspecify.annotations.Nullable;
  * {@code etcd://[user:password@]host:port[,host:port...][/key/prefix/]} over plain HTTP, {@code etcds://...} over
  * TLS, the same form as lock-etcd's lock URIs. The path, if any, is the key prefix (default
  * {@value EtcdConnection#DEFAULT_KEY_PREFIX}); the port defaults to 2379. With {@code etcds://}, the query
- * {@code ?ca=/path/to/ca.pem} names a PEM file of the certificate authorities to trust instead of the JVM's; no
- * other query parameter is known. Registered in {@code META-INF/services/io.distkit.id.spi.IdStoreProvider}; not
+ * {@code ca=/path/to/ca.pem} in the query names a PEM file of the certificate authorities to trust instead of the
+ * JVM's. With {@code watermarks=/a/directory} (an existing directory, the path percent-encoded where needed) the
+ * store's counters keep their watermarks in files there ({@link EtcdIdStore#counter}). No other query parameter
+ * is known. Registered in {@code META-INF/services/io.distkit.id.spi.IdStoreProvider}; not
  * for direct use.
  */
 public final class EtcdIdStoreProvider implements IdStoreProvider {
 
     private static final String FORMS = "expected etcd://[user:password@]host:port[,host:port...][/key/prefix/]"
-            + " or etcds://...[?ca=/path/to/ca.pem] for TLS";
+            + "[?watermarks=/a/directory] or etcds://...[?ca=/path/to/ca.pem] for TLS";
 
     /** For {@link java.util.ServiceLoader}. */
     public EtcdIdStoreProvider() {}
@@ -57,7 +61,8 @@ public final class EtcdIdStoreProvider implements IdStoreProvider {
         if (uri.getRawFragment() != null) {
             throw new IllegalArgumentException("etcd URI takes no fragment ('#...'): " + FORMS);
         }
-        String ca = caParameter(uri.getRawQuery());
+        Map<String, String> parameters = parameters(uri.getRawQuery());
+        String ca = parameters.get("ca");
         if (ca != null && !scheme.equals("etcds")) {
             throw new IllegalArgumentException("etcd URI query parameter ca= trusts a CA for TLS, but etcd:// is plain"
                     + " HTTP: use etcds://: " + FORMS);
@@ -92,6 +97,10 @@ public final class EtcdIdStoreProvider implements IdStoreProvider {
         if (ca != null) {
             connection.trustCertificates(Path.of(ca));
         }
+        String watermarks = parameters.get("watermarks");
+        if (watermarks != null) {
+            connection.watermarkDirectory = EtcdIdStore.checkWatermarkDirectory(Path.of(watermarks));
+        }
         String path = uri.getRawPath();
         if (path != null && !path.isEmpty() && !path.equals("/")) {
             connection.keyPrefix = EtcdConnection.checkKeyPrefix(decode(path.substring(1)));
@@ -99,28 +108,29 @@ public final class EtcdIdStoreProvider implements IdStoreProvider {
         return connection;
     }
 
-    private static @Nullable String caParameter(@Nullable String rawQuery) {
+    /** The decoded query parameters, of the known ones ({@code ca}, {@code watermarks}); each at most once, not empty. */
+    private static Map<String, String> parameters(@Nullable String rawQuery) {
+        Map<String, String> parameters = new HashMap<>();
         if (rawQuery == null) {
-            return null;
+            return parameters;
         }
-        String ca = null;
         for (String parameter : rawQuery.split("&", -1)) {
             int equals = parameter.indexOf('=');
-            String name = equals < 0 ? parameter : parameter.substring(0, equals);
-            if (!name.equals("ca")) {
-                throw new IllegalArgumentException("etcd URI query parameter '" + decode(name) + "' is not known; the"
-                        + " query takes only ca=/path/to/ca.pem: " + FORMS);
+            String name = decode(equals < 0 ? parameter : parameter.substring(0, equals));
+            if (!name.equals("ca") && !name.equals("watermarks")) {
+                throw new IllegalArgumentException("etcd URI query parameter '" + name + "' is not known; the query"
+                        + " takes only ca=/path/to/ca.pem and watermarks=/a/directory: " + FORMS);
             }
-            if (ca != null) {
-                throw new IllegalArgumentException("etcd URI query names ca= twice: " + FORMS);
+            String value = equals < 0 ? "" : decode(parameter.substring(equals + 1));
+            if (value.isEmpty()) {
+                throw new IllegalArgumentException("etcd URI query parameter " + name + "= is empty; it takes a path: "
+                        + FORMS);
             }
-            ca = equals < 0 ? "" : decode(parameter.substring(equals + 1));
-            if (ca.isEmpty()) {
-                throw new IllegalArgumentException("etcd URI query parameter ca= is empty; it takes the path of a PEM"
-                        + " file of CA certificates: " + FORMS);
+            if (parameters.put(name, value) != null) {
+                throw new IllegalArgumentException("etcd URI query names " + name + "= twice: " + FORMS);
             }
         }
-        return ca;
+        return parameters;
     }
 
     private static String hostAndPort(String hostPort) {

@@ -102,10 +102,14 @@ class EtcdIdStoreTest {
     @DisplayName("malformed etcd URIs are IllegalArgumentExceptions that say what is wrong and show the form")
     void malformedUris() {
         for (String bad : new String[] {"etcd:///prefix", "etcd://host:99999", "etcd://host:port", "etcd://h1,,h2",
-                "etcd://host?ca=/tmp/ca.pem", "etcds://host?x=1", "etcd://user@host", "etcd:host", "etcd://host#frag"}) {
+                "etcd://host?ca=/tmp/ca.pem", "etcds://host?x=1", "etcd://host?watermarks=",
+                "etcd://host?watermarks=/tmp&watermarks=/tmp", "etcd://user@host", "etcd:host", "etcd://host#frag"}) {
             assertThatThrownBy(() -> IdStores.connect(URI.create(bad))).as(bad)
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected etcd://");
         }
+        assertThatThrownBy(() -> IdStores.connect("etcd://host?watermarks=/no/such/directory"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("/no/such/directory")
+                .hasMessageContaining("create it");
         assertThatThrownBy(() -> IdStores.connect("nosuch://x")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("etcd").hasMessageContaining("etcds");
         assertThatThrownBy(() -> new EtcdIdStoreProvider().connect(URI.create(uri("")))
@@ -123,5 +127,9 @@ class EtcdIdStoreTest {
         assertThat(EtcdIdStoreProvider.parse(URI.create("etcds://h1")).endpoints).extracting(URI::toString)
                 .containsExactly("https://h1:2379");
         assertThat(EtcdIdStoreProvider.parse(URI.create("etcd://h1")).keyPrefix).isEqualTo("distkit/id/");
+        assertThat(EtcdIdStoreProvider.parse(URI.create("etcd://h1?watermarks=/tmp")).watermarkDirectory)
+                .isEqualTo(java.nio.file.Path.of("/tmp"));
+        assertThat(EtcdIdStore.watermarkFile(java.nio.file.Path.of("/w"), "p/counter/" + "x".repeat(300)).getFileName()
+                .toString()).as("too long a name: hashed").startsWith("sha256-").hasSize(7 + 64 + 10);
     }
 }

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.IdStore;
+import io.distkit.id.IdStores;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.server.EtcdCluster;
@@ -108,6 +110,36 @@ class EtcdRevisionCounterRestoreTest {
         System.out.printf("F23: %d ids up to %d before the restore; without the watermark a new counter started at %d"
                 + " (%s)%n", before.length, before[before.length - 1], after[0], result);
         assertThat(result.count(IdChecks.Kind.DUPLICATE)).as("%s", result).isPositive();
+    }
+
+    @Test
+    @DisplayName("F23 through IdStores: the counters of a store opened with ?watermarks= refuse a cluster that went back after the process restarted; a store without repeats ids")
+    void storeWithWatermarkDirectory() throws Exception {
+        EtcdCluster etcd = cluster();
+        Path watermarks = Files.createDirectory(dir.resolve("water marks"));
+        String uri = "etcd://127.0.0.1:" + etcd.member(0).clientPort() + "/shop?watermarks="
+                + watermarks.toAbsolutePath().toString().replace(" ", "%20");
+        long[] before;
+        try (IdStore store = IdStores.connect(uri)) {
+            assertThat(store.describe()).contains("watermarks in");
+            IdGenerator orders = store.counter("orders/eu");
+            assertThat(store.counter("orders/eu")).as("one counter per name").isSameAs(orders);
+            before = IdChecks.concat(LongStream.range(0, 20).map(i -> orders.nextId()).toArray(), orders.nextIds(30));
+        }
+        assertThat(Files.list(watermarks).map(p -> p.getFileName().toString()).toList())
+                .containsExactly("shop%2Fcounter%2Forders%2Feu.watermark");
+
+        wipe(etcd);
+
+        try (IdStore store = IdStores.connect(uri)) {
+            awaitRefusal(store.counter("orders/eu"), "went back");
+        }
+        try (IdStore forgetful = IdStores.connect("etcd://127.0.0.1:" + etcd.member(0).clientPort() + "/shop")) {
+            IdGenerator orders = forgetful.counter("orders/eu");
+            long[] after = LongStream.range(0, 60).map(i -> orders.nextId()).toArray();
+            IdChecks.Result result = IdChecks.distinct(Map.of("before", before, "a store without watermarks", after));
+            assertThat(result.count(IdChecks.Kind.DUPLICATE)).as("%s", result).isPositive();
+        }
     }
 
     @Test
