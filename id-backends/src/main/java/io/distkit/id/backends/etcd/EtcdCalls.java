@@ -89,6 +89,10 @@ final class EtcdCalls {
             detail = description + " refused the credentials: check the user name and password";
         } else if (cause instanceof EtcdException etcd) {
             detail = description + " refused it (" + etcd.getErrorCode() + "): " + etcd.getMessage();
+        } else if (code == Status.Code.UNAVAILABLE) {
+            detail = description + " could not be reached or has no leader (UNAVAILABLE: "
+                    + Status.fromThrowable(cause).getDescription() + "); check that etcd is running there and"
+                    + " reachable from this host (address, port, firewall, TLS and credentials)";
         } else if (code != Status.Code.UNKNOWN) {
             detail = description + " refused it (" + code + "): " + Status.fromThrowable(cause).getDescription();
         } else {
