@@ -1,0 +1,244 @@
+package io.distkit.id.backends.etcd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.distkit.id.IdGenerationException;
+import io.distkit.id.IdSourceUnavailableException;
+import io.distkit.id.Segment;
+import io.distkit.id.segment.SegmentIdGenerator;
+import io.distkit.id.segment.SegmentMetrics;
+import io.distkit.testkit.Closer;
+import io.distkit.testkit.id.IdChecks;
+import io.distkit.testkit.server.EtcdCluster;
+import io.distkit.testkit.server.Servers;
+import io.etcd.jetcd.Client;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link EtcdSegmentAllocator} on a single-member cluster: first allocation at firstId, ascending ranges,
+ * disjoint ranges of racing allocators, overflow, a key that holds no number, bad tags, an unreachable endpoint;
+ * and docs/failures.md F22: the member killed mid-run under a segment generator.
+ */
+class EtcdSegmentAllocatorTest {
+
+    static final Duration MAX_WAIT = Duration.ofSeconds(1);
+
+    static EtcdCluster etcd;
+    static Client admin;
+    private final Closer toClose = new Closer();
+
+    @BeforeAll
+    static void start() {
+        etcd = EtcdTests.started();
+        admin = EtcdTests.client(etcd);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (admin != null) {
+            admin.close();
+        }
+        if (etcd != null) {
+            etcd.close();
+        }
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        toClose.close();
+    }
+
+    private EtcdSegmentAllocator allocator() {
+        return toClose.add(EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd)).commandTimeout(Duration.ofSeconds(2))
+                .build());
+    }
+
+    private static void put(String key, String value) throws Exception {
+        admin.getKVClient().put(EtcdCalls.bytes(key), EtcdCalls.bytes(value)).get(10, TimeUnit.SECONDS);
+    }
+
+    private static String get(String key) throws Exception {
+        return admin.getKVClient().get(EtcdCalls.bytes(key)).get(10, TimeUnit.SECONDS).getKvs().stream()
+                .map(kv -> EtcdCalls.text(kv.getValue())).findFirst().orElse(null);
+    }
+
+    @Test
+    @DisplayName("the first allocation of a tag starts at firstId; the next ones follow, each exactly step ids; the key holds the next start")
+    void firstAllocationAndAscendingRanges() throws Exception {
+        EtcdSegmentAllocator allocator = toClose.add(EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd))
+                .keyPrefix("first").firstId(100).build());
+        assertThat(allocator.allocate("a", 10)).isEqualTo(new Segment("a", 100, 110));
+        assertThat(allocator.allocate("a", 5)).isEqualTo(new Segment("a", 110, 115));
+        assertThat(allocator.allocate("b", 1)).isEqualTo(new Segment("b", 100, 101));
+        assertThat(get("first/segment/a")).isEqualTo("115");
+        assertThat(allocator.key("a")).isEqualTo("first/segment/a");
+    }
+
+    @Test
+    @DisplayName("allocators racing on one tag get disjoint ranges, each allocator's ascending")
+    void racingAllocatorsGetDisjointRanges() throws Exception {
+        int allocators = 4;
+        int threads = 3;
+        int each = 25;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(allocators * threads);
+        Map<String, List<Segment>> byThread = new LinkedHashMap<>();
+        try {
+            List<Future<List<Segment>>> futures = new ArrayList<>();
+            for (int a = 0; a < allocators; a++) {
+                EtcdSegmentAllocator allocator = allocator();
+                for (int t = 0; t < threads; t++) {
+                    futures.add(pool.submit(() -> {
+                        start.await();
+                        List<Segment> segments = new ArrayList<>();
+                        for (int i = 0; i < each; i++) {
+                            segments.add(allocator.allocate("race", 7));
+                        }
+                        return segments;
+                    }));
+                }
+            }
+            start.countDown();
+            for (int i = 0; i < futures.size(); i++) {
+                byThread.put("allocator " + i / threads + " / thread " + i % threads, futures.get(i).get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        IdChecks.disjoint(byThread).assertNoViolations();
+        for (List<Segment> segments : byThread.values()) {
+            for (int i = 1; i < segments.size(); i++) {
+                assertThat(segments.get(i).start()).isGreaterThanOrEqualTo(segments.get(i - 1).endExclusive());
+            }
+        }
+        long total = byThread.values().stream().mapToLong(List::size).sum();
+        assertThat(get("distkit/id/segment/race")).as("no gaps without failures").isEqualTo(Long.toString(1 + total * 7));
+    }
+
+    @Test
+    @DisplayName("a range that would pass Long.MAX_VALUE is an IdGenerationException; nothing changes")
+    void overflowIsRefused() throws Exception {
+        put("distkit/id/segment/full", Long.toString(Long.MAX_VALUE - 5));
+        EtcdSegmentAllocator allocator = allocator();
+        assertThatThrownBy(() -> allocator.allocate("full", 10)).isExactlyInstanceOf(IdGenerationException.class)
+                .hasMessageContaining("overflow").hasMessageContaining("'full'");
+        assertThat(get("distkit/id/segment/full")).isEqualTo(Long.toString(Long.MAX_VALUE - 5));
+        assertThat(allocator.allocate("full", 5)).isEqualTo(new Segment("full", Long.MAX_VALUE - 5, Long.MAX_VALUE));
+    }
+
+    @Test
+    @DisplayName("a tag key holding something else than a decimal number is an IdGenerationException naming the key and the value")
+    void keyHoldingNoNumber() throws Exception {
+        EtcdSegmentAllocator allocator = allocator();
+        for (String value : List.of("abc", "-5", "", "12 ", "99999999999999999999")) {
+            put("distkit/id/segment/garbled", value);
+            assertThatThrownBy(() -> allocator.allocate("garbled", 10)).as("value '%s'", value)
+                    .isExactlyInstanceOf(IdGenerationException.class)
+                    .hasMessageContaining("distkit/id/segment/garbled").hasMessageContaining("'" + value + "'")
+                    .hasMessageContaining("decimal number");
+            assertThat(get("distkit/id/segment/garbled")).isEqualTo(value);
+        }
+    }
+
+    @Test
+    @DisplayName("blank, oversized and control-character tags and steps below 1 are IllegalArgumentExceptions")
+    void badTagsAndSteps() {
+        EtcdSegmentAllocator allocator = allocator();
+        assertThatThrownBy(() -> allocator.allocate(" ", 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("blank");
+        assertThatThrownBy(() -> allocator.allocate("x".repeat(129), 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("128");
+        assertThatThrownBy(() -> allocator.allocate("a\nb", 10)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("control");
+        assertThatThrownBy(() -> allocator.allocate("ok", 0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("step");
+        assertThatThrownBy(() -> allocator.allocate(null, 1)).isInstanceOf(NullPointerException.class);
+        assertThatThrownBy(() -> EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd)).firstId(-1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("firstId");
+        assertThatThrownBy(() -> EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd)).keyPrefix(" "))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyPrefix");
+    }
+
+    @Test
+    @DisplayName("an unreachable endpoint is an IdSourceUnavailableException within the command timeout")
+    void unreachableEndpoint() {
+        EtcdSegmentAllocator allocator = toClose.add(EtcdSegmentAllocator.builder("127.0.0.1:" + Servers.freePort())
+                .commandTimeout(Duration.ofSeconds(1)).build());
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> allocator.allocate("t", 10)).isInstanceOf(IdSourceUnavailableException.class)
+                .hasMessageContaining("tag 't'").hasMessageContaining("127.0.0.1")
+                .satisfies(e -> System.out.println("unreachable allocator: " + e.getMessage()));
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isLessThan(3_000);
+        allocator.close();
+        assertThatThrownBy(() -> allocator.allocate("t", 10)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("closed");
+    }
+
+    /**
+     * F22, outage. The generator has served 500 ids of its first segment (step 1,000) and prefetched the second
+     * when the only member is killed. Every id of both buffers still comes; the next call throws
+     * {@link IdSourceUnavailableException} naming the tag within maxWait and not much more. Once the member is
+     * back, ids resume above all of them; no id repeats.
+     */
+    @Test
+    @DisplayName("F22: etcd killed mid-run: ids from the buffers, then a clean IdSourceUnavailableException within the bound, then resumption without duplicates")
+    void memberKilledMidRun() {
+        AtomicInteger published = new AtomicInteger();
+        EtcdSegmentAllocator allocator = toClose.add(EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd))
+                .keyPrefix("f22").commandTimeout(Duration.ofSeconds(2)).build());
+        SegmentIdGenerator g = toClose.add(SegmentIdGenerator.builder(allocator, "f22").minStep(1000).maxStep(1000)
+                .maxWait(MAX_WAIT).metrics(new SegmentMetrics() {
+                    @Override
+                    public void segmentFetched(String tag, Segment segment, Duration latency) {
+                        published.incrementAndGet();
+                    }
+                }).build());
+        long[] before = LongStream.range(0, 500).map(i -> g.nextId()).toArray();
+        await().atMost(Duration.ofSeconds(10)).until(() -> published.get() >= 2);
+
+        etcd.member(0).kill();
+        long[] fromBuffers = new long[1500];
+        for (int i = 0; i < fromBuffers.length; i++) {
+            fromBuffers[i] = g.nextId();
+        }
+        long calledAt = System.nanoTime();
+        assertThatThrownBy(g::nextId).isInstanceOf(IdSourceUnavailableException.class)
+                .hasMessageContaining("tag 'f22'");
+        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - calledAt);
+
+        etcd.member(0).start();
+        long first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
+                .until(g::nextId, id -> id > 0);
+        long[] after = LongStream.range(0, 2500).map(i -> g.nextId()).toArray();
+
+        System.out.printf("F22 etcd outage: %d ids before the kill, %d from the buffers after it, the next call threw"
+                + " after %d ms (maxWait %d ms); resumed at %d%n", before.length, fromBuffers.length, waitedMillis,
+                MAX_WAIT.toMillis(), first);
+        assertThat(waitedMillis).as("bounded, not for ever").isBetween(MAX_WAIT.toMillis() - 50, 4_000L);
+        assertThat(fromBuffers[fromBuffers.length - 1]).as("the last id of the prefetched segment").isEqualTo(2000);
+        Map<String, long[]> ids = new LinkedHashMap<>();
+        ids.put("before", before);
+        ids.put("buffers", fromBuffers);
+        ids.put("after", LongStream.concat(LongStream.of(first), LongStream.of(after)).toArray());
+        IdChecks.distinct(ids).assertNoViolations();
+        assertThat(first).as("resumed above every id issued").isGreaterThan(2000);
+    }
+}
