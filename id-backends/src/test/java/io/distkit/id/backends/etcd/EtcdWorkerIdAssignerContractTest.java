@@ -3,8 +3,10 @@ package io.distkit.id.backends.etcd;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.backends.WorkerIdAssignerContract;
 import io.distkit.testkit.server.EtcdCluster;
+import io.distkit.testkit.server.FaultProxy;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.DeleteOption;
+import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -39,6 +41,24 @@ class EtcdWorkerIdAssignerContractTest extends WorkerIdAssignerContract {
     @Override
     protected WorkerIdAssigner newAssigner(Duration leaseTime) {
         return EtcdWorkerIdAssigner.builder(EtcdTests.endpoints(etcd)).keyPrefix(prefix).leaseTime(leaseTime).build();
+    }
+
+    /** Nothing to clear: each test works under a key prefix of its own. */
+    @Override
+    protected void clearStore() {}
+
+    @Override
+    protected FaultProxy proxyToStore() {
+        URI endpoint = URI.create(etcd.endpoints().get(0));
+        FaultProxy proxy = FaultProxy.builder().target(endpoint.getHost(), endpoint.getPort()).build();
+        proxy.start();
+        return proxy;
+    }
+
+    @Override
+    protected WorkerIdAssigner newAssignerThrough(FaultProxy proxy, Duration leaseTime) {
+        return EtcdWorkerIdAssigner.builder(proxy.uri("http")).keyPrefix(prefix).leaseTime(leaseTime)
+                .commandTimeout(Duration.ofMillis(500)).build();
     }
 
     /** Deletes every key of the lock (lock-etcd's layout: {@code <prefix>worker-lock/<name>/<client>/<slot>}). */
