@@ -6,8 +6,9 @@ import io.distkit.id.IdStore;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.curator.framework.CuratorFramework;
 import org.jspecify.annotations.Nullable;
@@ -36,7 +37,7 @@ public final class ZooKeeperIdStore implements IdStore {
     private final ZooKeeperAccess zk;
     private final String basePath;
     private final ZooKeeperWorkerIdAssigner.Builder assignerSettings;
-    private final List<ZooKeeperSequenceCounter> counters = new ArrayList<>();
+    private final Map<String, ZooKeeperSequenceCounter> counters = new HashMap<>();
     private @Nullable ZooKeeperSegmentAllocator allocator;
     private @Nullable WorkerIdAssigner assigner;
     private boolean closed;
@@ -75,7 +76,8 @@ public final class ZooKeeperIdStore implements IdStore {
     }
 
     /**
-     * The counter {@code name}: {@code <basePath>/counters/<encoded name>}, created on first use.
+     * The counter {@code name}: {@code <basePath>/counters/<encoded name>}, created on first use. Every call for one
+     * name returns the same generator.
      *
      * @throws IllegalArgumentException if {@code name} is not a valid tag ({@link SegmentAllocator#checkTag})
      * @throws IllegalStateException if the store is closed
@@ -84,10 +86,8 @@ public final class ZooKeeperIdStore implements IdStore {
     public synchronized IdGenerator counter(String name) {
         SegmentAllocator.checkTag(name);
         ensureOpen();
-        ZooKeeperSequenceCounter counter = ZooKeeperSequenceCounter.onStore(zk.shared(),
-                basePath + "/counters/" + ZooKeeperAccess.encode(name));
-        counters.add(counter);
-        return counter;
+        return counters.computeIfAbsent(name, n -> ZooKeeperSequenceCounter.onStore(zk.shared(),
+                basePath + "/counters/" + ZooKeeperAccess.encode(n)));
     }
 
     /** @throws IllegalStateException if the store is closed */
@@ -130,7 +130,7 @@ public final class ZooKeeperIdStore implements IdStore {
                 return;
             }
             closed = true;
-            toClose = List.copyOf(counters);
+            toClose = List.copyOf(counters.values());
             counters.clear();
             workers = assigner;
         }

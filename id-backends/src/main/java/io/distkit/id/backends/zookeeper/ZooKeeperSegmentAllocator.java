@@ -33,8 +33,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Allocation</b> reads the node with its version and writes {@code start + step} conditional on that
  * version: a compare-and-set, ordered by ZooKeeper's leader across every client. A write that loses to another
- * allocator's ({@code BADVERSION}) reads again, after a short random pause, at most {@value #MAX_ATTEMPTS}
- * times and within the command timeout, then gives up with an {@link IdSourceUnavailableException} saying so.
+ * allocator's ({@code BADVERSION}) reads again, after a short random pause, at most 32 times
+ * in all and within the command timeout, then gives up with an {@link IdSourceUnavailableException} saying so.
  * The value only grows, so ranges never overlap across processes and restarts and the ranges of one allocator
  * ascend. ZooKeeper acknowledges a write once a quorum has it on disk: an acknowledged range is never handed
  * out again; a write whose reply was lost leaves its range unused (a gap). A step that would take the value
