@@ -160,6 +160,16 @@ final class ZooKeeperAccess {
         } catch (Exception e) {
             throw new IdSourceUnavailableException(source, what + " failed on " + description + ": " + e, e);
         }
+        return await(source, what, reply);
+    }
+
+    /**
+     * Waits at most the command timeout for {@code reply}.
+     *
+     * @throws IdSourceUnavailableException if it does not complete in time, or completes exceptionally
+     * @throws IdGenerationException if the thread is interrupted
+     */
+    <T> T await(String source, String what, CompletableFuture<T> reply) {
         try {
             return reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {

@@ -203,7 +203,7 @@ public final class ZooKeeperWorkerIdAssigner {
                             + " servers cap at their maxSessionTimeout)");
                 }
                 LockedWorkerIdAssigner.Builder assigner = LockedWorkerIdAssigner.builder(locks,
-                                new ZooKeeperWorkerMarkStore(zk, basePath + "/marks"))
+                                new ZooKeeperWorkerMarkStore(zk, basePath + "/marks", basePath + "/locks"))
                         .namespace("") // the base path is the namespace
                         .leaseTime(lease)
                         .closeLockClientWithAssigner();

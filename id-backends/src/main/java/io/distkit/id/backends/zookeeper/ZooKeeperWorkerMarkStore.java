@@ -3,11 +3,18 @@ package io.distkit.id.backends.zookeeper;
 import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.backends.WorkerMarkStore;
+import java.util.HashSet;
+import java.util.List;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.api.CuratorEvent;
 import org.apache.zookeeper.CreateMode;
+import org.apache.curator.utils.ZKPaths;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Op;
+import org.apache.zookeeper.OpResult;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -28,11 +35,18 @@ final class ZooKeeperWorkerMarkStore implements WorkerMarkStore {
 
     private final ZooKeeperAccess zk;
     private final String basePath;
+    private final @Nullable String lockBasePath;
     private final String description;
 
-    ZooKeeperWorkerMarkStore(ZooKeeperAccess zk, String basePath) {
+    /**
+     * @param basePath where the mark nodes lie
+     * @param lockBasePath the base path of the lock client that holds the worker ids, for {@link #heldLockNames};
+     *     null: nothing known
+     */
+    ZooKeeperWorkerMarkStore(ZooKeeperAccess zk, String basePath, @Nullable String lockBasePath) {
         this.zk = zk;
         this.basePath = basePath;
+        this.lockBasePath = lockBasePath;
         this.description = "nodes under " + basePath + " on " + zk.describe();
     }
 
@@ -97,6 +111,60 @@ final class ZooKeeperWorkerMarkStore implements WorkerMarkStore {
             }
         }
         throw contended(lockName, "saving its last timestamp");
+    }
+
+    /**
+     * The worker locks that have a node in their directory now: a holder's, or a waiter's (the assigner never
+     * waits, so a waiter is an attempt under way, about to hold or to go). Two requests: the list of the lock
+     * directories under the lock client's base path ({@code <lockBasePath>/<encoded name>}, see {@link
+     * io.distkit.lock.zookeeper.ZooKeeperLockClient}), then one read transaction listing the children of those
+     * whose names start with {@code namePrefix} and need no encoding (the assigner's {@code worker-<n>}).
+     */
+    @Override
+    public Set<String> heldLockNames(String namePrefix) {
+        if (lockBasePath == null) {
+            return Set.of();
+        }
+        String base = lockBasePath;
+        String what = "listing the held worker locks under " + base;
+        CuratorFramework curator = zk.curator();
+        CuratorEvent listed = zk.call(base, what, cb -> curator.getChildren().inBackground(cb).forPath(base));
+        KeeperException.Code code = ZooKeeperAccess.code(listed);
+        if (code == KeeperException.Code.NONODE) {
+            return Set.of();
+        }
+        if (code != KeeperException.Code.OK) {
+            throw zk.failed(base, what, code);
+        }
+        List<String> names = listed.getChildren().stream()
+                .filter(name -> name.startsWith(namePrefix) && name.indexOf('%') < 0) // encoded as itself
+                .toList();
+        if (names.isEmpty()) {
+            return Set.of();
+        }
+        List<Op> reads = names.stream()
+                .map(name -> Op.getChildren(ZKPaths.fixForNamespace(curator.getNamespace(), base + "/" + name)))
+                .toList();
+        CompletableFuture<List<OpResult>> reply = new CompletableFuture<>();
+        try {
+            curator.getZookeeperClient().getZooKeeper().multi(reads, (rc, path, ctx, results) -> {
+                if (rc == KeeperException.Code.OK.intValue() && results != null) {
+                    reply.complete(results);
+                } else {
+                    reply.completeExceptionally(KeeperException.create(KeeperException.Code.get(rc)));
+                }
+            }, null);
+        } catch (Exception e) {
+            throw new IdSourceUnavailableException(base, what + " failed on " + zk.describe() + ": " + e, e);
+        }
+        List<OpResult> results = zk.await(base, what, reply);
+        Set<String> held = new HashSet<>();
+        for (int i = 0; i < names.size() && i < results.size(); i++) {
+            if (results.get(i) instanceof OpResult.GetChildrenResult children && !children.getChildren().isEmpty()) {
+                held.add(names.get(i));
+            }
+        }
+        return held;
     }
 
     private @Nullable Mark get(String what, String lockName, String path) {

@@ -58,6 +58,27 @@ class ZooKeeperWorkerIdAssignerTest {
     }
 
     @Test
+    @DisplayName("heldLockNames: the worker locks with a node now, read in two requests; released ones drop out")
+    void heldLockNamesListsTheLocksWithANode() {
+        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(ZooKeeperAccess.of(operator, Duration.ofSeconds(5)),
+                "/held/marks", "/held/locks");
+        assertThat(marks.heldLockNames("worker-")).as("no lock directory yet").isEmpty();
+        try (WorkerIdAssigner assigner = ZooKeeperWorkerIdAssigner.builder(zk.connectString()).basePath("/held")
+                .sessionTimeout(ZooKeeperIdTestSupport.SESSION).build()) {
+            WorkerLease first = assigner.acquire(8);
+            WorkerLease second = assigner.acquire(8);
+            WorkerLease third = assigner.acquire(8);
+            assertThat(marks.heldLockNames("worker-")).containsExactlyInAnyOrder("worker-0", "worker-1", "worker-2");
+            second.close();
+            assertThat(marks.heldLockNames("worker-")).containsExactlyInAnyOrder("worker-0", "worker-2");
+            assertThat(marks.heldLockNames("other-")).isEmpty();
+            assertThat(assigner.acquire(8).workerId()).isEqualTo(1);
+            first.close();
+            third.close();
+        }
+    }
+
+    @Test
     @DisplayName("a lease longer than the granted session timeout, or an ephemeral base path, is refused at build with what to do")
     void badSettingsAreRefusedAtBuild() throws Exception {
         assertThatIllegalArgumentException()

@@ -48,7 +48,7 @@ class ZooKeeperWorkerMarkStoreTest {
     @Test
     @DisplayName("fenced by the token: a read raises it, a lower token reads empty and saves nothing, saves keep the maximum")
     void fencedByTheToken() throws Exception {
-        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/fenced");
+        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/fenced", null);
         assertThat(marks.read("worker-0", 5)).isEqualTo(OptionalLong.of(0));
         assertThat(marks.save("worker-0", 5, 100)).isTrue();
         assertThat(marks.save("worker-0", 5, 50)).as("a lower value leaves the mark").isTrue();
@@ -68,7 +68,7 @@ class ZooKeeperWorkerMarkStoreTest {
     @Test
     @DisplayName("concurrent saves of one holder keep the maximum (compare-and-set, retried)")
     void concurrentSavesKeepTheMaximum() throws Exception {
-        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/concurrent");
+        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/concurrent", null);
         marks.read("worker-0", 1);
         ExecutorService threads = Executors.newFixedThreadPool(4);
         try {
@@ -99,7 +99,7 @@ class ZooKeeperWorkerMarkStoreTest {
     void corruptNodeIsAClearError() throws Exception {
         operator.create().creatingParentsIfNeeded().forPath("/marks-test/corrupt/worker-0",
                 "garbage".getBytes(StandardCharsets.UTF_8));
-        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/corrupt");
+        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(access, "/marks-test/corrupt", null);
         assertThatThrownBy(() -> marks.read("worker-0", 1)).isExactlyInstanceOf(IdGenerationException.class)
                 .hasMessageContaining("holds 'garbage', not '<fencing token> <last timestamp>'");
         assertThatThrownBy(() -> marks.save("worker-0", 1, 5)).isExactlyInstanceOf(IdGenerationException.class);
