@@ -49,7 +49,7 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Re-creation.</b> A counter node deleted and created again starts its version at 0 again. The generator
  * remembers the {@code czxid} (the transaction that created the node) it first saw, and every reply carries
  * the node's {@code czxid}: a different one means the node was re-created, and the generator refuses with an
- * {@link IdSourceUnavailableException} instead of repeating ids. A counter node without its {@code open} child
+ * {@link IdGenerationException} instead of repeating ids (as it does when the node it used is gone). A counter node without its {@code open} child
  * (one created by hand, or used up) is refused by every generator. Only a generator that never saw the old
  * node and finds none at all creates it (with its {@code open} child, in one transaction) and starts again at
  * 1: never delete a counter node that has handed out ids.
@@ -126,10 +126,9 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
     /**
      * The next id: one write of the counter node.
      *
-     * @throws IdSourceUnavailableException if ZooKeeper does not answer within the command timeout, or the
-     *     counter node was deleted or re-created since this generator first used it
-     * @throws IdGenerationException if the counter is used up ({@value #MAX_ID} ids), or its node lacks its
-     *     {@code open} child
+     * @throws IdSourceUnavailableException if ZooKeeper does not answer within the command timeout
+     * @throws IdGenerationException if the counter is used up ({@value #MAX_ID} ids), its node lacks its {@code
+     *     open} child, or the node was deleted or re-created since this generator first used it
      * @throws IllegalStateException if the counter, or the client it runs on, is closed
      */
     @Override
@@ -212,11 +211,11 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
         }
         first = czxid.get();
         if (first != seen) {
-            throw new IdSourceUnavailableException(path, "the counter node " + path + " on " + zk.describe()
+            throw new IdGenerationException("the counter node " + path + " on " + zk.describe()
                     + " was deleted and created again (created by transaction 0x" + Long.toHexString(seen)
                     + ", not 0x" + Long.toHexString(first) + " as when this generator first used it): its sequence"
-                    + " started again and would repeat ids already handed out. Restore the node, or move the"
-                    + " generators to a counter of a new name that starts above every id handed out", null);
+                    + " started again and would repeat ids already handed out; no id was returned. Restore the"
+                    + " node, or move the generators to a counter of a new name that starts above every id handed out");
         }
     }
 
@@ -224,7 +223,7 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
      * Creates the counter node and its open child in one transaction, if the node does not exist and this
      * generator never saw one; whether it was created (by this or another client) meanwhile.
      *
-     * @throws IdSourceUnavailableException if this generator saw the node before: it was deleted
+     * @throws IdGenerationException if this generator saw the node before: it was deleted
      */
     private boolean createIfMissing() {
         CuratorFramework curator = zk.curator();
@@ -239,10 +238,10 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
         }
         long first = czxid.get();
         if (first != 0) {
-            throw new IdSourceUnavailableException(path, "the counter node " + path + " on " + zk.describe()
+            throw new IdGenerationException("the counter node " + path + " on " + zk.describe()
                     + " was deleted (this generator used the node created by transaction 0x" + Long.toHexString(first)
                     + "): a new one would start again at 1 and repeat ids. Restore the node, or move the generators"
-                    + " to a counter of a new name that starts above every id handed out", null);
+                    + " to a counter of a new name that starts above every id handed out; no id was returned");
         }
         int slash = path.lastIndexOf('/');
         if (slash > 0) {

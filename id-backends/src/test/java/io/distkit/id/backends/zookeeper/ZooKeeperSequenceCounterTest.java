@@ -130,7 +130,7 @@ class ZooKeeperSequenceCounterTest {
         assertThat(counter.nextIds(3)).containsExactly(1, 2, 3);
         operator.delete().deletingChildrenIfNeeded().forPath(path);
 
-        assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdSourceUnavailableException.class)
+        assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdGenerationException.class)
                 .hasMessageContaining("was deleted").hasMessageContaining("repeat");
         assertThat(operator.checkExists().forPath(path)).as("not re-created: that would start again at 1").isNull();
     }
@@ -146,9 +146,9 @@ class ZooKeeperSequenceCounterTest {
                 operator.transactionOp().create().withMode(CreateMode.PERSISTENT).forPath(path),
                 operator.transactionOp().create().withMode(CreateMode.PERSISTENT).forPath(path + "/open"));
 
-        assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdSourceUnavailableException.class)
+        assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdGenerationException.class)
                 .hasMessageContaining("deleted and created again").hasMessageContaining("would repeat ids");
-        assertThatThrownBy(() -> counter.nextIds(10)).isExactlyInstanceOf(IdSourceUnavailableException.class);
+        assertThatThrownBy(() -> counter.nextIds(10)).isExactlyInstanceOf(IdGenerationException.class);
         Map<String, long[]> ids = new LinkedHashMap<>();
         ids.put("before", before);
         IdChecks.distinct(ids).assertNoViolations();
