@@ -72,6 +72,10 @@ class ZooKeeperIdStoreTest {
             assertThat(other.counter("orders").nextId()).isEqualTo(6);
         }
         assertThat(operator.getChildren().forPath("/store-test/distkit/ids/workers/locks/worker-0")).hasSize(1);
+        ZooKeeperWorkerMarkStore marks = new ZooKeeperWorkerMarkStore(ZooKeeperAccess.of(
+                operator.usingNamespace("store-test"), Duration.ofSeconds(5)), "/distkit/ids/workers/marks",
+                "/distkit/ids/workers/locks");
+        assertThat(marks.heldLockNames("worker-")).as("read within the namespace").containsExactly("worker-0");
 
         store.close();
         store.close(); // idempotent
