@@ -25,6 +25,9 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class SnowflakeOnAssignerContract extends IdGeneratorContract {
 
+    /** The mark's rhythm: a replacement waits up to two of these for a mark saved ahead of the time. */
+    static final Duration PERSIST_INTERVAL = Duration.ofMillis(100);
+
     private final Map<IdGenerator, WorkerIdAssigner> assigners = new IdentityHashMap<>();
 
     /** A new assigner on the shared store. */
@@ -35,7 +38,7 @@ public abstract class SnowflakeOnAssignerContract extends IdGeneratorContract {
         WorkerIdAssigner assigner = newAssigner();
         try {
             SnowflakeIdGenerator generator = SnowflakeIdGenerator.builder(SnowflakeLayout.TWITTER)
-                    .workerIdAssigner(assigner).build();
+                    .workerIdAssigner(assigner).persistInterval(PERSIST_INTERVAL).build();
             synchronized (assigners) {
                 assigners.put(generator, assigner);
             }

@@ -2,6 +2,7 @@ package io.distkit.id.backends.zookeeper;
 
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.backends.WorkerIdAssignerContract;
+import io.distkit.testkit.server.FaultProxy;
 import io.distkit.testkit.server.ZooKeeperCluster;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -44,6 +45,26 @@ class ZooKeeperWorkerIdAssignerContractTest extends WorkerIdAssignerContract {
     protected WorkerIdAssigner newAssigner(Duration leaseTime) {
         return ZooKeeperWorkerIdAssigner.builder(zk.connectString()).basePath(basePath)
                 .sessionTimeout(ZooKeeperIdTestSupport.SESSION).leaseTime(leaseTime).build();
+    }
+
+    /** Nothing to clear: each test works under a base path of its own. */
+    @Override
+    protected void clearStore() {}
+
+    @Override
+    protected FaultProxy proxyToStore() {
+        String[] hostPort = zk.connectString().split(",")[0].split(":");
+        FaultProxy proxy = FaultProxy.builder().target(hostPort[0], Integer.parseInt(hostPort[1])).build();
+        proxy.start();
+        return proxy;
+    }
+
+    /** A session just over the short lease, so that the server ends the cut-off holder's nodes soon after. */
+    @Override
+    protected WorkerIdAssigner newAssignerThrough(FaultProxy proxy, Duration leaseTime) {
+        return ZooKeeperWorkerIdAssigner.builder(proxy.host() + ":" + proxy.port()).basePath(basePath)
+                .sessionTimeout(leaseTime.plusSeconds(1)).commandTimeout(Duration.ofMillis(500)).leaseTime(leaseTime)
+                .build();
     }
 
     /** Deletes the lock's nodes (the ephemeral nodes of its holder), leaving its mark node alone. */
