@@ -23,9 +23,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Many processes, one store, SIGKILL: 4 JVMs write ids of one kind until each slot wrote {@value #IDS_PER_SLOT}
- * of them, while a killer ends a random one with SIGKILL every few hundred milliseconds and a new JVM takes its
- * slot. Every id any of them wrote down must be distinct. A subclass names the store.
+ * Many processes, one store, SIGKILL: 4 JVMs write ids of one kind until each slot wrote {@link #idsPerSlot} of
+ * them (a million by default), while a killer ends a random one with SIGKILL every few hundred milliseconds and
+ * a new JVM takes its slot. Every id any of them wrote down must be distinct. A subclass names the store.
  */
 public abstract class StoreUniquenessContract {
 
@@ -42,6 +42,11 @@ public abstract class StoreUniquenessContract {
     /** The URI {@link io.distkit.id.IdStores#connect} opens in the child JVMs. */
     protected abstract String storeUri();
 
+    /** How many ids each slot writes for {@code kind}; default {@value #IDS_PER_SLOT}. */
+    protected long idsPerSlot(String kind) {
+        return IDS_PER_SLOT;
+    }
+
     @AfterEach
     void closeAll() throws Exception {
         toClose.close();
@@ -51,6 +56,7 @@ public abstract class StoreUniquenessContract {
     @ValueSource(strings = {"segment", "snowflake", "counter"})
     void fourJvmsKilledAtRandomNeverShareAnId(String kind) throws Exception {
         String tag = "uniq-" + kind + "-" + System.nanoTime();
+        long perSlot = idsPerSlot(kind);
         long[] written = new long[SLOTS];
         ChildJvm[] running = new ChildJvm[SLOTS];
         List<Path> files = new ArrayList<>();
@@ -71,13 +77,13 @@ public abstract class StoreUniquenessContract {
                     running[slot] = null;
                     child = null;
                 }
-                if (written[slot] < IDS_PER_SLOT) {
+                if (written[slot] < perSlot) {
                     allDone = false;
                     if (child == null) {
                         Path out = dir.resolve(kind + "-" + (started++) + ".ids");
                         files.add(out);
                         running[slot] = toClose.add(ChildJvm.builder(StoreIdsMain.class).name(kind + "-" + slot)
-                                .args(storeUri(), kind, tag, Long.toString(IDS_PER_SLOT - written[slot]), out.toString())
+                                .args(storeUri(), kind, tag, Long.toString(perSlot - written[slot]), out.toString())
                                 .start());
                         slotFiles.put(running[slot], out);
                     }
@@ -108,7 +114,7 @@ public abstract class StoreUniquenessContract {
         }
         System.out.printf("%s on %s: %d JVMs (%d killed with SIGKILL) wrote %,d ids%n", kind, storeUri(), started,
                 kills, total);
-        assertThat(total).isGreaterThanOrEqualTo(SLOTS * IDS_PER_SLOT);
+        assertThat(total).isGreaterThanOrEqualTo(SLOTS * perSlot);
         IdChecks.distinct(ids).assertNoViolations();
     }
 
