@@ -19,7 +19,7 @@ class IdStoresBackendTest {
     @RegisterExtension
     static final RedisServer VOLATILE = RedisServer.builder().persistence(Persistence.NONE).build();
 
-    private static long[] ids(Cli.Result r) {
+    static long[] ids(Cli.Result r) {
         assertThat(r.code()).as("%s", r).isZero();
         return Arrays.stream(r.out().strip().split("\n")).mapToLong(Long::parseLong).toArray();
     }
