@@ -1,6 +1,8 @@
 /**
- * Server-backed implementations of the ID SPIs, one package per backend
- * ({@code io.distkit.id.backends.<backend>}: {@code jdbc} now), and what they share.
+ * Server-backed implementations of the ID SPIs, one package per store ({@code redis}, {@code etcd},
+ * {@code zookeeper}, {@code jdbc}), each with an {@link io.distkit.id.IdStore} that
+ * {@link io.distkit.id.IdStores#connect} opens from the store's URI, and what they share: counters on any
+ * allocator ({@link io.distkit.id.backends.AllocatedCounter}) and worker ids as locks.
  *
  * <p>Shared: worker ids leased as locks. {@link io.distkit.id.backends.LockedWorkerIdAssigner} holds
  * worker id {@code n} as the lock {@code worker-<n>} through any distkit {@link io.distkit.lock.LockClient},
