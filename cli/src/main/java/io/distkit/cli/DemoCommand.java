@@ -1,7 +1,6 @@
 package io.distkit.cli;
 
 import io.distkit.common.DaemonThreads;
-import io.distkit.id.IdGenerator;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.IdStore;
 import io.distkit.id.SegmentAllocator;

@@ -3,15 +3,7 @@ package io.distkit.lock.etcd;
 import io.distkit.lock.LockClient;
 import io.distkit.lock.spi.LockClientProvider;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.Objects;
 import java.util.Set;
-import org.jspecify.annotations.Nullable;
 
 /**
  * Makes etcd reachable through {@link io.distkit.lock.LockClients#connect(URI)}:
@@ -24,9 +16,6 @@ import org.jspecify.annotations.Nullable;
  * Registered in {@code META-INF/services/io.distkit.lock.spi.LockClientProvider}; not for direct use.
  */
 public final class EtcdLockClientProvider implements LockClientProvider {
-
-    private static final String FORMS = "expected etcd://[user:password@]host:port[,host:port...][/key/prefix/]"
-            + " or etcds://...[?ca=/path/to/ca.pem] for TLS";
 
     /** For {@link java.util.ServiceLoader}. */
     public EtcdLockClientProvider() {}
@@ -48,118 +37,17 @@ public final class EtcdLockClientProvider implements LockClientProvider {
 
     /** The builder a URI stands for; no connection is made. */
     static EtcdLockClient.Builder parse(URI uri) {
-        Objects.requireNonNull(uri, "uri");
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("etcd") && !scheme.equals("etcds")) {
-            throw new IllegalArgumentException("not an etcd URI (scheme '" + scheme + "'): " + FORMS);
+        EtcdUri parsed = EtcdUri.parse(uri, Set.of());
+        EtcdLockClient.Builder builder = EtcdLockClient.builder(parsed.endpoints().toArray(String[]::new));
+        if (parsed.user() != null && parsed.password() != null) {
+            builder.credentials(parsed.user(), parsed.password());
         }
-        if (uri.isOpaque()) {
-            throw new IllegalArgumentException("etcd URI has no '//' before its hosts: " + FORMS);
+        if (parsed.ca() != null) {
+            builder.trustCertificates(parsed.ca());
         }
-        if (uri.getRawFragment() != null) {
-            throw new IllegalArgumentException("etcd URI takes no fragment ('#...'): " + FORMS);
-        }
-        String ca = caParameter(uri.getRawQuery());
-        if (ca != null && !scheme.equals("etcds")) {
-            throw new IllegalArgumentException("etcd URI query parameter ca= trusts a CA for TLS, but etcd:// is"
-                    + " plain HTTP: use etcds://: " + FORMS);
-        }
-        String authority = uri.getRawAuthority();
-        if (authority == null || authority.isEmpty()) {
-            throw new IllegalArgumentException("etcd URI names no host: " + FORMS);
-        }
-        String user = null;
-        String password = null;
-        int at = authority.lastIndexOf('@');
-        if (at >= 0) {
-            String userInfo = authority.substring(0, at);
-            authority = authority.substring(at + 1);
-            int colon = userInfo.indexOf(':');
-            if (colon <= 0) {
-                throw new IllegalArgumentException("etcd URI user info must be user:password (both percent-encoded"
-                        + " where needed): " + FORMS);
-            }
-            user = decode(userInfo.substring(0, colon));
-            password = decode(userInfo.substring(colon + 1));
-        }
-        String httpScheme = scheme.equals("etcds") ? "https://" : "http://";
-        List<String> endpoints = new ArrayList<>();
-        for (String hostPort : authority.split(",", -1)) {
-            endpoints.add(httpScheme + hostAndPort(hostPort));
-        }
-        EtcdLockClient.Builder builder = EtcdLockClient.builder(endpoints.toArray(String[]::new));
-        if (user != null) {
-            builder.credentials(user, password);
-        }
-        if (ca != null) {
-            builder.trustCertificates(Path.of(ca));
-        }
-        String path = uri.getRawPath();
-        if (path != null && !path.isEmpty() && !path.equals("/")) {
-            builder.keyPrefix(decode(path.substring(1)));
+        if (parsed.keyPrefix() != null) {
+            builder.keyPrefix(parsed.keyPrefix());
         }
         return builder;
-    }
-
-    /** The decoded value of the one known query parameter, {@code ca}; null without a query. */
-    private static @Nullable String caParameter(@Nullable String rawQuery) {
-        if (rawQuery == null) {
-            return null;
-        }
-        String ca = null;
-        for (String parameter : rawQuery.split("&", -1)) {
-            int equals = parameter.indexOf('=');
-            String name = equals < 0 ? parameter : parameter.substring(0, equals);
-            if (!name.equals("ca")) {
-                throw new IllegalArgumentException("etcd URI query parameter '" + decode(name) + "' is not known;"
-                        + " the query takes only ca=/path/to/ca.pem: " + FORMS);
-            }
-            if (ca != null) {
-                throw new IllegalArgumentException("etcd URI query names ca= twice: " + FORMS);
-            }
-            ca = equals < 0 ? "" : decode(parameter.substring(equals + 1));
-            if (ca.isEmpty()) {
-                throw new IllegalArgumentException("etcd URI query parameter ca= is empty; it takes the path of a"
-                        + " PEM file of CA certificates: " + FORMS);
-            }
-        }
-        return ca;
-    }
-
-    private static String hostAndPort(String hostPort) {
-        if (hostPort.isEmpty()) {
-            throw new IllegalArgumentException("etcd URI has an empty host in its host list: " + FORMS);
-        }
-        String host = hostPort;
-        String port = "2379";
-        int colon = hostPort.lastIndexOf(':');
-        int bracket = hostPort.lastIndexOf(']');
-        if (colon > bracket) {
-            host = hostPort.substring(0, colon);
-            port = hostPort.substring(colon + 1);
-        }
-        if (host.isEmpty()) {
-            throw new IllegalArgumentException("etcd URI has a port without a host ('" + hostPort + "'): " + FORMS);
-        }
-        int number;
-        try {
-            number = Integer.parseInt(port);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("etcd URI port '" + port + "' of '" + hostPort + "' is not a number: "
-                    + FORMS, e);
-        }
-        if (number < 1 || number > 65535) {
-            throw new IllegalArgumentException("etcd URI port " + number + " of '" + hostPort
-                    + "' is out of range (1 to 65535): " + FORMS);
-        }
-        return host + ":" + number;
-    }
-
-    private static String decode(String text) {
-        try {
-            return URLDecoder.decode(text.replace("+", "%2B"), StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("etcd URI has a malformed percent-encoding: " + FORMS, e);
-        }
     }
 }

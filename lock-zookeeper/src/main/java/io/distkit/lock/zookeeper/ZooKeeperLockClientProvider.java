@@ -40,6 +40,16 @@ public final class ZooKeeperLockClientProvider implements LockClientProvider {
 
     /** The builder a URI stands for; no connection is made. */
     static ZooKeeperLockClient.Builder parse(URI uri) {
+        return ZooKeeperLockClient.builder(connectString(uri));
+    }
+
+    /**
+     * The connect string a {@code zookeeper://} URI stands for, {@code host:port,...[/chroot]}, checked by the
+     * lock client's rules; no connection is made. Shared with the id store's provider (distkit-id-backends).
+     *
+     * @throws IllegalArgumentException if the URI is malformed (the message says why and shows the form)
+     */
+    public static String connectString(URI uri) {
         Objects.requireNonNull(uri, "uri");
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("zookeeper")) {
@@ -63,21 +73,18 @@ public final class ZooKeeperLockClientProvider implements LockClientProvider {
         if (path != null && !path.isEmpty() && !path.equals("/")) {
             chroot = decode(path.endsWith("/") ? path.substring(0, path.length() - 1) : path);
         }
-        StringBuilder hosts = new StringBuilder();
         for (String hostPort : authority.split(",", -1)) {
             if (hostPort.isEmpty()) {
                 throw new IllegalArgumentException("ZooKeeper URI has an empty host in its host list: " + FORM);
             }
-            if (hosts.length() > 0) {
-                hosts.append(',');
-            }
-            hosts.append(hostPort);
         }
+        String connectString = authority + chroot;
         try {
-            return ZooKeeperLockClient.builder(hosts + chroot);
+            ZooKeeperLockClient.builder(connectString); // hosts, ports, chroot
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("ZooKeeper URI " + uri + ": " + e.getMessage() + "; " + FORM, e);
         }
+        return connectString;
     }
 
     private static String decode(String text) {

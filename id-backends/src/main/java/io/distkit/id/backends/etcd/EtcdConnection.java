@@ -1,12 +1,10 @@
 package io.distkit.id.backends.etcd;
 
 import io.distkit.id.IdSourceUnavailableException;
-import io.etcd.jetcd.ByteSequence;
+import io.distkit.lock.etcd.EtcdUri;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.ClientBuilder;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -152,30 +150,7 @@ final class EtcdConnection {
     }
 
     private Client newClient() {
-        ClientBuilder builder = Client.builder().endpoints(endpoints.toArray(URI[]::new)).connectTimeout(commandTimeout);
-        if (user != null && password != null) {
-            builder.user(ByteSequence.from(user, StandardCharsets.UTF_8))
-                    .password(ByteSequence.from(password, StandardCharsets.UTF_8));
-        }
-        boolean https = endpoints.stream().anyMatch(uri -> uri.getScheme().equalsIgnoreCase("https"));
-        Path ca = trustedCertificates;
-        if (ca != null && !https) {
-            throw new IllegalStateException("trustCertificates(" + ca + ") was set, but no etcd endpoint uses TLS:"
-                    + " use https:// endpoints (etcds:// in URIs) " + endpoints);
-        }
-        if (https) {
-            try {
-                builder.sslContext(ssl -> {
-                    if (ca != null) {
-                        ssl.trustManager(ca.toFile());
-                    }
-                });
-            } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                throw new IdSourceUnavailableException(describe(), "cannot set up TLS for " + endpoints
-                        + (ca == null ? "" : " trusting the CA certificates in " + ca.toAbsolutePath()
-                                + " (a PEM file of X.509 certificates is expected)") + ": " + e.getMessage(), e);
-            }
-        }
-        return builder.build();
+        return EtcdUri.newClient(endpoints, user, password, trustedCertificates, commandTimeout,
+                (message, cause) -> new IdSourceUnavailableException(describe(), message, cause));
     }
 }

@@ -2,7 +2,6 @@ package io.distkit.id.backends.redis;
 
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdStore;
-import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.backends.AllocatedCounter;
 import io.distkit.id.backends.LockedWorkerIdAssigner;

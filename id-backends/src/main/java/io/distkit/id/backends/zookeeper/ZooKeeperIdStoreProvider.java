@@ -2,11 +2,8 @@ package io.distkit.id.backends.zookeeper;
 
 import io.distkit.id.IdStore;
 import io.distkit.id.spi.IdStoreProvider;
+import io.distkit.lock.zookeeper.ZooKeeperLockClientProvider;
 import java.net.URI;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
-import java.util.Locale;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -17,8 +14,6 @@ import java.util.Set;
  * {@code META-INF/services/io.distkit.id.spi.IdStoreProvider}; not for direct use.
  */
 public final class ZooKeeperIdStoreProvider implements IdStoreProvider {
-
-    private static final String FORM = "expected zookeeper://host:port[,host:port...][/chroot]";
 
     /** For {@link java.util.ServiceLoader}. */
     public ZooKeeperIdStoreProvider() {}
@@ -38,45 +33,8 @@ public final class ZooKeeperIdStoreProvider implements IdStoreProvider {
         return ZooKeeperIdStore.builder(connectString(uri)).build();
     }
 
-    /**
-     * The connect string a URI stands for, {@code host:port,...[/chroot]}, checked by the lock client's rules; no
-     * connection is made.
-     */
+    /** The connect string a URI stands for: the lock client's reading of the same URI. */
     static String connectString(URI uri) {
-        Objects.requireNonNull(uri, "uri");
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("zookeeper")) {
-            throw new IllegalArgumentException("not a ZooKeeper URI (scheme '" + scheme + "'): " + FORM);
-        }
-        if (uri.isOpaque()) {
-            throw new IllegalArgumentException("ZooKeeper URI has no '//' before its hosts: " + FORM);
-        }
-        if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException("ZooKeeper URI takes no query ('?...') or fragment ('#...'): " + FORM);
-        }
-        String authority = uri.getRawAuthority();
-        if (authority == null || authority.isEmpty()) {
-            throw new IllegalArgumentException("ZooKeeper URI names no host: " + FORM);
-        }
-        if (authority.contains("@")) {
-            throw new IllegalArgumentException("ZooKeeper URI takes no user info ('user@'): " + FORM);
-        }
-        String path = uri.getRawPath();
-        String chroot = "";
-        if (path != null && !path.isEmpty() && !path.equals("/")) {
-            String trimmed = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
-            try {
-                chroot = URLDecoder.decode(trimmed.replace("+", "%2B"), StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("ZooKeeper URI has a malformed percent-encoding: " + FORM, e);
-            }
-        }
-        String connectString = authority + chroot;
-        try {
-            io.distkit.lock.zookeeper.ZooKeeperLockClient.builder(connectString); // hosts, ports, chroot
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("ZooKeeper URI " + uri + ": " + e.getMessage() + "; " + FORM, e);
-        }
-        return connectString;
+        return ZooKeeperLockClientProvider.connectString(uri);
     }
 }
