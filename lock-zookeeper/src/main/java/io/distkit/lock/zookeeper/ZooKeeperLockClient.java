@@ -172,6 +172,14 @@ public final class ZooKeeperLockClient {
         return Duration.ofMillis(Math.max(1, sessionTimeoutMillis * 2L / 3));
     }
 
+    /**
+     * A name as one legal ZooKeeper path element, one to one (no {@code '/'} escapes, no two names share an
+     * element): the mapping of lock names to nodes, shared with the id store (distkit-id-backends) for its tags.
+     */
+    public static String nodeName(String name) {
+        return NodeNames.encode(name);
+    }
+
     /** The directory of the plain lock {@code name} under {@code basePath}, for tests and operators. */
     static String lockDirectory(String basePath, String name) {
         return NodeNames.directory(basePath, name, io.distkit.lock.spi.LockMode.EXCLUSIVE);

@@ -5,7 +5,6 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.lock.zookeeper.ZooKeeperLockClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -213,29 +212,11 @@ final class ZooKeeperAccess {
     static final int MAX_BASE_PATH_LENGTH = 200;
 
     /**
-     * A name (tag, counter, lock name) as one legal ZooKeeper path element, one to one: {@code '%'} and {@code
-     * '/'} are percent-encoded, as are the UTF-16 units ZooKeeper refuses in paths (NUL, surrogates, the private
-     * use area, U+FFF0 to U+FFFF) as {@code %uXXXX}; a name of only {@code "."} or {@code ".."} has its dots
-     * encoded. Every {@code '%'} of the output starts an escape, so two names never share an element.
+     * A name (tag, counter, lock name) as one legal ZooKeeper path element, one to one: lock-zookeeper's mapping
+     * ({@link ZooKeeperLockClient#nodeName}), so a tag and a lock of one name map alike.
      */
     static String encode(String name) {
-        if (name.equals(".") || name.equals("..")) {
-            return name.replace(".", "%2E");
-        }
-        StringBuilder out = new StringBuilder(name.length() + 8);
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c == '%') {
-                out.append("%25");
-            } else if (c == '/') {
-                out.append("%2F");
-            } else if ((c >= '\ud800' && c <= '\uf8ff') || c >= '\ufff0' || c == 0) {
-                out.append("%u").append(String.format(Locale.ROOT, "%04X", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        return out.toString();
+        return ZooKeeperLockClient.nodeName(name);
     }
 
     /**
