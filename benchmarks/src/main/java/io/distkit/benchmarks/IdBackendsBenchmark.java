@@ -81,6 +81,14 @@ public class IdBackendsBenchmark {
     /** The implementations. */
     public enum Impl { DISTKIT, BARE }
 
+    /**
+     * {@code segment}: the adaptive step's cap ({@link SegmentIdGenerator.Builder#maxStep}); the default is the
+     * generator's (a million, as Leaf's). One thread takes some 400 million ids a second here, so at a million a
+     * segment the store is asked 400 times a second and must answer within the 2 ms the rest of a segment lasts.
+     */
+    @Param({"1000000"})
+    public long maxStep;
+
     /** A server of each kind, started for the trial, with a bare client for the limit. */
     public enum Store {
         REDIS {
@@ -207,7 +215,7 @@ public class IdBackendsBenchmark {
         ids = server.open();
         counter = ids.counter("bench");
         SegmentAllocator allocator = impl == Impl.DISTKIT ? ids.segmentAllocator() : new InMemorySegmentAllocator();
-        segments = SegmentIdGenerator.builder(allocator, "bench-segments").build();
+        segments = SegmentIdGenerator.builder(allocator, "bench-segments").maxStep(maxStep).build();
     }
 
     @TearDown(Level.Trial)

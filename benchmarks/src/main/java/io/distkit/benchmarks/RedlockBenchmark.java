@@ -19,6 +19,8 @@ import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.EpollProvider;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -108,6 +110,11 @@ import org.redisson.config.TransportMode;
  *       replied {@code OK}; release by a compare-and-delete script ({@code EVALSHA}) sent to all five at once,
  *       done when three deleted. Two parallel round trips; no fencing token, no renewal, no clock drift
  *       allowance beyond checking that the grant came within the lease.
+ *   <li>{@code BARE_FENCED_QUORUM} = the same loop doing the server work of a fenced lock: lock-redis's acquire
+ *       script with a proposed token (the lock, and the fence raised to the token) instead of the bare {@code
+ *       SET}, and its release script (compare-and-delete and publish): what distkit's one-round-trip path asks of
+ *       the masters, with nothing else around it. The gap between the two bare loops is the cost of the fencing
+ *       token on the servers; the gap between this one and {@code DISTKIT} is distkit's client.
  * </ul>
  *
  * <p><b>handoff</b>: the latency of passing a held lock to a waiter, as in {@link RedisLockBenchmark} ({@link
@@ -174,7 +181,13 @@ public class RedlockBenchmark {
         BARE_QUORUM {
             @Override
             Locker open(List<String> uris, String name, boolean wakeWaiters) {
-                return new BareQuorumLocker(uris, name, wakeWaiters);
+                return new BareQuorumLocker(uris, name, wakeWaiters, false);
+            }
+        },
+        BARE_FENCED_QUORUM {
+            @Override
+            Locker open(List<String> uris, String name, boolean wakeWaiters) {
+                return new BareQuorumLocker(uris, name, wakeWaiters, true);
             }
         };
 
@@ -302,14 +315,22 @@ public class RedlockBenchmark {
         private final String releaseSha;
         private final boolean wakeWaiters;
         private final String ownerPrefix = UUID.randomUUID() + ":";
+        /** Acquire with lock-redis's script and a proposed token, as distkit's one-round-trip path does. */
+        private final boolean fenced;
+        private final String[] fenceKeys;
+        private String acquireSha;
+        private long lastProposed;
         private long sequence;
         private final Semaphore releaseMessages = new Semaphore(0);
 
-        BareQuorumLocker(List<String> uris, String name, boolean wakeWaiters) {
+        BareQuorumLocker(List<String> uris, String name, boolean wakeWaiters, boolean fenced) {
             this.wakeWaiters = wakeWaiters;
+            this.fenced = fenced;
             String key = "bare:lock:{" + name + "}";
             keys = new String[] {key, key + ":released"};
-            String releaseScript = wakeWaiters ? COMPARE_DELETE_PUBLISH : COMPARE_AND_DELETE;
+            fenceKeys = new String[] {key, key + ":fence"};
+            String releaseScript = fenced ? luaOf("release.lua")
+                    : wakeWaiters ? COMPARE_DELETE_PUBLISH : COMPARE_AND_DELETE;
             try {
                 String sha = null;
                 for (String uri : uris) {
@@ -318,6 +339,9 @@ public class RedlockBenchmark {
                     connections.add(connection);
                     masters.add(connection.async());
                     sha = connection.sync().scriptLoad(releaseScript);
+                    if (fenced) {
+                        acquireSha = connection.sync().scriptLoad(luaOf("acquire.lua"));
+                    }
                     if (wakeWaiters) {
                         StatefulRedisPubSubConnection<String, String> pubSub =
                                 client.connectPubSub(StringCodec.UTF8, RedisURI.create(uri));
@@ -347,8 +371,17 @@ public class RedlockBenchmark {
                 long sent = System.nanoTime();
                 Quorum granted = new Quorum();
                 replies.clear();
+                String proposed = fenced ? Long.toString(lastProposed = Math.max(lastProposed + 1,
+                        ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now()))) : null;
                 for (RedisAsyncCommands<String, String> master : masters) {
-                    CompletableFuture<String> reply = master.set(keys[0], owner, NX_PX).toCompletableFuture();
+                    CompletableFuture<String> reply;
+                    if (fenced) {
+                        reply = master.<List<Object>>evalsha(acquireSha, ScriptOutputType.MULTI, fenceKeys, owner,
+                                Long.toString(LEASE.toMillis()), proposed).toCompletableFuture()
+                                .thenApply(r -> Long.valueOf(1).equals(r.get(0)) ? "OK" : null);
+                    } else {
+                        reply = master.set(keys[0], owner, NX_PX).toCompletableFuture();
+                    }
                     replies.add(reply);
                     reply.whenComplete((ok, e) -> granted.vote(e == null && "OK".equals(ok)));
                 }
@@ -409,6 +442,16 @@ public class RedlockBenchmark {
             }
         }
 
+        /** A script of lock-redis, as its jar holds it. */
+        private static String luaOf(String resource) {
+            try (var in = io.distkit.lock.redis.internal.Script.class.getResourceAsStream(resource)) {
+                return new String(java.util.Objects.requireNonNull(in, resource).readAllBytes(),
+                        java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
         @Override
         public void close() {
             for (StatefulRedisPubSubConnection<String, String> pubSub : subscriptions) {
@@ -441,7 +484,7 @@ public class RedlockBenchmark {
         }
     }
 
-    @Param({"DISTKIT", "REDISSON_REDLOCK", "BARE_QUORUM"})
+    @Param({"DISTKIT", "REDISSON_REDLOCK", "BARE_QUORUM", "BARE_FENCED_QUORUM"})
     public Impl impl;
 
     private final List<RedisServer> servers = new ArrayList<>();

@@ -5,7 +5,6 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.IdStore;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -150,16 +149,11 @@ public final class ZooKeeperIdStore implements IdStore {
     }
 
     /** Configures a store; every setter checks its argument at once. */
-    public static final class Builder {
-        private final @Nullable String connectString;
-        private final @Nullable CuratorFramework curator;
+    public static final class Builder extends ZooKeeperBuilder<Builder> {
         private String basePath = DEFAULT_BASE_PATH;
-        private Duration commandTimeout = ZooKeeperSequenceCounter.DEFAULT_COMMAND_TIMEOUT;
-        private Duration sessionTimeout = ZooKeeperSequenceCounter.DEFAULT_SESSION_TIMEOUT;
 
         private Builder(@Nullable String connectString, @Nullable CuratorFramework curator) {
-            this.connectString = connectString;
-            this.curator = curator;
+            super(connectString, curator);
         }
 
         /**
@@ -176,33 +170,7 @@ public final class ZooKeeperIdStore implements IdStore {
             return this;
         }
 
-        /**
-         * How long one ZooKeeper call may take, and how long {@link #build()} waits for a connection; default 5 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            this.commandTimeout = ZooKeeperSequenceCounter.checkPositive("commandTimeout", timeout);
-            return this;
-        }
 
-        /**
-         * The session timeout a store that makes its own client asks for; default 30 s. The worker leases are two
-         * thirds of what the ensemble grants.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         * @throws IllegalStateException if the builder was given a Curator client
-         */
-        public Builder sessionTimeout(Duration timeout) {
-            if (curator != null) {
-                throw new IllegalStateException("the session timeout belongs to the CuratorFramework passed to"
-                        + " builder(CuratorFramework)");
-            }
-            this.sessionTimeout = ZooKeeperSequenceCounter.checkPositive("sessionTimeout", timeout);
-            return this;
-        }
 
         /**
          * Connects (when the store makes its own client, within the command timeout), checks that no node on the
@@ -214,8 +182,7 @@ public final class ZooKeeperIdStore implements IdStore {
          * @throws IllegalArgumentException if a node on the base path is ephemeral
          */
         public ZooKeeperIdStore build() {
-            ZooKeeperAccess zk = curator != null ? ZooKeeperAccess.of(curator, commandTimeout)
-                    : ZooKeeperAccess.connect(Objects.requireNonNull(connectString), sessionTimeout, commandTimeout);
+            ZooKeeperAccess zk = access();
             try {
                 zk.checkNoEphemeral("base path", basePath);
             } catch (RuntimeException e) {

@@ -200,17 +200,12 @@ public final class ZooKeeperSegmentAllocator implements SegmentAllocator {
     }
 
     /** Configures an allocator; every setter checks its argument at once. */
-    public static final class Builder {
-        private final @Nullable String connectString;
-        private final @Nullable CuratorFramework curator;
+    public static final class Builder extends ZooKeeperBuilder<Builder> {
         private String basePath = DEFAULT_BASE_PATH;
         private long firstId = 1;
-        private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
-        private Duration sessionTimeout = ZooKeeperSequenceCounter.DEFAULT_SESSION_TIMEOUT;
 
         private Builder(@Nullable String connectString, @Nullable CuratorFramework curator) {
-            this.connectString = connectString;
-            this.curator = curator;
+            super(connectString, curator);
         }
 
         /**
@@ -239,33 +234,7 @@ public final class ZooKeeperSegmentAllocator implements SegmentAllocator {
             return this;
         }
 
-        /**
-         * How long one ZooKeeper call may take, and one allocation with its retries, before it fails with
-         * {@link IdSourceUnavailableException}; also how long {@link #build()} waits for a connection. Default 5 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            this.commandTimeout = ZooKeeperSequenceCounter.checkPositive("commandTimeout", timeout);
-            return this;
-        }
 
-        /**
-         * The session timeout an allocator that makes its own client asks for; default 30 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         * @throws IllegalStateException if the builder was given a Curator client
-         */
-        public Builder sessionTimeout(Duration timeout) {
-            if (curator != null) {
-                throw new IllegalStateException("the session timeout belongs to the CuratorFramework passed to"
-                        + " builder(CuratorFramework)");
-            }
-            this.sessionTimeout = ZooKeeperSequenceCounter.checkPositive("sessionTimeout", timeout);
-            return this;
-        }
 
         /**
          * Connects, when the allocator makes its own client (waiting at most the command timeout), checks that no
@@ -277,8 +246,7 @@ public final class ZooKeeperSegmentAllocator implements SegmentAllocator {
          * @throws IllegalArgumentException if a node on the base path is ephemeral
          */
         public ZooKeeperSegmentAllocator build() {
-            ZooKeeperAccess zk = curator != null ? ZooKeeperAccess.of(curator, commandTimeout)
-                    : ZooKeeperAccess.connect(Objects.requireNonNull(connectString), sessionTimeout, commandTimeout);
+            ZooKeeperAccess zk = access();
             try {
                 zk.checkNoEphemeral("base path", basePath);
             } catch (RuntimeException e) {

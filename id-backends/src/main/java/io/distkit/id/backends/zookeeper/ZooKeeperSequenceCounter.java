@@ -316,17 +316,12 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
     }
 
     /** Configures a counter; every setter checks its argument at once. */
-    public static final class Builder {
-        private final @Nullable String connectString;
-        private final @Nullable CuratorFramework curator;
+    public static final class Builder extends ZooKeeperBuilder<Builder> {
         private @Nullable String path;
-        private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
-        private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
         private long maxId = MAX_ID;
 
         private Builder(@Nullable String connectString, @Nullable CuratorFramework curator) {
-            this.connectString = connectString;
-            this.curator = curator;
+            super(connectString, curator);
         }
 
         /**
@@ -342,33 +337,7 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
             return this;
         }
 
-        /**
-         * How long one ZooKeeper call may take before it fails with {@link IdSourceUnavailableException}, and
-         * how long {@link #build()} waits for a connection; default 5 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            this.commandTimeout = checkPositive("commandTimeout", timeout);
-            return this;
-        }
 
-        /**
-         * The session timeout a counter that makes its own client asks for; default 30 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         * @throws IllegalStateException if the builder was given a Curator client (configure that client instead)
-         */
-        public Builder sessionTimeout(Duration timeout) {
-            if (curator != null) {
-                throw new IllegalStateException("the session timeout belongs to the CuratorFramework passed to"
-                        + " builder(CuratorFramework)");
-            }
-            this.sessionTimeout = checkPositive("sessionTimeout", timeout);
-            return this;
-        }
 
         /**
          * For tests only: the last id, below {@link #MAX_ID}, so that the end of the sequence is reached in a few
@@ -397,8 +366,7 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
                 throw new IllegalStateException("no counter path set: call path(\"/distkit/ids/counters/<name>\")"
                         + " before build()");
             }
-            ZooKeeperAccess zk = curator != null ? ZooKeeperAccess.of(curator, commandTimeout)
-                    : ZooKeeperAccess.connect(Objects.requireNonNull(connectString), sessionTimeout, commandTimeout);
+            ZooKeeperAccess zk = access();
             try {
                 zk.checkNoEphemeral("counter path", path);
             } catch (RuntimeException e) {

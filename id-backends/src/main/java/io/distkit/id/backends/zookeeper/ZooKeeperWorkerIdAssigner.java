@@ -74,18 +74,13 @@ public final class ZooKeeperWorkerIdAssigner {
     /**
      * Configures an assigner; every setter checks its argument at once.
      */
-    public static final class Builder {
-        private final @Nullable String connectString;
-        private final @Nullable CuratorFramework curator;
+    public static final class Builder extends ZooKeeperBuilder<Builder> {
         private String basePath = DEFAULT_BASE_PATH;
         private @Nullable Duration leaseTime;
         private @Nullable Duration renewInterval;
-        private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
-        private Duration sessionTimeout = DEFAULT_SESSION_TIMEOUT;
 
         private Builder(@Nullable String connectString, @Nullable CuratorFramework curator) {
-            this.connectString = connectString;
-            this.curator = curator;
+            super(connectString, curator);
         }
 
         /**
@@ -130,33 +125,7 @@ public final class ZooKeeperWorkerIdAssigner {
             return this;
         }
 
-        /**
-         * How long one ZooKeeper call may take, and how long {@link #build()} waits for a connection; default 5 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            this.commandTimeout = ZooKeeperSequenceCounter.checkPositive("commandTimeout", timeout);
-            return this;
-        }
 
-        /**
-         * The session timeout an assigner that makes its own client asks for; default 30 s. The servers bound it
-         * to their {@code minSessionTimeout} and {@code maxSessionTimeout}; the lease may not exceed what they grant.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         * @throws IllegalStateException if the builder was given a Curator client
-         */
-        public Builder sessionTimeout(Duration timeout) {
-            if (curator != null) {
-                throw new IllegalStateException("the session timeout belongs to the CuratorFramework passed to"
-                        + " builder(CuratorFramework)");
-            }
-            this.sessionTimeout = ZooKeeperSequenceCounter.checkPositive("sessionTimeout", timeout);
-            return this;
-        }
 
         /**
          * Connects (when the assigner makes its own client, within the command timeout), checks the base path and
@@ -170,8 +139,7 @@ public final class ZooKeeperWorkerIdAssigner {
          *     granted session timeout, or the renew interval is over half the lease
          */
         public WorkerIdAssigner build() {
-            ZooKeeperAccess zk = curator != null ? ZooKeeperAccess.of(curator, commandTimeout)
-                    : ZooKeeperAccess.connect(Objects.requireNonNull(connectString), sessionTimeout, commandTimeout);
+            ZooKeeperAccess zk = access();
             try {
                 return build(zk);
             } catch (RuntimeException e) {
