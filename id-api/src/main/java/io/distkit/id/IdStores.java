@@ -2,6 +2,7 @@ package io.distkit.id;
 
 import io.distkit.id.spi.IdStoreProvider;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.ServiceLoader;
@@ -42,11 +43,22 @@ public final class IdStores {
     /** {@link #connect(URI)} for a string. */
     public static IdStore connect(String uri) {
         Objects.requireNonNull(uri, "uri");
-        return connect(URI.create(uri));
+        URI parsed;
+        try {
+            parsed = new URI(uri);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("malformed id store URI (" + e.getReason() + " at index " + e.getIndex()
+                    + "): " + redact(uri), e);
+        }
+        return connect(parsed);
     }
 
     private static String redact(URI uri) {
-        String text = uri.toString();
-        return uri.getRawUserInfo() == null ? text : text.replace(uri.getRawUserInfo() + "@", "***@");
+        return redact(uri.toString());
+    }
+
+    /** The URI without its password: user info and {@code password=} parameters masked. */
+    private static String redact(String uri) {
+        return uri.replaceAll("//[^/@?#]*@", "//***@").replaceAll("(?i)(password=)[^&;]*", "$1***");
     }
 }

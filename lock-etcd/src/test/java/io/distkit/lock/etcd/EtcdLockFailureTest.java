@@ -630,8 +630,12 @@ class EtcdLockFailureTest {
         client.lock(name + "-warm-up").tryAcquire().orElseThrow().release(); // connected, session granted
 
         List<WatchEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // from the revision after now: the watch is registered asynchronously, and without a start revision a put
+        // made before the server set it up would be missed (CI saw only the DELETE)
+        long now = admin.getKVClient().get(bytes(name)).get(5, TimeUnit.SECONDS).getHeader().getRevision();
         toClose.add(admin.getWatchClient().watch(bytes(EtcdLockClient.lockPrefix(EtcdLockClient.DEFAULT_KEY_PREFIX, name)),
-                WatchOption.builder().isPrefix(true).build(), response -> events.addAll(response.getEvents())));
+                WatchOption.builder().isPrefix(true).withRevision(now + 1).build(),
+                response -> events.addAll(response.getEvents())));
         proxy.blackHole(Direction.SERVER_TO_CLIENT);
         long invokedAt = System.nanoTime();
         assertThatThrownBy(() -> client.lock(name).tryAcquire(Duration.ofSeconds(5))).as("the caller does not enter")

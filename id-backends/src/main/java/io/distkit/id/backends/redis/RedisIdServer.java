@@ -36,7 +36,7 @@ final class RedisIdServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisIdServer.class);
 
     /** What the guard learnt about the server, valid while no disconnect happened since. */
-    private record Checked(long epoch, String runId, long lastSeenNanos) {}
+    private record Checked(long epoch, String runId) {}
 
     private final StatefulRedisConnection<String, String> connection;
     private final RedisAsyncCommands<String, String> async;
@@ -47,6 +47,8 @@ final class RedisIdServer implements AutoCloseable {
     private final CommandTimer timer;
     private final Runnable shutdown;
     private final AtomicLong disconnects = new AtomicLong();
+    /** When the connection last dropped ({@link System#nanoTime()}): a server up since before then is no restart. */
+    private volatile long lastDisconnectNanos = System.nanoTime();
     private volatile @Nullable Checked checked;
     /** Set when the guard refused the server: sticky, a client that saw a rewind risk never trusts it again. */
     private volatile @Nullable String refusal;
@@ -65,6 +67,7 @@ final class RedisIdServer implements AutoCloseable {
         connection.addListener(new RedisConnectionStateListener() {
             @Override
             public void onRedisDisconnected(RedisChannelHandler<?, ?> handler) {
+                lastDisconnectNanos = System.nanoTime();
                 disconnects.incrementAndGet();
             }
         });
@@ -158,14 +161,11 @@ final class RedisIdServer implements AutoCloseable {
      */
     private synchronized Checked check() {
         long epoch = disconnects.get();
-        Map<String, String> info = ServerInfo.parse(await("INFO", timer.bound(async.info())));
-        Map<String, String> settings;
-        try {
-            settings = await("CONFIG GET appendonly appendfsync", timer.bound(async.configGet("appendonly", "appendfsync")));
-        } catch (IdGenerationException e) {
-            settings = Map.of(); // CONFIG renamed or forbidden: the settings are unknown
+        Checked known = checked;
+        if (known != null && known.epoch() == epoch && refusal == null) {
+            return known; // another thread checked since the last reconnect: once is enough
         }
-        long now = System.nanoTime();
+        Map<String, String> info = ServerInfo.parse(await("INFO", timer.bound(async.info())));
         String role = info.getOrDefault("role", "?");
         String runId = info.getOrDefault("run_id", "?");
         long uptimeNanos = TimeUnit.SECONDS.toNanos(Long.parseLong(info.getOrDefault("uptime_in_seconds", "0")));
@@ -173,28 +173,22 @@ final class RedisIdServer implements AutoCloseable {
         if (!"master".equals(role)) {
             problem = "the Redis server at " + address + " is a replica (role:" + role + "); ids need the master";
         } else if (guard == RewindGuard.REQUIRE_FSYNC_ALWAYS) {
-            if (!"yes".equals(settings.get("appendonly")) || !"always".equals(settings.get("appendfsync"))) {
-                problem = "the Redis server at " + address + " does not sync every write to disk before replying"
-                        + " (appendonly " + settings.getOrDefault("appendonly", "unknown") + ", appendfsync "
-                        + settings.getOrDefault("appendfsync", "unknown") + "): after a crash or a restart it would"
-                        + " hand out ids again. Set 'appendonly yes' and 'appendfsync always' on the server (CONFIG SET"
-                        + " and in redis.conf), or build with RewindGuard.NONE if you accept repeated ids after a data loss";
-            } else {
-                Checked previous = checked;
-                if (previous != null && !previous.runId().equals(runId)) {
-                    // another process answers: a restart of the server (fine: it synced every write and loaded them)
-                    // or a different server that was already running, such as a promoted replica (it may lag)
-                    long silentFor = now - previous.lastSeenNanos();
-                    if (uptimeNanos > silentFor + TimeUnit.SECONDS.toNanos(2)) {
-                        problem = "the Redis server at " + address + " is now another process (run_id " + previous.runId()
-                                + " -> " + runId + ") that was already running before this client lost the previous one:"
-                                + " a failover to a replica, which may have missed the latest increments. Ids from it"
-                                + " could repeat; this client will not use it. Check that the counters are above every id"
-                                + " handed out (raise them with INCRBY if needed), then open a new store";
-                    } else {
-                        LOG.warn("the Redis id server at {} restarted (run_id {} -> {}); it syncs every write, so its"
-                                + " counters are intact", address, previous.runId(), runId);
-                    }
+            problem = persistenceProblem();
+            if (problem == null && known != null && !known.runId().equals(runId)) {
+                // another process answers: a restart of the server (fine: it synced every write and loaded them)
+                // or a different server that was already running, such as a promoted replica (it may lag)
+                boolean upBeforeTheDrop = uptimeNanos > System.nanoTime() - lastDisconnectNanos + TimeUnit.SECONDS.toNanos(2);
+                boolean promoted = !"-1".equals(info.getOrDefault("second_repl_offset", "-1"));
+                if (upBeforeTheDrop || promoted) {
+                    problem = "the Redis server at " + address + " is now another process (run_id " + known.runId()
+                            + " -> " + runId + ")" + (promoted ? ", a promoted replica," : "") + " that was already running"
+                            + " before this client lost the previous one: a failover, and a replica may have missed the"
+                            + " latest increments. Ids from it could repeat; this client will not use it. Check that the"
+                            + " counters are above every id handed out (raise them with INCRBY if needed), then open a new"
+                            + " store";
+                } else {
+                    LOG.warn("the Redis id server at {} restarted (run_id {} -> {}); it syncs every write, so its"
+                            + " counters are intact", address, known.runId(), runId);
                 }
             }
         }
@@ -204,19 +198,53 @@ final class RedisIdServer implements AutoCloseable {
             }
             throw new IdSourceUnavailableException(source, problem, null);
         }
-        Checked result = new Checked(epoch, runId, now);
+        Checked result = new Checked(epoch, runId);
         checked = result;
         return result;
     }
 
+    /**
+     * Why the server could lose an acknowledged write or key, or null: it must append every write to its AOF and
+     * sync it before replying, and must not evict keys. One {@code CONFIG GET} per setting (several names in one
+     * call need Redis 7).
+     */
+    private @Nullable String persistenceProblem() {
+        String appendonly;
+        String appendfsync;
+        String maxmemory;
+        String policy;
+        try {
+            appendonly = setting("appendonly");
+            appendfsync = setting("appendfsync");
+            maxmemory = setting("maxmemory");
+            policy = setting("maxmemory-policy");
+        } catch (IdGenerationException e) {
+            return "the rewind guard cannot read the persistence settings of the Redis server at " + address + " ("
+                    + e.getMessage() + "; CONFIG may be renamed or not allowed for this user). Allow CONFIG GET, or"
+                    + " build with RewindGuard.NONE if you accept repeated ids after a data loss";
+        }
+        if (!"yes".equals(appendonly) || !"always".equals(appendfsync)) {
+            return "the Redis server at " + address + " does not sync every write to disk before replying (appendonly "
+                    + appendonly + ", appendfsync " + appendfsync + "): after a crash or a restart it would hand out ids"
+                    + " again. Set 'appendonly yes' and 'appendfsync always' on the server (CONFIG SET and in"
+                    + " redis.conf), or build with RewindGuard.NONE if you accept repeated ids after a data loss";
+        }
+        if (!"0".equals(maxmemory) && !"noeviction".equals(policy)) {
+            return "the Redis server at " + address + " may evict keys when full (maxmemory " + maxmemory
+                    + ", maxmemory-policy " + policy + "): an evicted counter starts again at 1. Set maxmemory-policy"
+                    + " noeviction, or build with RewindGuard.NONE if you accept repeated ids after an eviction";
+        }
+        return null;
+    }
+
+    private String setting(String name) {
+        Map<String, String> reply = await("CONFIG GET " + name, timer.bound(async.configGet(name)));
+        return reply.getOrDefault(name, "unknown");
+    }
+
     private <T> T await(String what, CompletableFuture<T> reply) {
         try {
-            T value = reply.get(timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
-            Checked known = checked;
-            if (known != null && known.epoch() == disconnects.get()) {
-                checked = new Checked(known.epoch(), known.runId(), System.nanoTime());
-            }
-            return value;
+            return reply.get(timeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(100), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             reply.cancel(false);
             Thread.currentThread().interrupt();
@@ -226,12 +254,29 @@ final class RedisIdServer implements AutoCloseable {
             throw unavailable(what, e);
         } catch (ExecutionException e) {
             Throwable cause = Script.rootCause(e);
-            if (cause instanceof RedisCommandExecutionException) {
+            if (cause instanceof RedisCommandExecutionException && !serverState(cause.getMessage())) {
                 throw new IdGenerationException(what + " on the Redis server at " + address + " failed: "
                         + cause.getMessage(), cause);
             }
             throw unavailable(what, cause);
         }
+    }
+
+    /**
+     * An error reply about the server's state (loading its data, read-only, out of memory, a failed disk write,
+     * busy, a missing permission...), not about the command or the key: the store is unavailable, try later.
+     */
+    private static boolean serverState(@Nullable String message) {
+        if (message == null) {
+            return false;
+        }
+        for (String prefix : new String[] {"LOADING", "READONLY", "MISCONF", "OOM", "NOPERM", "MASTERDOWN", "BUSY",
+                "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS"}) {
+            if (message.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private IdSourceUnavailableException unavailable(String what, Throwable cause) {

@@ -127,10 +127,13 @@ public final class RedisIdStore implements IdStore {
     private WorkerIdAssigner newAssigner() {
         var locks = RedisLockClient.builder(client).commandTimeout(config.commandTimeout)
                 .keyPrefix(config.keyPrefix + "lock:").build();
-        LockedWorkerIdAssigner.Builder builder = LockedWorkerIdAssigner
-                .builder(locks, new RedisWorkerMarkStore(server, config.keyPrefix))
-                .leaseTime(config.workerLeaseTime).closeLockClientWithAssigner();
-        return builder.build();
+        try {
+            return LockedWorkerIdAssigner.builder(locks, new RedisWorkerMarkStore(server, config.keyPrefix))
+                    .leaseTime(config.workerLeaseTime).closeLockClientWithAssigner().build();
+        } catch (RuntimeException | Error e) {
+            locks.close();
+            throw e;
+        }
     }
 
     private void checkOpen() {
@@ -274,7 +277,8 @@ public final class RedisIdStore implements IdStore {
             for (String pair : query.split("&")) {
                 int eq = pair.indexOf('=');
                 String name = eq < 0 ? pair : pair.substring(0, eq);
-                String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), java.nio.charset.StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1).replace("+", "%2B"),
+                        java.nio.charset.StandardCharsets.UTF_8);
                 switch (name) {
                     case "rewindGuard" -> guard = value;
                     case "keyPrefix" -> prefix = value;
@@ -284,10 +288,10 @@ public final class RedisIdStore implements IdStore {
             }
         }
         String text = uri.toString();
-        int q = text.indexOf('?');
-        if (q >= 0) {
-            int hash = text.indexOf('#', q);
-            text = text.substring(0, q) + (rest.length() > 0 ? "?" + rest : "") + (hash >= 0 ? text.substring(hash) : "");
+        if (query != null) {
+            int q = text.indexOf('?' + query);
+            text = text.substring(0, q) + (rest.length() > 0 ? "?" + rest : "")
+                    + text.substring(q + 1 + query.length());
         }
         Builder builder = builder(text);
         if (guard != null) {
@@ -301,7 +305,11 @@ public final class RedisIdStore implements IdStore {
             builder.keyPrefix(prefix);
         }
         if (lease != null) {
-            builder.workerLeaseTime(io.distkit.common.Durations.parse(lease));
+            try {
+                builder.workerLeaseTime(io.distkit.common.Durations.parse(lease));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("workerLeaseTime=" + lease + ": " + e.getMessage(), e);
+            }
         }
         return builder.build();
     }

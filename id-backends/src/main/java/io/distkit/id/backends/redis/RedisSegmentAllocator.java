@@ -54,10 +54,13 @@ public final class RedisSegmentAllocator implements SegmentAllocator {
         } catch (IdSourceUnavailableException e) {
             throw e;
         } catch (IdGenerationException e) {
+            String reply = e.getCause() == null ? e.getMessage() : e.getCause().getMessage();
+            boolean keyProblem = reply != null && (reply.contains("not an integer") || reply.contains("overflow")
+                    || reply.startsWith("WRONGTYPE"));
             throw new IdGenerationException("cannot reserve " + step + " ids of tag '" + tag + "' with INCRBY " + key
-                    + " on " + server.address() + ": " + e.getCause().getMessage() + " (the key must hold an integer"
+                    + " on " + server.address() + ": " + reply + (keyProblem ? " (the key must hold an integer"
                     + " below " + Long.MAX_VALUE + " minus the step; a key holding something else was written by"
-                    + " another program: rename it or choose another key prefix)", e.getCause());
+                    + " another program: rename it or choose another key prefix)" : ""), e.getCause());
         }
         if (last == Long.MAX_VALUE) {
             throw new IdGenerationException("the counter " + key + " on " + server.address() + " reached "

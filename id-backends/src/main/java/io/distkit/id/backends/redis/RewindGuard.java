@@ -12,7 +12,8 @@ public enum RewindGuard {
     /**
      * The default. The server must be a master that appends every write to its AOF and syncs it to disk before
      * replying ({@code appendonly yes}, {@code appendfsync always}), so an increment it acknowledged survives a
-     * crash and a restart. Checked when the store connects and again after every reconnect, before any reply
+     * crash and a restart, and that does not evict keys ({@code maxmemory-policy noeviction} when {@code
+     * maxmemory} is set). Checked when the store connects and again after every reconnect, before any reply
      * that crossed the reconnect is used: a server restarted without these settings, a replica, or another
      * process that was already running at the address (a failover: a promoted replica may have missed the
      * latest increments) is refused with an {@link io.distkit.id.IdSourceUnavailableException} that says which
@@ -26,8 +27,9 @@ public enum RewindGuard {
     REQUIRE_FSYNC_ALWAYS,
 
     /**
-     * No check: for a server whose data loss you accept, or that you protect otherwise. After a restart
-     * without persistence, ids repeat.
+     * No check of persistence, eviction or failover (a replica is still refused: it cannot take the writes): for
+     * a server whose data loss you accept, or that you protect otherwise. After a restart without persistence,
+     * ids repeat.
      */
     NONE
 }

@@ -112,6 +112,19 @@ class RedisIdFailureTest {
         }
 
         @Test
+        @DisplayName("the guard refuses a server that may evict keys (an evicted counter starts again at 1)")
+        void guardRefusesAServerThatMayEvictKeys() {
+            RedisServer redis = toClose.add(RedisServer.builder().persistence(Persistence.AOF_ALWAYS)
+                    .args("--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru").build());
+            redis.start();
+            assertThatThrownBy(() -> store(redis.uri(), RewindGuard.REQUIRE_FSYNC_ALWAYS))
+                    .isInstanceOf(IdSourceUnavailableException.class).hasMessageContaining("may evict keys")
+                    .hasMessageContaining("noeviction");
+            redis.call("CONFIG", "SET", "maxmemory-policy", "noeviction");
+            assertThat(store(redis.uri(), RewindGuard.REQUIRE_FSYNC_ALWAYS).counter("orders").nextId()).isEqualTo(1);
+        }
+
+        @Test
         @DisplayName("persistence switched off while running: the next reconnect checks again and the store refuses; no id is handed out")
         void persistenceTurnedOffIsSeenAtTheNextReconnect() {
             RedisServer redis = server(Persistence.AOF_ALWAYS);
