@@ -30,7 +30,7 @@ public abstract class StoreUniquenessContract {
 
     static final int SLOTS = 4;
     static final long IDS_PER_SLOT = 1_000_000;
-    static final int KILLS = 6;
+    static final int KILLS = 4;
 
     private final Closer toClose = new Closer();
     private final Map<ChildJvm, Path> slotFiles = new IdentityHashMap<>();

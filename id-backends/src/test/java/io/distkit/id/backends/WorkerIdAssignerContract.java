@@ -26,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
@@ -105,7 +106,7 @@ public abstract class WorkerIdAssignerContract {
     @Test
     @DisplayName("assigners acquiring concurrently get distinct ids, exactly the lowest ones")
     void concurrentAcquirersGetDistinctLowestIds() throws Exception {
-        List<WorkerLease> leases = acquireConcurrently();
+        List<WorkerLease> leases = acquireConcurrently(() -> assigner(longLease()));
         Map<String, long[]> ids = new LinkedHashMap<>();
         for (WorkerLease lease : leases) {
             ids.put(lease.toString(), new long[] {lease.workerId()});
@@ -296,14 +297,14 @@ public abstract class WorkerIdAssignerContract {
         }
     }
 
-    /** 3 assigners × 3 threads × 2 acquires, released at once by a latch. */
-    private List<WorkerLease> acquireConcurrently() throws Exception {
-        int assigners = 3;
+    /** 4 assigners × 3 threads × 2 acquires in [0, 64), released at once by a latch. */
+    public static List<WorkerLease> acquireConcurrently(Supplier<WorkerIdAssigner> newAssigner) throws Exception {
+        int assigners = 4;
         int threadsEach = 3;
         int acquiresEach = 2;
         List<WorkerIdAssigner> all = new ArrayList<>();
         for (int i = 0; i < assigners; i++) {
-            all.add(assigner(longLease()));
+            all.add(newAssigner.get());
         }
         Queue<WorkerLease> leases = new ConcurrentLinkedQueue<>();
         CountDownLatch start = new CountDownLatch(1);

@@ -5,10 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.distkit.id.IdGenerationException;
+import io.distkit.id.backends.SegmentOutage;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.Segment;
-import io.distkit.id.segment.SegmentIdGenerator;
-import io.distkit.id.segment.SegmentMetrics;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.server.EtcdCluster;
@@ -24,8 +23,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -201,44 +198,8 @@ class EtcdSegmentAllocatorTest {
     @Test
     @DisplayName("F22: etcd killed mid-run: ids from the buffers, then a clean IdSourceUnavailableException within the bound, then resumption without duplicates")
     void memberKilledMidRun() {
-        AtomicInteger published = new AtomicInteger();
         EtcdSegmentAllocator allocator = toClose.add(EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd))
                 .keyPrefix("f22").commandTimeout(Duration.ofSeconds(2)).build());
-        SegmentIdGenerator g = toClose.add(SegmentIdGenerator.builder(allocator, "f22").minStep(1000).maxStep(1000)
-                .maxWait(MAX_WAIT).metrics(new SegmentMetrics() {
-                    @Override
-                    public void segmentFetched(String tag, Segment segment, Duration latency) {
-                        published.incrementAndGet();
-                    }
-                }).build());
-        long[] before = LongStream.range(0, 500).map(i -> g.nextId()).toArray();
-        await().atMost(Duration.ofSeconds(10)).until(() -> published.get() >= 2);
-
-        etcd.member(0).kill();
-        long[] fromBuffers = new long[1500];
-        for (int i = 0; i < fromBuffers.length; i++) {
-            fromBuffers[i] = g.nextId();
-        }
-        long calledAt = System.nanoTime();
-        assertThatThrownBy(g::nextId).isInstanceOf(IdSourceUnavailableException.class)
-                .hasMessageContaining("tag 'f22'");
-        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - calledAt);
-
-        etcd.member(0).start();
-        long first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
-                .until(g::nextId, id -> id > 0);
-        long[] after = LongStream.range(0, 2500).map(i -> g.nextId()).toArray();
-
-        System.out.printf("F22 etcd outage: %d ids before the kill, %d from the buffers after it, the next call threw"
-                + " after %d ms (maxWait %d ms); resumed at %d%n", before.length, fromBuffers.length, waitedMillis,
-                MAX_WAIT.toMillis(), first);
-        assertThat(waitedMillis).as("bounded, not for ever").isBetween(MAX_WAIT.toMillis() - 50, 4_000L);
-        assertThat(fromBuffers[fromBuffers.length - 1]).as("the last id of the prefetched segment").isEqualTo(2000);
-        Map<String, long[]> ids = new LinkedHashMap<>();
-        ids.put("before", before);
-        ids.put("buffers", fromBuffers);
-        ids.put("after", LongStream.concat(LongStream.of(first), LongStream.of(after)).toArray());
-        IdChecks.distinct(ids).assertNoViolations();
-        assertThat(first).as("resumed above every id issued").isGreaterThan(2000);
+        SegmentOutage.run("etcd", allocator, toClose, () -> etcd.member(0).kill(), () -> etcd.member(0).start());
     }
 }

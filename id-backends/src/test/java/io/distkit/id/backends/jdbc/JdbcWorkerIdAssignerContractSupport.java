@@ -9,24 +9,18 @@ import io.distkit.id.IdGenerationException;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.WorkerLease;
 import io.distkit.id.WorkerLeaseLostException;
+import io.distkit.id.backends.WorkerIdAssignerContract;
 import io.distkit.testkit.id.IdChecks;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -256,43 +250,8 @@ abstract class JdbcWorkerIdAssignerContractSupport extends WorkerTableTestSuppor
 
     // ---- support -----------------------------------------------------------------------------------------
 
-    /**
-     * 4 assigners × 3 threads × 2 acquires, all released at once by a latch; {@code configure} applies to
-     * every assigner.
-     */
-    List<WorkerLease> acquireConcurrently(Supplier<WorkerIdAssigner> newAssigner) throws Exception {
-        int assigners = 4;
-        int threadsEach = 3;
-        int acquiresEach = 2;
-        List<WorkerIdAssigner> all = new ArrayList<>();
-        for (int i = 0; i < assigners; i++) {
-            all.add(newAssigner.get());
-        }
-        Queue<WorkerLease> leases = new ConcurrentLinkedQueue<>();
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService threads = Executors.newFixedThreadPool(assigners * threadsEach);
-        try {
-            List<Future<?>> done = new ArrayList<>();
-            for (WorkerIdAssigner assigner : all) {
-                for (int t = 0; t < threadsEach; t++) {
-                    done.add(threads.submit(() -> {
-                        start.await();
-                        for (int k = 0; k < acquiresEach; k++) {
-                            leases.add(assigner.acquire(64));
-                        }
-                        return null;
-                    }));
-                }
-            }
-            start.countDown();
-            for (Future<?> f : done) {
-                f.get(60, TimeUnit.SECONDS);
-            }
-        } finally {
-            threads.shutdownNow();
-        }
-        assertThat(leases).hasSize(assigners * threadsEach * acquiresEach);
-        return List.copyOf(leases);
+    static List<WorkerLease> acquireConcurrently(Supplier<WorkerIdAssigner> newAssigner) throws Exception {
+        return WorkerIdAssignerContract.acquireConcurrently(newAssigner);
     }
 
     /** Each lease as a producer of one id, for {@link IdChecks#distinct}. */

@@ -1,12 +1,10 @@
 package io.distkit.id.backends.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdSourceUnavailableException;
-import io.distkit.id.Segment;
+import io.distkit.id.backends.SegmentOutage;
 import io.distkit.id.segment.InMemorySegmentAllocator;
 import io.distkit.id.segment.SegmentIdGenerator;
 import io.distkit.id.segment.SegmentMetrics;
@@ -22,8 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -91,45 +87,7 @@ class SegmentFailureTest {
     @Test
     @DisplayName("F22: database stopped mid-run: ids from the buffers, then a clean IdSourceUnavailableException within maxWait, then resumption without duplicates")
     void databaseStoppedMidRun() {
-        AtomicInteger published = new AtomicInteger(); // reported once the segment is in a buffer
-        SegmentIdGenerator g = generator(allocator("seg_f22_outage"), 1000, new SegmentMetrics() {
-            @Override
-            public void segmentFetched(String tag, Segment segment, Duration latency) {
-                published.incrementAndGet();
-            }
-        });
-        long[] before = LongStream.range(0, 500).map(i -> g.nextId()).toArray();
-        // the first segment is current, the second prefetched into the next buffer
-        await().atMost(Duration.ofSeconds(10)).until(() -> published.get() >= 2);
-
-        server.stop();
-        long[] fromBuffers = new long[1500];
-        for (int i = 0; i < fromBuffers.length; i++) {
-            fromBuffers[i] = g.nextId(); // throws, and fails the test, if a buffered id is not served
-        }
-        long calledAt = System.nanoTime();
-        assertThatThrownBy(g::nextId)
-                .isInstanceOf(IdSourceUnavailableException.class)
-                .hasMessageContaining("tag 'f22'")
-                .hasMessageContaining("both segment buffers are empty");
-        long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - calledAt);
-
-        server.restart();
-        long first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
-                .until(g::nextId, id -> id > 0);
-        long[] after = LongStream.range(0, 2500).map(i -> g.nextId()).toArray();
-
-        System.out.printf("F22 outage: %d ids before the stop, %d from the buffers after it, the next call threw after"
-                + " %d ms (maxWait %d ms); resumed at %d%n", before.length, fromBuffers.length, waitedMillis,
-                MAX_WAIT.toMillis(), first);
-        assertThat(waitedMillis).as("waited for maxWait, not for ever").isBetween(MAX_WAIT.toMillis() - 50, 4_000L);
-        assertThat(fromBuffers[fromBuffers.length - 1]).as("the last id of the prefetched segment").isEqualTo(2000);
-        Map<String, long[]> ids = new LinkedHashMap<>();
-        ids.put("before", before);
-        ids.put("buffers", fromBuffers);
-        ids.put("after", LongStream.concat(LongStream.of(first), LongStream.of(after)).toArray());
-        IdChecks.distinct(ids).assertNoViolations();
-        assertThat(first).as("resumed above every id issued").isGreaterThan(2000);
+        SegmentOutage.run("PostgreSQL", allocator("seg_f22_outage"), toClose, server::stop, server::restart);
     }
 
     /**

@@ -9,9 +9,7 @@ import io.distkit.id.IdGenerator;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.IdStore;
 import io.distkit.id.IdStores;
-import io.distkit.id.Segment;
-import io.distkit.id.segment.SegmentIdGenerator;
-import io.distkit.id.segment.SegmentMetrics;
+import io.distkit.id.backends.SegmentOutage;
 import io.distkit.testkit.Closer;
 import io.distkit.testkit.id.IdChecks;
 import io.distkit.testkit.server.FaultProxy;
@@ -21,8 +19,6 @@ import io.distkit.testkit.server.Servers;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -163,32 +159,7 @@ class RedisIdFailureTest {
         void serverStoppedMidRun() {
             RedisServer redis = server(Persistence.AOF_ALWAYS);
             RedisIdStore store = store(redis.uri(), RewindGuard.REQUIRE_FSYNC_ALWAYS);
-            AtomicInteger fetched = new AtomicInteger();
-            SegmentIdGenerator g = toClose.add(SegmentIdGenerator.builder(store.segmentAllocator(), "f22")
-                    .minStep(1000).maxStep(1000).maxWait(Duration.ofSeconds(1)).metrics(new SegmentMetrics() {
-                        @Override
-                        public void segmentFetched(String tag, Segment segment, Duration latency) {
-                            fetched.incrementAndGet();
-                        }
-                    }).build());
-            long[] before = LongStream.range(0, 500).map(i -> g.nextId()).toArray();
-            await().atMost(Duration.ofSeconds(10)).until(() -> fetched.get() >= 2); // the next segment is buffered
-
-            redis.kill();
-            long[] fromBuffers = LongStream.range(0, 1500).map(i -> g.nextId()).toArray();
-            long calledAt = System.nanoTime();
-            assertThatThrownBy(g::nextId).isInstanceOf(IdSourceUnavailableException.class)
-                    .hasMessageContaining("tag 'f22'");
-            assertThat(Duration.ofNanos(System.nanoTime() - calledAt)).isLessThan(Duration.ofSeconds(5));
-
-            redis.restart();
-            long first = await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
-                    .until(g::nextId, id -> id > 0);
-            long[] after = LongStream.range(0, 2500).map(i -> g.nextId()).toArray();
-            assertThat(fromBuffers[1499]).as("the last id of the buffered segment").isEqualTo(2000);
-            assertThat(first).as("resumed above every id issued").isGreaterThan(2000);
-            IdChecks.distinct(Map.of("before", before, "buffers", fromBuffers,
-                    "after", IdChecks.concat(new long[] {first}, after))).assertNoViolations();
+            SegmentOutage.run("Redis", store.segmentAllocator(), toClose, redis::kill, redis::restart);
         }
     }
 
