@@ -12,7 +12,6 @@ import io.distkit.lock.LockHandle;
 import io.distkit.lock.LockOptions;
 import io.distkit.lock.spi.LockNames;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -59,7 +58,6 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
     private final String namespace;
     private final LockOptions options;
     private final boolean closeLocks;
-    private final List<AutoCloseable> alsoClose;
     private final Set<LockedWorkerLease> leases = ConcurrentHashMap.newKeySet();
     private final Object registration = new Object();
     private volatile boolean closed; // written under registration
@@ -70,7 +68,6 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         this.namespace = builder.namespace;
         this.options = options;
         this.closeLocks = builder.closeLocks;
-        this.alsoClose = List.copyOf(builder.alsoClose);
     }
 
     /**
@@ -211,17 +208,7 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         List<LockedWorkerLease> open = List.copyOf(leases);
         open.forEach(LockedWorkerLease::closeLocally);
         leases.clear();
-        try {
-            releaseAll(open);
-        } finally {
-            for (AutoCloseable resource : alsoClose) {
-                try {
-                    resource.close();
-                } catch (Exception e) {
-                    LOG.warn("closing {} with the worker-id assigner failed", resource, e);
-                }
-            }
-        }
+        releaseAll(open);
     }
 
     private void releaseAll(List<LockedWorkerLease> open) {
@@ -254,7 +241,6 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         private String namespace = DEFAULT_NAMESPACE;
         private final LockOptions.Builder lease = LockOptions.builder();
         private boolean closeLocks;
-        private final List<AutoCloseable> alsoClose = new ArrayList<>();
 
         private Builder(LockClient locks, WorkerMarkStore marks) {
             this.locks = locks;
@@ -310,17 +296,6 @@ public final class LockedWorkerIdAssigner implements WorkerIdAssigner {
         /** Closes the lock client when the assigner is closed: for a client made for this assigner alone. */
         public Builder closeLockClientWithAssigner() {
             this.closeLocks = true;
-            return this;
-        }
-
-        /**
-         * Closes {@code resource} when the assigner is closed, after its leases and lock client: for what the
-         * mark store was made with (its own connection).
-         *
-         * @throws NullPointerException if null
-         */
-        public Builder alsoClose(AutoCloseable resource) {
-            alsoClose.add(Objects.requireNonNull(resource, "resource"));
             return this;
         }
 
