@@ -10,9 +10,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -66,16 +64,7 @@ public final class EtcdLockClient {
      * @throws IllegalArgumentException if there is none, or one is malformed (the message says which and why)
      */
     public static Builder builder(String... endpoints) {
-        Objects.requireNonNull(endpoints, "endpoints");
-        if (endpoints.length == 0) {
-            throw new IllegalArgumentException("endpoints must name at least one etcd member, such as"
-                    + " http://127.0.0.1:2379");
-        }
-        List<URI> uris = new ArrayList<>();
-        for (String endpoint : endpoints) {
-            uris.add(parseEndpoint(Objects.requireNonNull(endpoint, "endpoint")));
-        }
-        return new Builder(null, List.copyOf(uris));
+        return new Builder(null, EtcdUri.endpoints(endpoints));
     }
 
     /**
@@ -96,30 +85,6 @@ public final class EtcdLockClient {
     /** The key prefix ending with {@code '/'}: no prefix is then the start of another's lock names. */
     static String normalisePrefix(String keyPrefix) {
         return keyPrefix.endsWith("/") ? keyPrefix : keyPrefix + "/";
-    }
-
-    private static URI parseEndpoint(String endpoint) {
-        String text = endpoint.strip();
-        if (!text.contains("://")) {
-            text = "http://" + text;
-        }
-        URI uri;
-        try {
-            uri = new URI(text);
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' is malformed (" + e.getMessage()
-                    + "); expected http://host:port or https://host:port", e);
-        }
-        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must use http or https, was "
-                    + scheme);
-        }
-        if (uri.getHost() == null || uri.getPort() < 0) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must have a host and a port,"
-                    + " such as http://127.0.0.1:2379");
-        }
-        return uri;
     }
 
     /**

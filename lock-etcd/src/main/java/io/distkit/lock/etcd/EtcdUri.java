@@ -111,6 +111,50 @@ public final class EtcdUri {
         return new EtcdUri(endpoints, user, password, ca == null ? null : Path.of(ca), prefix, parameters);
     }
 
+    /**
+     * Endpoints as the builders take them ({@code http://host:port}, {@code https://host:port}, or {@code
+     * host:port} for plain HTTP), checked.
+     *
+     * @throws NullPointerException if {@code endpoints} or one of them is null
+     * @throws IllegalArgumentException if there is none, or one is malformed (the message says which and why)
+     */
+    public static List<URI> endpoints(String... endpoints) {
+        Objects.requireNonNull(endpoints, "endpoints");
+        if (endpoints.length == 0) {
+            throw new IllegalArgumentException("endpoints must name at least one etcd member, such as"
+                    + " http://127.0.0.1:2379");
+        }
+        List<URI> uris = new ArrayList<>();
+        for (String endpoint : endpoints) {
+            uris.add(endpoint(Objects.requireNonNull(endpoint, "endpoint")));
+        }
+        return List.copyOf(uris);
+    }
+
+    private static URI endpoint(String endpoint) {
+        String text = endpoint.strip();
+        if (!text.contains("://")) {
+            text = "http://" + text;
+        }
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' is malformed (" + e.getMessage()
+                    + "); expected http://host:port or https://host:port", e);
+        }
+        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must use http or https, was "
+                    + scheme);
+        }
+        if (uri.getHost() == null || uri.getPort() < 0) {
+            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must have a host and a port,"
+                    + " such as http://127.0.0.1:2379");
+        }
+        return uri;
+    }
+
     /** {@code http://host:port} or {@code https://host:port}, one per host. */
     public List<String> endpoints() {
         return endpoints;

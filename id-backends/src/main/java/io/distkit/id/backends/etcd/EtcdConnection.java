@@ -4,13 +4,10 @@ import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.lock.etcd.EtcdUri;
 import io.etcd.jetcd.Client;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -50,39 +47,7 @@ final class EtcdConnection {
      * @throws IllegalArgumentException if there is no endpoint or one is malformed
      */
     static EtcdConnection of(String... endpoints) {
-        Objects.requireNonNull(endpoints, "endpoints");
-        if (endpoints.length == 0) {
-            throw new IllegalArgumentException("endpoints must name at least one etcd member, such as"
-                    + " http://127.0.0.1:2379");
-        }
-        List<URI> uris = new ArrayList<>();
-        for (String endpoint : endpoints) {
-            uris.add(parseEndpoint(Objects.requireNonNull(endpoint, "endpoint")));
-        }
-        return new EtcdConnection(null, List.copyOf(uris));
-    }
-
-    private static URI parseEndpoint(String endpoint) {
-        String text = endpoint.strip();
-        if (!text.contains("://")) {
-            text = "http://" + text;
-        }
-        URI uri;
-        try {
-            uri = new URI(text);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' is malformed (" + e.getMessage()
-                    + "); expected http://host:port or https://host:port", e);
-        }
-        String scheme = uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must use http or https, was " + scheme);
-        }
-        if (uri.getHost() == null || uri.getPort() < 0) {
-            throw new IllegalArgumentException("etcd endpoint '" + endpoint + "' must have a host and a port,"
-                    + " such as http://127.0.0.1:2379");
-        }
-        return uri;
+        return new EtcdConnection(null, EtcdUri.endpoints(endpoints));
     }
 
     /** The prefix ending with {@code '/'}, so that no prefix is the start of another's keys. */
