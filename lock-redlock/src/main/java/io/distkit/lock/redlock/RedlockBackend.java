@@ -77,9 +77,9 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
 
     /** Largest number of keys one renewal script touches on a node; more leases take several calls. */
     static final int MAX_KEYS_PER_CALL = 1000;
-    /** How many times an acquisition sends its give-back when some node did not confirm it. */
-    private static final int GIVE_BACK_ATTEMPTS = 3;
+    /** First pause before a give-back is sent again to nodes that did not confirm it; doubles up to the cap. */
     private static final long GIVE_BACK_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long GIVE_BACK_RETRY_CAP_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
 
     private final List<RedlockNode> nodes;
@@ -626,19 +626,25 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             if (owners.isEmpty()) {
                 return DONE;
             }
-            // attempts whose answers or releases were lost may hold the lock on some node: remove by owner value
+            // attempts whose answers or releases were lost may hold the lock on some node: remove by owner value,
+            // again and again until every node confirmed or the keys have expired by themselves (every attempt
+            // started before now, so its keys live at most one lease from now)
+            long expiredBy = System.nanoTime() + leaseNanos;
             return inFlight.track(() -> CompletableFuture.allOf(owners.stream()
-                    .map(owner -> giveBack(owner, GIVE_BACK_ATTEMPTS)).toArray(CompletableFuture[]::new)));
+                    .map(owner -> giveBack(owner, expiredBy, GIVE_BACK_RETRY_NANOS))
+                    .toArray(CompletableFuture[]::new)));
         }
 
-        private CompletableFuture<Void> giveBack(String owner, int attemptsLeft) {
+        private CompletableFuture<Void> giveBack(String owner, long expiredBy, long pauseNanos) {
             return releaseEverywhere(request.name(), keys, owner).thenCompose(answers -> {
-                if (Round.count(answers, Answer::replied) == nodes.size() || attemptsLeft <= 1 || closed) {
+                if (Round.count(answers, Answer::replied) == nodes.size() || closed
+                        || System.nanoTime() + pauseNanos - expiredBy >= 0) {
                     return DONE;
                 }
+                long nextPause = Math.min(GIVE_BACK_RETRY_CAP_NANOS, pauseNanos * 2);
                 CompletableFuture<Void> again = new CompletableFuture<>();
-                if (timeouts.schedule(() -> giveBack(owner, attemptsLeft - 1).whenComplete((v, f) -> again.complete(null)),
-                        GIVE_BACK_RETRY_NANOS) == null) {
+                if (timeouts.schedule(() -> giveBack(owner, expiredBy, nextPause)
+                        .whenComplete((v, f) -> again.complete(null)), pauseNanos) == null) {
                     again.complete(null);
                 }
                 return again;

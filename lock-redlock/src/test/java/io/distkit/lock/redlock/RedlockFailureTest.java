@@ -467,8 +467,8 @@ class RedlockFailureTest {
             assertThat(node.call("GET", fenceKey(name))).as("the acquire ran on node %s", node.port()).isNotNull();
         }
         assertThat(proxies.get(0).chunksDropped(Direction.SERVER_TO_CLIENT)).isPositive();
-        Awaitility.await().pollInterval(Duration.ofMillis(5)).atMost(lease)
-                .until(() -> foreignKeys(nodes(), name, null).isEmpty());
+        Awaitility.await().pollInterval(Duration.ofMillis(5)).atMost(lease).untilAsserted(() -> assertThat(
+                foreignKeys(nodes(), name, null)).as("keys of the failed acquire, by node").isEmpty());
         assertThat(System.nanoTime()).as("given back by owner value on every node, before the lease ran out")
                 .isLessThan(invokedAt + lease.toNanos());
         long phantom = maxFence(nodes(), name);
