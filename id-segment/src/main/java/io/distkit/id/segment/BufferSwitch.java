@@ -82,6 +82,22 @@ abstract class BufferSwitch {
         this.failures = new FetchFailures(b.allocator, b.tag, b.ticker);
         this.fetcher = new SegmentFetcher(b, firstStep, metrics, failures);
         this.current = fetcher.fetchFirst(); // throws: the build fails, nothing to clean up
+        lock.lock();
+        try {
+            inUse(current);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * {@code b} was just made current: with threshold 0 its successor is asked for now, here on the slow
+     * path, rather than at a prefetch point the hot path would have to test. Holding the lock.
+     */
+    private void inUse(SegmentBuffer b) {
+        if (b.fetchNextOnUse && state == State.IDLE) {
+            startInBackground();
+        }
     }
 
     /** Called once per segment, by the call that reached its threshold: starts the fetch of the next. */
@@ -127,6 +143,7 @@ abstract class BufferSwitch {
                             current = next; // its threshold call fetches the one after
                             next = null;
                             state = State.IDLE;
+                            inUse(current);
                             continue; // returns it, and reports the wait if there was one
                         }
                         if (state == State.IDLE && fetcher.fetchesOnCallersThread()) {
@@ -240,6 +257,7 @@ abstract class BufferSwitch {
             }
             current = fetched;
             state = State.IDLE;
+            inUse(fetched);
             return fetched;
         } finally {
             lock.unlock();

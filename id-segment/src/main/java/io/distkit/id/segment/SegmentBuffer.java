@@ -23,15 +23,24 @@ final class SegmentBuffer {
 
     final Segment segment;
     final long end;
-    /** The counter value whose call starts the fetch of the next segment; {@link #NO_PREFETCH} for none. */
+    /**
+     * The counter value whose call starts the fetch of the next segment; {@link #NO_PREFETCH} for none (the
+     * next is fetched on the caller's thread, or was asked for when this one became current).
+     */
     final long prefetchAt;
+    /**
+     * The next segment is fetched in the background as soon as this one is taken into use (threshold 0), by
+     * the slow path that installs it: the hot path then never meets a prefetch point.
+     */
+    final boolean fetchNextOnUse;
     /** The next id to hand out; past {@link #end} once the segment is used up. */
     final AtomicLong next;
 
     SegmentBuffer(Segment segment, double threshold, boolean prefetch) {
         this.segment = segment;
         this.end = segment.endExclusive();
-        this.prefetchAt = prefetch ? segment.start() + (long) (segment.size() * threshold) : NO_PREFETCH;
+        this.prefetchAt = prefetch && threshold > 0 ? segment.start() + (long) (segment.size() * threshold) : NO_PREFETCH;
+        this.fetchNextOnUse = prefetch && threshold == 0;
         this.next = new AtomicLong(segment.start());
     }
 

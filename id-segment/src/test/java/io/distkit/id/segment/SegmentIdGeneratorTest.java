@@ -87,6 +87,26 @@ class SegmentIdGeneratorTest {
         }
 
         @Test
+        @DisplayName("threshold 0: the next segment is asked for as soon as one is taken into use, before any of its ids is served")
+        void thresholdZeroFetchesTheNextOnUse() {
+            allocator.hold(); // the build's own fetch is released below
+            CompletableFuture<SegmentIdGenerator> built = CompletableFuture.supplyAsync(() -> build(builder().prefetchThreshold(0)));
+            allocator.awaitCalls(1);
+            allocator.release(1);
+            SegmentIdGenerator g = built.join();
+            allocator.awaitCalls(2); // [101, 201) asked for by the build, not by an id
+            assertThat(take(g, 100)).as("served while that fetch is held").containsExactly(range(1, 101));
+
+            allocator.release(1);
+            assertThat(g.nextId()).isEqualTo(101);
+            allocator.awaitCalls(3); // [201, 301) asked for when [101, 201) became current
+            assertThat(allocator.allocated()).hasSize(2);
+            allocator.release(1);
+            await().atMost(BOUND).until(() -> ((DoubleBufferedSegmentGenerator) g).nextSegment() != null);
+            assertThat(((DoubleBufferedSegmentGenerator) g).nextSegment()).isEqualTo(new Segment("orders", 201, 301));
+        }
+
+        @Test
         @DisplayName("a caller that finds both buffers empty waits for the fetch and gets the next segment's first id")
         void aCallerWaitsWhenBothBuffersAreEmpty() throws Exception {
             RecordingMetrics metrics = new RecordingMetrics();
