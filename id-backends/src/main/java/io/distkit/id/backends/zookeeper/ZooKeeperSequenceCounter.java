@@ -39,12 +39,16 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>Overflow.</b> The version is a signed 32-bit counter that ZooKeeper lets wrap from {@value #MAX_ID} to
  * {@code -2147483648} and on, back to small positive numbers: a wrapped counter would hand out every id again.
- * So each write is in the same transaction as a {@code check} that the node's child {@code open} exists, and a
- * generator that gets a version above {@value #MAX_ID} (or a wrapped, negative one) deletes that child before
- * it throws: from then on every write of every client fails, and each throws an {@link IdGenerationException}
- * saying the counter is used up and what to do. The counter never returns a wrapped, negative or repeated id;
- * at most the writes in flight when the first client saw the end go past it, which is nowhere near a full
- * wrap.
+ * So the writes near the end are in the same transaction as a {@code check} that the node's child {@code open}
+ * exists, and a generator that gets a version above {@value #MAX_ID} (or a wrapped, negative one) deletes that
+ * child before it throws: from then on every checked write of every client fails, and each throws an
+ * {@link IdGenerationException} saying the counter is used up and what to do. Checked are every batch, a
+ * generator's first write, and every write of a generator that has seen an id within {@value #GUARD_MARGIN} of
+ * the end; below that a single id is a plain {@code setData}, the same one-operation request a bare client
+ * sends (a {@code multi} costs the server more). A generator whose last id was far from the end can so send one
+ * unchecked write past it (per thread), whose reply tells it the end is reached: the counter never returns a
+ * wrapped, negative or repeated id, and at most the writes in flight when each client saw the end go past it,
+ * which is nowhere near a full wrap.
  *
  * <p><b>Re-creation.</b> A counter node deleted and created again starts its version at 0 again. The generator
  * remembers the {@code czxid} (the transaction that created the node) it first saw, and every reply carries
@@ -64,7 +68,9 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
     public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
     /** The session timeout asked for by a counter that makes its own client: 30 seconds. */
     public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(30);
-    /** The name of the child whose existence every increment checks; deleted when the counter is used up. */
+    /** Ids within this many of the last are written checked (with the {@code open} child), whatever the batch. */
+    static final long GUARD_MARGIN = 1 << 20;
+    /** The name of the child whose existence checked increments check; deleted when the counter is used up. */
     static final String OPEN_CHILD = "open";
     /** Bytes of request a transaction may hold: a quarter of ZooKeeper's default jute.maxbuffer of 1 MB. */
     private static final int MAX_TRANSACTION_BYTES = 256 * 1024;
@@ -75,6 +81,10 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
     private final String openPath;
     private final long maxId;
     private final int writesPerTransaction;
+    /** From this id on, every write is checked: {@link #maxId} less the margin (half of a tiny test maximum). */
+    private final long checkedFrom;
+    /** The highest id this generator got; 0 until its first write, which is checked. */
+    private final AtomicLong highest = new AtomicLong();
     /** The czxid of the counter node this generator saw first; 0 until then (no real node has czxid 0). */
     private final AtomicLong czxid = new AtomicLong();
     private volatile boolean closed;
@@ -84,6 +94,7 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
         this.path = path;
         this.openPath = path + "/" + OPEN_CHILD;
         this.maxId = maxId;
+        this.checkedFrom = maxId - Math.min(maxId / 2, GUARD_MARGIN);
         // a setData request is about the path plus 20 bytes of framing, version and empty data
         int pathBytes = ZooKeeperAccess.bytes(path).length + 32;
         this.writesPerTransaction = (int) Math.max(1, Math.min(1000, MAX_TRANSACTION_BYTES / pathBytes));
@@ -157,9 +168,15 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
 
     private long[] increment(int writes) {
         ensureOpen();
+        long last = highest.get();
+        boolean checked = writes > 1 || last == 0 || last >= checkedFrom;
         for (int attempt = 1; ; attempt++) {
             CuratorFramework curator = zk.curator();
             CuratorEvent event = zk.call(path, "incrementing the counter " + path, cb -> {
+                if (!checked) {
+                    curator.setData().inBackground(cb).forPath(path, EMPTY);
+                    return;
+                }
                 List<CuratorOp> ops = new ArrayList<>(writes + 1);
                 ops.add(curator.transactionOp().check().forPath(openPath));
                 for (int i = 0; i < writes; i++) {
@@ -169,7 +186,9 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
             });
             KeeperException.Code code = ZooKeeperAccess.code(event);
             if (code == KeeperException.Code.OK) {
-                return ids(event.getOpResults(), writes);
+                long[] ids = checked ? ids(event.getOpResults(), writes) : new long[] {id(event.getStat())};
+                highest.accumulateAndGet(ids[ids.length - 1], Math::max);
+                return ids;
             }
             if (code != KeeperException.Code.NONODE) {
                 ensureOpen();
@@ -190,18 +209,26 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
         }
         long[] ids = new long[writes];
         for (int i = 0; i < writes; i++) {
-            Stat stat = results.get(i + 1).getResultStat();
-            checkSameNode(stat.getCzxid());
-            ids[i] = stat.getVersion();
-        }
-        // consecutive versions of one node in one transaction: the last is the highest unless the version wrapped
-        for (long id : ids) {
-            if (id <= 0 || id > maxId) {
-                sealQuietly();
-                throw usedUp(id);
-            }
+            // consecutive versions of one node in one transaction: each is checked, a wrap may fall inside
+            ids[i] = id(results.get(i + 1).getResultStat());
         }
         return ids;
+    }
+
+    /** The id a write's reply carries: its node's new version, if the node is the one first seen and not past the end. */
+    private long id(@Nullable Stat stat) {
+        if (stat == null) {
+            throw new IdSourceUnavailableException(path, "a write of the counter " + path + " on " + zk.describe()
+                    + " answered without the node's state", null);
+        }
+        checkSameNode(stat.getCzxid());
+        long id = stat.getVersion();
+        if (id <= 0 || id > maxId) {
+            highest.set(Long.MAX_VALUE); // from now on every write of this generator is checked, and fails
+            sealQuietly();
+            throw usedUp(id);
+        }
+        return id;
     }
 
     private void checkSameNode(long seen) {
@@ -221,7 +248,8 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
 
     /**
      * Creates the counter node and its open child in one transaction, if the node does not exist and this
-     * generator never saw one; whether it was created (by this or another client) meanwhile.
+     * generator never saw one. Whether to write again: the node and its open child are there now, created by
+     * this client or by another one since the failed write.
      *
      * @throws IdGenerationException if this generator saw the node before: it was deleted
      */
@@ -231,7 +259,15 @@ public final class ZooKeeperSequenceCounter implements IdGenerator, AutoCloseabl
                 cb -> curator.checkExists().inBackground(cb).forPath(path));
         KeeperException.Code code = ZooKeeperAccess.code(exists);
         if (code == KeeperException.Code.OK) {
-            return false; // the node is there, its open child is not
+            // the node is there: created by another client since the write failed (with its open child: try
+            // again), or it lacks its open child
+            CuratorEvent open = zk.call(path, "checking the counter node's child " + openPath,
+                    cb -> curator.checkExists().inBackground(cb).forPath(openPath));
+            KeeperException.Code openCode = ZooKeeperAccess.code(open);
+            if (openCode != KeeperException.Code.OK && openCode != KeeperException.Code.NONODE) {
+                throw zk.failed(path, "checking the counter node's child " + openPath, openCode);
+            }
+            return openCode == KeeperException.Code.OK;
         }
         if (code != KeeperException.Code.NONODE) {
             throw zk.failed(path, "checking the counter node " + path, code);

@@ -114,6 +114,30 @@ class ZooKeeperSequenceCounterTest {
         assertThat(version()).as("no write took effect: the sequence stays where it ended").isEqualTo(before);
     }
 
+    /**
+     * F24 with single ids far from the end, which are plain {@code setData} writes without the guard child's check:
+     * a generator that last saw an id far below the end, when another client has used the counter up, sends one
+     * unchecked write past the end, learns the end from its reply, and from then on writes checked (and fails).
+     */
+    @Test
+    @DisplayName("F24: a generator far from the end writes single ids unchecked; after another used the counter up it makes one write past the end, then none")
+    void uncheckedWritesStopAtTheEnd() throws Exception {
+        ZooKeeperSequenceCounter far = counter(20); // checked from 10 on
+        assertThat(far.nextId()).as("a first write, checked").isEqualTo(1);
+        assertThat(far.nextId()).as("unchecked: far from the end").isEqualTo(2);
+        ZooKeeperSequenceCounter near = counter(20);
+        assertThat(near.nextIds(18)).containsExactly(LongStream.rangeClosed(3, 20).toArray());
+        assertThatThrownBy(near::nextId).hasMessageContaining("is used up"); // version 21: sealed
+        assertThat(operator.checkExists().forPath(path + "/open")).isNull();
+
+        assertThatThrownBy(far::nextId).as("its unchecked write went through, and its reply is past the end")
+                .isExactlyInstanceOf(IdGenerationException.class).hasMessageContaining("is used up");
+        assertThat(version()).isEqualTo(22);
+        assertThatThrownBy(far::nextId).as("checked from now on: refused without a write")
+                .isExactlyInstanceOf(IdGenerationException.class).hasMessageContaining("has no child open");
+        assertThat(version()).as("one write past the end for the generator that was far from it").isEqualTo(22);
+    }
+
     /** Negative control for F24: without the bound, the same writes go on past 10 (the bound is what stops them). */
     @Test
     @DisplayName("F24 negative control: with the real bound the same sequence goes on past 10")
