@@ -18,6 +18,8 @@ import io.etcd.jetcd.options.PutOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -27,7 +29,9 @@ import org.jspecify.annotations.Nullable;
  * Ranges of ids reserved on etcd: one key per tag, {@code <keyPrefix>segment/<tag>}, whose value is the start of
  * the next range in decimal. An allocation reads the key and, in one transaction, puts {@code start + step} if
  * the key's mod revision is still the one read (or, for a tag never allocated, if the key does not exist: it is
- * created at {@link Builder#firstId}). A transaction that finds the key changed gets the new value back in the
+ * created at {@link Builder#firstId}). The allocator remembers the value and mod revision its own last
+ * transaction left on each tag's key, so that its next allocation of the tag is that one transaction alone (one
+ * round trip) unless another allocator moved the key meanwhile. A transaction that finds the key changed gets the new value back in the
  * same reply and tries again (from the second loss on after a short random pause and a fresh read), at most {@value #MAX_ATTEMPTS} times and for no longer
  * than the command timeout.
  *
@@ -60,6 +64,11 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
     private final EtcdCalls calls;
     private final long firstId;
     private volatile boolean closed;
+    /** Per tag, the key as this allocator's last successful transaction left it: its next start, and mod revision. */
+    private final Map<String, KeyValueSeen> lastWritten = new ConcurrentHashMap<>();
+
+    /** A tag's key as seen: the value (the next range's start) and the key's mod revision (0: no key). */
+    private record KeyValueSeen(long value, long modRevision) {}
 
     private EtcdSegmentAllocator(Builder b, Client client) {
         this.client = client;
@@ -112,8 +121,12 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
         ByteSequence key = EtcdCalls.bytes(keyText);
         String what = "reserving " + step + " ids of tag '" + tag + "' (key " + keyText + ")";
         long giveUpAt = System.nanoTime() + calls.timeout().toNanos();
-        GetResponse read = calls.await(kv.get(key), keyText, what);
-        @Nullable KeyValue current = first(read.getKvs());
+        // what this allocator's own last transaction left on the key, else what the key holds now: the transaction
+        // checks the mod revision either way, and a stale guess only costs the refusal, which brings the value
+        @Nullable KeyValueSeen current = lastWritten.get(tag);
+        if (current == null) {
+            current = seen(tag, keyText, calls.await(kv.get(key), keyText, what).getKvs());
+        }
         int attempt = 1;
         for (; attempt <= MAX_ATTEMPTS; attempt++) {
             long start;
@@ -122,8 +135,8 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
                 start = firstId;
                 unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0));
             } else {
-                start = parse(tag, keyText, current.getValue());
-                unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.getModRevision()));
+                start = current.value();
+                unchanged = new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.modRevision()));
             }
             if (start > Long.MAX_VALUE - step) {
                 throw new IdGenerationException("the ids of tag '" + tag + "' (etcd key " + keyText + " on "
@@ -135,11 +148,14 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
                     .Else(Op.get(key, GetOption.DEFAULT))
                     .commit(), keyText, what);
             if (txn.isSucceeded()) {
+                // the put's mod revision is the transaction's revision
+                lastWritten.merge(tag, new KeyValueSeen(start + step, txn.getHeader().getRevision()),
+                        (had, now) -> had.modRevision() > now.modRevision() ? had : now); // threads may finish out of order
                 return new Segment(tag, start, start + step);
             }
             // another allocator went first: its value came back with the refusal
             List<GetResponse> now = txn.getGetResponses();
-            current = now.isEmpty() ? null : first(now.get(0).getKvs());
+            current = now.isEmpty() ? null : seen(tag, keyText, now.get(0).getKvs());
             if (System.nanoTime() - giveUpAt >= 0) {
                 break;
             }
@@ -148,13 +164,18 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
                 // spread out; then the value as it is after the pause, not the one that came with the refusal
                 long bound = TimeUnit.MICROSECONDS.toNanos(100L << Math.min(attempt, 6));
                 LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(bound / 4, bound));
-                current = first(calls.await(kv.get(key), keyText, what).getKvs());
+                current = seen(tag, keyText, calls.await(kv.get(key), keyText, what).getKvs());
             }
         }
         throw new IdSourceUnavailableException(keyText, "no range of tag '" + tag + "' could be reserved on "
                 + calls.describe() + " in " + Math.min(attempt, MAX_ATTEMPTS) + " transactions within " + calls.timeout()
                 + ": each time another allocator moved the key first; retry, or use larger steps so that allocators"
                 + " meet less often", null);
+    }
+
+    private @Nullable KeyValueSeen seen(String tag, String keyText, List<KeyValue> kvs) {
+        KeyValue kv = first(kvs);
+        return kv == null ? null : new KeyValueSeen(parse(tag, keyText, kv.getValue()), kv.getModRevision());
     }
 
     private static @Nullable KeyValue first(List<KeyValue> kvs) {

@@ -90,6 +90,19 @@ class EtcdSegmentAllocatorTest {
     }
 
     @Test
+    @DisplayName("what an allocator remembers of its last write is only a guess: a key moved behind its back is followed, in the same call")
+    void aKeyMovedBehindTheAllocatorsBackIsFollowed() throws Exception {
+        EtcdSegmentAllocator allocator = toClose.add(EtcdSegmentAllocator.builder(EtcdTests.endpoints(etcd))
+                .keyPrefix("moved").build());
+        assertThat(allocator.allocate("t", 10)).isEqualTo(new Segment("t", 1, 11));
+        put("moved/segment/t", "500"); // an operator, or another allocator: a new mod revision
+        assertThat(allocator.allocate("t", 10)).as("from the key's value, not from the remembered 11")
+                .isEqualTo(new Segment("t", 500, 510));
+        assertThat(allocator.allocate("t", 10)).isEqualTo(new Segment("t", 510, 520));
+        assertThat(get("moved/segment/t")).isEqualTo("520");
+    }
+
+    @Test
     @DisplayName("allocators racing on one tag get disjoint ranges, each allocator's ascending")
     void racingAllocatorsGetDisjointRanges() throws Exception {
         int allocators = 4;
