@@ -12,6 +12,8 @@ import io.etcd.jetcd.kv.PutResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -93,13 +95,16 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
     private final AtomicLong watermark = new AtomicLong();
     /** Revisions up to this one may have been handed out by a crashed predecessor: skipped. 0 once passed. */
     private volatile long skipUpTo;
+    /** Held while the counter is open: one counter a watermark file, across processes. */
+    private final @Nullable FileLock fileLock;
     /** The ceiling in the file (guarded by this). */
     private long persistedCeiling;
     /** The cluster id of the first reply; 0 until then. */
     private final AtomicLong clusterId = new AtomicLong();
     private volatile boolean closed; // written under this
 
-    private EtcdRevisionCounter(Builder b, Client client, long reached, long ceiling) {
+    private EtcdRevisionCounter(Builder b, Client client, long reached, long ceiling, @Nullable FileLock fileLock) {
+        this.fileLock = fileLock;
         this.client = client;
         this.ownsClient = b.connection.ownsClient();
         this.kv = client.getKVClient();
@@ -354,8 +359,60 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
                 }
             }
         } finally {
+            release(fileLock);
             if (ownsClient) {
                 client.close();
+            }
+        }
+    }
+
+    /**
+     * Locks {@code <file>.lock} for this counter: two counters writing one watermark file would each write their
+     * own watermark over the other's, and a lower one would let a restored cluster's repeated revisions through.
+     *
+     * @throws IdGenerationException if another counter, in this or another process, has the file, or the lock
+     *     file cannot be made
+     */
+    private static FileLock lockFile(Path file) {
+        Path lockPath = file.resolveSibling(file.getFileName() + ".lock");
+        FileChannel channel = null;
+        try {
+            channel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = channel.tryLock();
+            if (lock != null) {
+                return lock;
+            }
+        } catch (OverlappingFileLockException inThisJvm) {
+            // held by another counter of this process: the same answer
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new IdGenerationException("cannot lock the watermark file " + file.toAbsolutePath() + " (through "
+                    + lockPath.toAbsolutePath() + "): " + e + "; check the directory and its permissions", e);
+        }
+        closeQuietly(channel);
+        throw new IdGenerationException("the watermark file " + file.toAbsolutePath() + " is in use by another etcd"
+                + " revision counter (its lock " + lockPath.toAbsolutePath() + " is held, in this process or another):"
+                + " give each counter a file of its own, or close the other one first");
+    }
+
+    /** Tests only: what the death of the process leaves, its file lock released and nothing written on close. */
+    void dieForTest() {
+        closed = true;
+        release(fileLock);
+    }
+
+    private static void release(@Nullable FileLock lock) {
+        if (lock != null) {
+            closeQuietly(lock.channel()); // releases the lock with it
+        }
+    }
+
+    private static void closeQuietly(@Nullable FileChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // nothing held any more
             }
         }
     }
@@ -438,8 +495,9 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
         /**
          * Keeps the watermark in this file across restarts, so that a counter started after etcd was restored
          * from an older snapshot refuses instead of repeating ids (see the class comment). One counter per file:
-         * counters of several processes, or two of one process, must not share it. The file is created on the
-         * first id; its directory must exist. Default: none (the watermark lives as long as the counter).
+         * the counter holds a lock on {@code <file>.lock} beside it while it is open, and a second counter on the
+         * file, in this process or another, is refused when built. The file is created on the first id; its
+         * directory must exist. Default: none (the watermark lives as long as the counter).
          *
          * @throws NullPointerException if null
          */
@@ -470,9 +528,15 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
          * @throws IllegalStateException if {@link #trustCertificates} was set but no endpoint uses https
          */
         public EtcdRevisionCounter build() {
-            long[] file = watermarkFile == null ? new long[] {0, 0} : read(watermarkFile);
-            Client client = connection.client();
-            return new EtcdRevisionCounter(this, client, file[0], file[1]);
+            @Nullable FileLock lock = watermarkFile == null ? null : lockFile(watermarkFile);
+            try {
+                long[] file = watermarkFile == null ? new long[] {0, 0} : read(watermarkFile);
+                Client client = connection.client();
+                return new EtcdRevisionCounter(this, client, file[0], file[1], lock);
+            } catch (RuntimeException | Error e) {
+                release(lock);
+                throw e;
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.distkit.id.IdGenerationException;
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdSourceUnavailableException;
 import io.distkit.id.IdStore;
@@ -94,6 +95,7 @@ class EtcdRevisionCounterRestoreTest {
         assertThatThrownBy(() -> counter.nextIds(5)).isInstanceOf(IdSourceUnavailableException.class)
                 .hasMessageContaining("went back");
 
+        counter.close(); // the process restarts: a new counter on the same file
         EtcdRevisionCounter restarted = toClose.add(EtcdRevisionCounter.builder(EtcdTests.endpoints(etcd))
                 .name("orders").watermarkFile(file).watermarkChunk(10).build());
         IdSourceUnavailableException fromFile = awaitRefusal(restarted, "went back");
@@ -127,7 +129,7 @@ class EtcdRevisionCounterRestoreTest {
             before = IdChecks.concat(LongStream.range(0, 20).map(i -> orders.nextId()).toArray(), orders.nextIds(30));
         }
         assertThat(Files.list(watermarks).map(p -> p.getFileName().toString()).toList())
-                .containsExactly("shop%2Fcounter%2Forders%2Feu.watermark");
+                .containsExactlyInAnyOrder("shop%2Fcounter%2Forders%2Feu.watermark", "shop%2Fcounter%2Forders%2Feu.watermark.lock");
 
         wipe(etcd);
 
@@ -154,6 +156,7 @@ class EtcdRevisionCounterRestoreTest {
         assertThat(Files.readString(file)).as("written ahead once, by the first id")
                 .contains("reached " + firstLife[0]).contains("ceiling " + (firstLife[0] + 200));
         crashing.close(); // the process dies: no close(), the file keeps its ceiling
+        first.dieForTest(); // and its lock on the file goes with it
 
         EtcdRevisionCounter second = EtcdRevisionCounter.builder(EtcdTests.endpoints(etcd)).name("crash")
                 .watermarkFile(file).watermarkChunk(200).build();
@@ -170,6 +173,23 @@ class EtcdRevisionCounterRestoreTest {
         long next = third.nextId();
         assertThat(next).as("right above, nothing skipped (no other writer on this cluster)")
                 .isEqualTo(secondLife[19] + 1);
+    }
+
+    @Test
+    @DisplayName("one counter a watermark file: a second one on the same file is refused with what to do, until the first closes")
+    void aWatermarkFileHasOneCounter() throws Exception {
+        EtcdCluster etcd = cluster();
+        Path file = dir.resolve("shared.watermark");
+        EtcdRevisionCounter first = EtcdRevisionCounter.builder(EtcdTests.endpoints(etcd)).name("a").watermarkFile(file)
+                .build();
+        long id = first.nextId();
+        assertThatThrownBy(() -> EtcdRevisionCounter.builder(EtcdTests.endpoints(etcd)).name("b").watermarkFile(file).build())
+                .isExactlyInstanceOf(IdGenerationException.class).hasMessageContaining("is in use by another etcd revision counter")
+                .hasMessageContaining("give each counter a file of its own");
+        first.close();
+        EtcdRevisionCounter next = toClose.add(EtcdRevisionCounter.builder(EtcdTests.endpoints(etcd)).name("a")
+                .watermarkFile(file).build());
+        assertThat(next.nextId()).isGreaterThan(id);
     }
 
     @Test
