@@ -2,6 +2,7 @@ package io.distkit.id.backends.jdbc;
 
 import io.distkit.id.IdGenerator;
 import io.distkit.id.IdStore;
+import io.distkit.id.Segment;
 import io.distkit.id.SegmentAllocator;
 import io.distkit.id.WorkerIdAssigner;
 import io.distkit.id.backends.AllocatedCounter;
@@ -28,7 +29,20 @@ public final class JdbcIdStore implements IdStore {
     private final @Nullable AutoCloseable ownedPool;
     private final JdbcSegmentAllocator allocator;
     private @Nullable WorkerIdAssigner assigner;
-    private boolean closed;
+    private volatile boolean closed;
+    /** The allocator handed out, to counters too: refuses once the store is closed, whoever owns the data source. */
+    private final SegmentAllocator handedOut = new SegmentAllocator() {
+        @Override
+        public Segment allocate(String tag, long step) {
+            checkOpen();
+            return allocator.allocate(tag, step);
+        }
+
+        @Override
+        public String toString() {
+            return allocator.toString();
+        }
+    };
 
     private JdbcIdStore(DataSource dataSource, @Nullable AutoCloseable ownedPool) {
         this.dataSource = dataSource;
@@ -67,13 +81,13 @@ public final class JdbcIdStore implements IdStore {
     @Override
     public synchronized IdGenerator counter(String name) {
         checkOpen();
-        return AllocatedCounter.of(allocator, name);
+        return AllocatedCounter.of(handedOut, name);
     }
 
     @Override
     public synchronized SegmentAllocator segmentAllocator() {
         checkOpen();
-        return allocator;
+        return handedOut;
     }
 
     @Override
