@@ -6,35 +6,20 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.zaxxer.hikari.HikariDataSource;
 import io.distkit.id.IdGenerator;
 import io.distkit.id.SegmentAllocator;
-import io.distkit.testkit.server.H2Database;
-import io.distkit.testkit.server.Pools;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@link JdbcIdStore} on a data source the caller owns. */
 class JdbcIdStoreTest {
 
-    static H2Database database;
-    static HikariDataSource pool;
-
-    @BeforeAll
-    static void start() {
-        database = H2Database.builder().build();
-        database.start();
-        pool = Pools.hikari(database);
-    }
-
-    @AfterAll
-    static void stop() {
-        pool.close();
-        database.close();
-    }
+    @RegisterExtension
+    static final H2Pool h2 = new H2Pool();
 
     @Test
     @DisplayName("closing the store stops what it handed out, counters and the allocator, and leaves the caller's data source open")
     void closeStopsWhatItHandedOut() {
+        HikariDataSource pool = h2.pool();
         JdbcIdStore store = JdbcIdStore.of(pool);
         IdGenerator orders = store.counter("store-close");
         SegmentAllocator allocator = store.segmentAllocator();
