@@ -283,6 +283,25 @@ class RedisIdFailureTest {
         }
 
         @Test
+        @DisplayName("an error about the server's state (out of memory, read-only once demoted) is an IdSourceUnavailableException saying so, not a key problem")
+        void serverStateErrorsAreUnavailable() {
+            RedisServer redis = server(Persistence.AOF_ALWAYS);
+            IdGenerator counter = store(redis.uri(), RewindGuard.REQUIRE_FSYNC_ALWAYS).counter("state");
+            long first = counter.nextId();
+
+            redis.call("CONFIG", "SET", "maxmemory", "1"); // noeviction: every write is refused with OOM
+            assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdSourceUnavailableException.class)
+                    .hasMessageContaining("OOM").hasMessageNotContaining("must hold an integer");
+            redis.call("CONFIG", "SET", "maxmemory", "0");
+            assertThat(counter.nextId()).as("goes on once the server accepts writes again").isGreaterThan(first);
+
+            RedisServer other = server(Persistence.AOF_ALWAYS);
+            redis.call("REPLICAOF", other.host(), Integer.toString(other.port())); // demoted under the open connection
+            assertThatThrownBy(counter::nextId).isExactlyInstanceOf(IdSourceUnavailableException.class)
+                    .hasMessageContaining("READONLY").hasMessageNotContaining("must hold an integer");
+        }
+
+        @Test
         @DisplayName("IdStores.connect opens a Redis store from its URI; nextIds(1000) is one range")
         void connectsThroughTheFactory() {
             RedisServer redis = server(Persistence.AOF_ALWAYS);
