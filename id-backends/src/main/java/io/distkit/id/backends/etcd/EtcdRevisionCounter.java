@@ -424,14 +424,13 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
     }
 
     /** Configures a counter; every setter checks its argument at once. */
-    public static final class Builder {
-        private final EtcdConnection connection;
+    public static final class Builder extends EtcdBuilder<Builder> {
         private String name = "default";
         private @Nullable Path watermarkFile;
         private long chunk = DEFAULT_WATERMARK_CHUNK;
 
         private Builder(EtcdConnection connection) {
-            this.connection = connection;
+            super(connection);
         }
 
         /**
@@ -442,53 +441,6 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
          */
         public Builder name(String name) {
             this.name = SegmentAllocator.checkTag(name);
-            return this;
-        }
-
-        /**
-         * The prefix of the counter's key; default {@value EtcdRevisionCounter#DEFAULT_KEY_PREFIX}. A {@code '/'}
-         * is appended if it does not end with one.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if blank, over 200 characters or with a control character
-         */
-        public Builder keyPrefix(String keyPrefix) {
-            connection.keyPrefix = EtcdConnection.checkKeyPrefix(keyPrefix);
-            return this;
-        }
-
-        /**
-         * How long one etcd call (one window of puts) may take before the counter gives up with an
-         * {@link IdSourceUnavailableException}; default 5 s.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            connection.commandTimeout = EtcdConnection.checkCommandTimeout(timeout);
-            return this;
-        }
-
-        /**
-         * The etcd user and password of a client made from endpoints.
-         *
-         * @throws NullPointerException if either is null
-         * @throws IllegalStateException if the builder was given a jetcd client
-         */
-        public Builder credentials(String user, String password) {
-            connection.credentials(user, password);
-            return this;
-        }
-
-        /**
-         * A PEM file of the certificate authorities to trust for {@code https://} endpoints, instead of the JVM's.
-         *
-         * @throws NullPointerException if null
-         * @throws IllegalArgumentException if not a readable file
-         * @throws IllegalStateException if the builder was given a jetcd client
-         */
-        public Builder trustCertificates(Path caCertificates) {
-            connection.trustCertificates(caCertificates);
             return this;
         }
 

@@ -222,23 +222,11 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
     }
 
     /** Configures an allocator; every setter checks its argument at once. */
-    public static final class Builder {
-        private final EtcdConnection connection;
+    public static final class Builder extends EtcdBuilder<Builder> {
         private long firstId = 1;
 
         private Builder(EtcdConnection connection) {
-            this.connection = connection;
-        }
-
-        /**
-         * The prefix of the tags' keys ({@code <keyPrefix>segment/<tag>}); default
-         * {@value EtcdSegmentAllocator#DEFAULT_KEY_PREFIX}. A {@code '/'} is appended if missing.
-         *
-         * @throws IllegalArgumentException if blank, over 200 characters or with a control character
-         */
-        public Builder keyPrefix(String keyPrefix) {
-            connection.keyPrefix = EtcdConnection.checkKeyPrefix(keyPrefix);
-            return this;
+            super(connection);
         }
 
         /**
@@ -251,37 +239,6 @@ public final class EtcdSegmentAllocator implements SegmentAllocator, AutoCloseab
                 throw new IllegalArgumentException("firstId must not be negative, was " + firstId);
             }
             this.firstId = firstId;
-            return this;
-        }
-
-        /**
-         * How long one etcd call may take; default 5 s.
-         *
-         * @throws IllegalArgumentException if not positive
-         */
-        public Builder commandTimeout(Duration timeout) {
-            connection.commandTimeout = EtcdConnection.checkCommandTimeout(timeout);
-            return this;
-        }
-
-        /**
-         * The etcd user and password of a client made from endpoints.
-         *
-         * @throws IllegalStateException if the builder was given a jetcd client
-         */
-        public Builder credentials(String user, String password) {
-            connection.credentials(user, password);
-            return this;
-        }
-
-        /**
-         * A PEM file of the certificate authorities to trust for {@code https://} endpoints.
-         *
-         * @throws IllegalArgumentException if not a readable file
-         * @throws IllegalStateException if the builder was given a jetcd client
-         */
-        public Builder trustCertificates(Path caCertificates) {
-            connection.trustCertificates(caCertificates);
             return this;
         }
 

@@ -67,7 +67,8 @@ public final class RedisIdStore implements IdStore {
     /**
      * A builder for a store that creates (and on {@link #close()} shuts down) its own Lettuce client for {@code
      * uri}: {@code redis://[user:password@]host[:port][/db]}, {@code rediss://...} (TLS) or {@code
-     * redis-sentinel://host:port[,host:port...][/db]#masterId}.
+     * redis-sentinel://host:port[,host:port...][/db]#masterId}. Lettuce's {@code timeout=} parameter, if the URI
+     * has one, is the command timeout unless {@link Builder#commandTimeout} sets another.
      *
      * @throws NullPointerException if {@code uri} is null
      * @throws IllegalArgumentException if {@code uri} is malformed
@@ -81,7 +82,11 @@ public final class RedisIdStore implements IdStore {
             throw new IllegalArgumentException("malformed Redis URI for ids: " + e.getMessage() + "; expected"
                     + " redis://[user:password@]host[:port][/db], rediss://... or redis-sentinel://host:port#master", e);
         }
-        return new Builder(parsed, null);
+        Builder builder = new Builder(parsed, null);
+        if (java.util.regex.Pattern.compile("[?&]timeout=").matcher(uri).find()) {
+            builder.commandTimeout(parsed.getTimeout()); // Lettuce's own parameter, unless commandTimeout sets another
+        }
+        return builder;
     }
 
     /**

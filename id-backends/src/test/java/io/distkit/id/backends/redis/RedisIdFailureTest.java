@@ -18,6 +18,7 @@ import io.distkit.testkit.server.RedisServer.Persistence;
 import io.distkit.testkit.server.Servers;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.DisplayName;
@@ -56,6 +57,22 @@ class RedisIdFailureTest {
         }
         return ids;
     }
+
+    /** CONFIG GET calls the server has served (the guard's check reads each setting with one). */
+    private static long configGets(RedisServer redis) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("cmdstat_config(?:\\|get)?:calls=(\\d+)")
+                .matcher(String.valueOf(redis.call("INFO", "commandstats")));
+        return m.find() ? Long.parseLong(m.group(1)) : 0;
+    }
+
+    /** Drops the store's connections and waits until the client has connected again. */
+    private static void reconnect(RedisServer redis) {
+        redis.call("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+                .until(() -> String.valueOf(redis.call("CLIENT", "LIST", "TYPE", "normal")).lines()
+                        .anyMatch(line -> !line.contains("cmd=client|list")));
+    }
+
 
     @Nested
     @DisplayName("F19: the server restarted")
@@ -260,6 +277,60 @@ class RedisIdFailureTest {
             } finally {
                 redis.resume();
             }
+        }
+
+        @Test
+        @DisplayName("Lettuce's timeout= in the URI is the command timeout: a silent server fails the call within it, not within the 5 s default")
+        void uriTimeoutIsTheCommandTimeout() {
+            RedisServer redis = server(Persistence.AOF_ALWAYS);
+            try (IdStore store = IdStores.connect(redis.uri() + "?timeout=1s")) {
+                IdGenerator counter = store.counter("uri-timeout");
+                counter.nextId();
+                redis.pause();
+                long start = System.nanoTime();
+                try {
+                    assertThatThrownBy(counter::nextId).isInstanceOf(IdSourceUnavailableException.class);
+                    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(3500));
+                } finally {
+                    redis.resume();
+                }
+            }
+        }
+
+        @Test
+        @DisplayName("after a reconnect the server is checked once, however many threads call at that moment")
+        void oneCheckPerReconnect() throws Exception {
+            RedisServer redis = server(Persistence.AOF_ALWAYS);
+            IdGenerator counter = store(redis.uri(), RewindGuard.REQUIRE_FSYNC_ALWAYS).counter("one-check");
+            counter.nextId();
+            long before = configGets(redis);
+            reconnect(redis);
+            counter.nextId();
+            long oneCheck = configGets(redis) - before;
+            assertThat(oneCheck).as("a reconnect is followed by a check").isPositive();
+
+            int threads = 16;
+            reconnect(redis);
+            long beforeMany = configGets(redis);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                List<java.util.concurrent.Future<Long>> calls = new java.util.ArrayList<>();
+                for (int i = 0; i < threads; i++) {
+                    calls.add(pool.submit(() -> {
+                        go.await();
+                        return counter.nextId();
+                    }));
+                }
+                go.countDown();
+                for (java.util.concurrent.Future<Long> call : calls) {
+                    call.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(configGets(redis) - beforeMany).as("%d threads after one reconnect: one check", threads)
+                    .isEqualTo(oneCheck);
         }
 
         @Test
