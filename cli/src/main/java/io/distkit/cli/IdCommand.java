@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -235,20 +236,29 @@ final class IdCommand implements Callable<Integer> {
         }
     }
 
-    private int segment(PrintWriter out) {
+    /** The store of {@code --backend} for ids of {@code kind}, which take no worker id. */
+    private IdStore storeFor(String kind) {
         if (workerId != null) {
             throw new ParameterException(spec.commandLine(), "--worker-id is for snowflake ids");
         }
         if (backendUri == null) {
-            throw new ParameterException(spec.commandLine(), "segment ids need a store: --backend URI");
+            throw new ParameterException(spec.commandLine(), kind + " ids need a store: --backend URI");
         }
-        try (IdStore store = openStore(backendUri)) {
-            Segment segment;
-            try {
-                segment = store.segmentAllocator().allocate(tag, count);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
-            }
+        return openStore(backendUri);
+    }
+
+    /** Runs a call that takes {@code --tag}; a tag the store refuses is a usage error. */
+    private <T> T withTag(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
+        }
+    }
+
+    private int segment(PrintWriter out) {
+        try (IdStore store = storeFor("segment")) {
+            Segment segment = withTag(() -> store.segmentAllocator().allocate(tag, count));
             StringBuilder lines = new StringBuilder();
             for (long id = segment.start(); id < segment.endExclusive(); id++) {
                 append(lines, id);
@@ -264,19 +274,8 @@ final class IdCommand implements Callable<Integer> {
     }
 
     private int counter(PrintWriter out) {
-        if (workerId != null) {
-            throw new ParameterException(spec.commandLine(), "--worker-id is for snowflake ids");
-        }
-        if (backendUri == null) {
-            throw new ParameterException(spec.commandLine(), "counter ids need a store: --backend URI");
-        }
-        try (IdStore store = openStore(backendUri)) {
-            IdGenerator counter;
-            try {
-                counter = store.counter(tag);
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--tag: " + e.getMessage(), e);
-            }
+        try (IdStore store = storeFor("counter")) {
+            IdGenerator counter = withTag(() -> store.counter(tag));
             StringBuilder lines = new StringBuilder();
             for (int i = 0; i < count; i++) {
                 append(lines, counter.nextId()); // one request each: what the kind is for
