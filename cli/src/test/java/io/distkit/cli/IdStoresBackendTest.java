@@ -19,6 +19,25 @@ class IdStoresBackendTest {
     @RegisterExtension
     static final RedisServer VOLATILE = RedisServer.builder().persistence(Persistence.NONE).build();
 
+    /**
+     * On a fresh store at {@code uri}: counter ids, two segments of one tag in sequence from 1, snowflake ids, and
+     * a demo that takes its ids from the store.
+     */
+    static void idsOfEveryKindComeFrom(String uri) {
+        long[] counted = ids(Cli.run("id", "--backend", uri, "--kind", "counter", "--tag", "invoice",
+                "--count", "3"));
+        assertThat(counted).hasSize(3).doesNotHaveDuplicates().isSorted();
+        long[] segment = ids(Cli.run("id", "--backend", uri, "--kind", "segment", "--tag", "order",
+                "--count", "5"));
+        assertThat(segment).containsExactly(1, 2, 3, 4, 5);
+        long[] again = ids(Cli.run("id", "--backend", uri, "--kind", "segment", "--tag", "order"));
+        assertThat(again).containsExactly(6);
+        long[] snowflakes = ids(Cli.run("id", "--backend", uri, "--kind", "snowflake", "--count", "1000"));
+        assertThat(snowflakes).hasSize(1000).doesNotHaveDuplicates().isSorted();
+        Cli.Result demo = Cli.run("demo", "--backend", uri, "--duration", "1s", "--ids", "10000", "--workers", "2");
+        assertThat(demo.out()).as("%s", demo).contains("leased from the backend").contains("ranges from the backend");
+    }
+
     static long[] ids(Cli.Result r) {
         assertThat(r.code()).as("%s", r).isZero();
         return Arrays.stream(r.out().strip().split("\n")).mapToLong(Long::parseLong).toArray();

@@ -108,17 +108,6 @@ class ZooKeeperBackendTest {
 
     @Test
     void idsOfEveryKindComeFromTheStore() {
-        long[] counted = IdStoresBackendTest.ids(Cli.run("id", "--backend", uri(), "--kind", "counter", "--tag", "invoice",
-                "--count", "3"));
-        assertThat(counted).hasSize(3).doesNotHaveDuplicates().isSorted();
-        long[] segment = IdStoresBackendTest.ids(Cli.run("id", "--backend", uri(), "--kind", "segment", "--tag", "order",
-                "--count", "5"));
-        assertThat(segment).containsExactly(1, 2, 3, 4, 5);
-        long[] again = IdStoresBackendTest.ids(Cli.run("id", "--backend", uri(), "--kind", "segment", "--tag", "order"));
-        assertThat(again).containsExactly(6);
-        long[] snowflakes = IdStoresBackendTest.ids(Cli.run("id", "--backend", uri(), "--kind", "snowflake", "--count", "1000"));
-        assertThat(snowflakes).hasSize(1000).doesNotHaveDuplicates().isSorted();
-        Cli.Result demo = Cli.run("demo", "--backend", uri(), "--duration", "1s", "--ids", "10000", "--workers", "2");
-        assertThat(demo.out()).as("%s", demo).contains("leased from the backend").contains("ranges from the backend");
+        IdStoresBackendTest.idsOfEveryKindComeFrom(uri());
     }
 }
