@@ -12,7 +12,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p><b>States.</b> Where the next segment stands is one {@link State}, changed only under {@link #lock}:
  * <pre>
- *   IDLE     → FETCHING   the threshold call, or a caller that ran out, starts a fetch
+ *   IDLE     → FETCHING   the threshold call (threshold 0: the slow path that made a segment current), or a
+ *                         caller that ran out, starts a fetch
  *   FETCHING → READY      fetched in the background: the segment waits in next
  *   FETCHING → IDLE       fetched on a caller's thread: the segment is made current at once
  *   FETCHING → FETCHING   failed: retried after a pause
@@ -140,7 +141,7 @@ abstract class BufferSwitch {
                             return now;
                         }
                         if (state == State.READY) {
-                            current = next; // its threshold call fetches the one after
+                            current = next; // its threshold call fetches the one after (threshold 0: inUse, now)
                             next = null;
                             state = State.IDLE;
                             inUse(current);

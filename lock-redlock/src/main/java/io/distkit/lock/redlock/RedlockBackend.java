@@ -33,6 +33,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.jspecify.annotations.Nullable;
 
@@ -77,7 +78,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
 
     /** Largest number of keys one renewal script touches on a node; more leases take several calls. */
     static final int MAX_KEYS_PER_CALL = 1000;
-    /** First pause before a give-back is sent again to nodes that did not confirm it; doubles up to the cap. */
+    /** First pause before a give-back is sent again to the nodes that did not confirm it; doubles up to the cap. */
     private static final long GIVE_BACK_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long GIVE_BACK_RETRY_CAP_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
@@ -267,16 +268,24 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
      * before, and the acquire would then take the lock after its release.
      */
     private CompletableFuture<List<@Nullable Answer<Long>>> releaseEverywhere(String name, LockKeys keys, String owner) {
-        if (Thread.currentThread() instanceof FastThreadLocalThread) {
-            return CompletableFuture.supplyAsync(() -> sendRelease(keys, owner), sender).thenCompose(Function.identity());
-        }
-        return sendRelease(keys, owner);
+        return release(nodes, keys, owner,
+                answers -> Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value())) >= quorum);
     }
 
-    private CompletableFuture<List<@Nullable Answer<Long>>> sendRelease(LockKeys keys, String owner) {
+    /** Compare-and-delete on {@code targets} at once (from the client's executor on a Netty event loop, see above). */
+    private CompletableFuture<List<@Nullable Answer<Long>>> release(List<RedlockNode> targets, LockKeys keys, String owner,
+            Predicate<List<@Nullable Answer<Long>>> decided) {
+        if (Thread.currentThread() instanceof FastThreadLocalThread) {
+            return CompletableFuture.supplyAsync(() -> sendRelease(targets, keys, owner, decided), sender)
+                    .thenCompose(Function.identity());
+        }
+        return sendRelease(targets, keys, owner, decided);
+    }
+
+    private CompletableFuture<List<@Nullable Answer<Long>>> sendRelease(List<RedlockNode> targets, LockKeys keys,
+            String owner, Predicate<List<@Nullable Answer<Long>>> decided) {
         String[] releaseKeys = {keys.lock(), keys.channel()};
-        return Round.<Long>of(nodes, node -> node.run(Script.RELEASE, releaseKeys, owner),
-                answers -> Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value())) >= quorum);
+        return Round.<Long>of(targets, node -> node.run(Script.RELEASE, releaseKeys, owner), decided);
     }
 
     /**
@@ -626,28 +635,43 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
             if (owners.isEmpty()) {
                 return DONE;
             }
-            // attempts whose answers or releases were lost may hold the lock on some node: remove by owner value,
-            // again and again until every node confirmed or the keys have expired by themselves (every attempt
-            // started before now, so its keys live at most one lease from now)
+            // attempts whose answers or releases were lost may hold the lock on some node: remove by owner value.
+            // The acquisition settles after one round; the nodes that did not confirm are asked again in the
+            // background until they do or the keys have expired by themselves (every attempt started before now,
+            // so its keys live at most one lease from now), unless the client closes first
             long expiredBy = System.nanoTime() + leaseNanos;
             return inFlight.track(() -> CompletableFuture.allOf(owners.stream()
-                    .map(owner -> giveBack(owner, expiredBy, GIVE_BACK_RETRY_NANOS))
+                    .map(owner -> {
+                        CompletableFuture<Void> firstRound = new CompletableFuture<>();
+                        giveBack(owner, nodes, expiredBy, GIVE_BACK_RETRY_NANOS, firstRound);
+                        return firstRound;
+                    })
                     .toArray(CompletableFuture[]::new)));
         }
 
-        private CompletableFuture<Void> giveBack(String owner, long expiredBy, long pauseNanos) {
-            return releaseEverywhere(request.name(), keys, owner).thenCompose(answers -> {
-                if (Round.count(answers, Answer::replied) == nodes.size() || closed
-                        || System.nanoTime() + pauseNanos - expiredBy >= 0) {
-                    return DONE;
+        private void giveBack(String owner, List<RedlockNode> targets, long expiredBy, long pauseNanos,
+                CompletableFuture<Void> firstRound) {
+            CompletableFuture<List<@Nullable Answer<Long>>> round;
+            try {
+                round = release(targets, keys, owner, answers -> false); // every target answers or times out
+            } catch (RuntimeException e) {
+                firstRound.complete(null);
+                return;
+            }
+            round.whenComplete((answers, failure) -> {
+                firstRound.complete(null);
+                List<RedlockNode> unconfirmed = new ArrayList<>();
+                for (int i = 0; i < targets.size(); i++) {
+                    Answer<Long> answer = answers == null ? null : answers.get(i);
+                    if (answer == null || !answer.replied()) {
+                        unconfirmed.add(targets.get(i));
+                    }
+                }
+                if (unconfirmed.isEmpty() || closed || System.nanoTime() + pauseNanos - expiredBy >= 0) {
+                    return;
                 }
                 long nextPause = Math.min(GIVE_BACK_RETRY_CAP_NANOS, pauseNanos * 2);
-                CompletableFuture<Void> again = new CompletableFuture<>();
-                if (timeouts.schedule(() -> giveBack(owner, expiredBy, nextPause)
-                        .whenComplete((v, f) -> again.complete(null)), pauseNanos) == null) {
-                    again.complete(null);
-                }
-                return again;
+                timeouts.schedule(() -> giveBack(owner, unconfirmed, expiredBy, nextPause, firstRound), pauseNanos);
             });
         }
     }

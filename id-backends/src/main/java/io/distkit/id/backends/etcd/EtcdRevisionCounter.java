@@ -25,7 +25,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -96,14 +98,22 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
     /** Revisions up to this one may have been handed out by a crashed predecessor: skipped. 0 once passed. */
     private volatile long skipUpTo;
     /** Held while the counter is open: one counter a watermark file, across processes. */
-    private final @Nullable FileLock fileLock;
+    private final @Nullable HeldFile fileLock;
+    /**
+     * The lock files this JVM holds. The file lock is the process's (POSIX): a second channel on the file, closed
+     * after its refused tryLock, would drop it; so a second counter of this process is refused before it opens one.
+     */
+    private static final Set<Path> HELD_IN_THIS_JVM = ConcurrentHashMap.newKeySet();
+
+    /** A watermark file's lock file, by its absolute path, and the lock on it. */
+    private record HeldFile(Path path, FileLock lock) {}
     /** The ceiling in the file (guarded by this). */
     private long persistedCeiling;
     /** The cluster id of the first reply; 0 until then. */
     private final AtomicLong clusterId = new AtomicLong();
     private volatile boolean closed; // written under this
 
-    private EtcdRevisionCounter(Builder b, Client client, long reached, long ceiling, @Nullable FileLock fileLock) {
+    private EtcdRevisionCounter(Builder b, Client client, long reached, long ceiling, @Nullable HeldFile fileLock) {
         this.fileLock = fileLock;
         this.client = client;
         this.ownsClient = b.connection.ownsClient();
@@ -373,26 +383,31 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
      * @throws IdGenerationException if another counter, in this or another process, has the file, or the lock
      *     file cannot be made
      */
-    private static FileLock lockFile(Path file) {
-        Path lockPath = file.resolveSibling(file.getFileName() + ".lock");
+    private static HeldFile lockFile(Path file) {
+        Path lockPath = file.resolveSibling(file.getFileName() + ".lock").toAbsolutePath().normalize();
+        String inUse = "the watermark file " + file.toAbsolutePath() + " is in use by another etcd revision counter"
+                + " (its lock " + lockPath + " is held, in this process or another): give each counter a file of its"
+                + " own, or close the other one first";
+        // checked before the file is opened: closing any channel on a file drops this process's lock on it
+        if (!HELD_IN_THIS_JVM.add(lockPath)) {
+            throw new IdGenerationException(inUse);
+        }
         FileChannel channel = null;
         try {
             channel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             FileLock lock = channel.tryLock();
             if (lock != null) {
-                return lock;
+                return new HeldFile(lockPath, lock);
             }
-        } catch (OverlappingFileLockException inThisJvm) {
-            // held by another counter of this process: the same answer
-        } catch (IOException e) {
+        } catch (IOException | OverlappingFileLockException e) {
             closeQuietly(channel);
+            HELD_IN_THIS_JVM.remove(lockPath);
             throw new IdGenerationException("cannot lock the watermark file " + file.toAbsolutePath() + " (through "
-                    + lockPath.toAbsolutePath() + "): " + e + "; check the directory and its permissions", e);
+                    + lockPath + "): " + e + "; check the directory and its permissions", e);
         }
         closeQuietly(channel);
-        throw new IdGenerationException("the watermark file " + file.toAbsolutePath() + " is in use by another etcd"
-                + " revision counter (its lock " + lockPath.toAbsolutePath() + " is held, in this process or another):"
-                + " give each counter a file of its own, or close the other one first");
+        HELD_IN_THIS_JVM.remove(lockPath);
+        throw new IdGenerationException(inUse);
     }
 
     /** Tests only: what the death of the process leaves, its file lock released and nothing written on close. */
@@ -401,9 +416,10 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
         release(fileLock);
     }
 
-    private static void release(@Nullable FileLock lock) {
-        if (lock != null) {
-            closeQuietly(lock.channel()); // releases the lock with it
+    private static void release(@Nullable HeldFile held) {
+        if (held != null) {
+            closeQuietly(held.lock().channel()); // releases the lock with it
+            HELD_IN_THIS_JVM.remove(held.path());
         }
     }
 
@@ -480,7 +496,7 @@ public final class EtcdRevisionCounter implements IdGenerator, AutoCloseable {
          * @throws IllegalStateException if {@link #trustCertificates} was set but no endpoint uses https
          */
         public EtcdRevisionCounter build() {
-            @Nullable FileLock lock = watermarkFile == null ? null : lockFile(watermarkFile);
+            @Nullable HeldFile lock = watermarkFile == null ? null : lockFile(watermarkFile);
             try {
                 long[] file = watermarkFile == null ? new long[] {0, 0} : read(watermarkFile);
                 Client client = connection.client();

@@ -83,7 +83,11 @@ public final class RedisIdStore implements IdStore {
                     + " redis://[user:password@]host[:port][/db], rediss://... or redis-sentinel://host:port#master", e);
         }
         Builder builder = new Builder(parsed, null);
-        if (java.util.regex.Pattern.compile("[?&]timeout=").matcher(uri).find()) {
+        int hash = uri.indexOf('#');
+        String beforeFragment = hash < 0 ? uri : uri.substring(0, hash);
+        int question = beforeFragment.indexOf('?');
+        if (question >= 0 && java.util.regex.Pattern.compile("(^|&)timeout=")
+                .matcher(beforeFragment.substring(question + 1)).find()) {
             builder.commandTimeout(parsed.getTimeout()); // Lettuce's own parameter, unless commandTimeout sets another
         }
         return builder;

@@ -14,9 +14,15 @@ final class H2Pool implements BeforeAllCallback, AfterAllCallback {
 
     private @Nullable H2Database database;
     private @Nullable HikariDataSource pool;
+    /** The class that registered the extension: its @Nested classes call beforeAll and afterAll too, and share it. */
+    private @Nullable Class<?> owner;
 
     @Override
     public void beforeAll(ExtensionContext context) {
+        if (owner != null) {
+            return; // a nested class of the owner
+        }
+        owner = context.getRequiredTestClass();
         database = H2Database.builder().build();
         database.start();
         pool = Pools.hikari(database);
@@ -24,6 +30,10 @@ final class H2Pool implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void afterAll(ExtensionContext context) {
+        if (context.getRequiredTestClass() != owner) {
+            return;
+        }
+        owner = null;
         try {
             if (pool != null) {
                 pool.close();
