@@ -246,7 +246,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
      */
     @Override
     public CompletionStage<Boolean> release(RedlockLease lease) {
-        return inFlight.track(() -> releaseEverywhere(lease.name(), lease.keys(), lease.owner()).thenApply(answers -> {
+        return inFlight.track(() -> releaseEverywhere(lease.keys(), lease.owner()).thenApply(answers -> {
             int deleted = Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value()));
             int failed = nodes.size() - Round.count(answers, Answer::replied);
             if (deleted >= quorum) {
@@ -267,7 +267,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
      * event loop Netty writes at once, ahead of an acquire that another thread queued on that connection a moment
      * before, and the acquire would then take the lock after its release.
      */
-    private CompletableFuture<List<@Nullable Answer<Long>>> releaseEverywhere(String name, LockKeys keys, String owner) {
+    private CompletableFuture<List<@Nullable Answer<Long>>> releaseEverywhere(LockKeys keys, String owner) {
         return release(nodes, keys, owner,
                 answers -> Round.count(answers, a -> a.replied() && Long.valueOf(1).equals(a.value())) >= quorum);
     }
@@ -506,7 +506,7 @@ final class RedlockBackend implements LockBackend<RedlockLease> {
         /** Releases this owner value on every node ({@link #releaseEverywhere}); forgets it once all confirmed. */
         private CompletableFuture<Void> releaseAll(String owner) {
             leftovers.add(owner);
-            return releaseEverywhere(request.name(), keys, owner)
+            return releaseEverywhere(keys, owner)
                     .handle((answers, failure) -> {
                         if (failure == null && Round.count(answers, Answer::replied) == nodes.size()) {
                             leftovers.remove(owner);

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -42,6 +43,8 @@ public final class RedisIdStore implements IdStore {
 
     /** The key prefix unless {@link Builder#keyPrefix} sets another. */
     public static final String DEFAULT_KEY_PREFIX = "distkit:ids:";
+    /** Lettuce's {@code timeout} parameter in a URI's query. */
+    private static final Pattern URI_TIMEOUT = Pattern.compile("(^|&)timeout=");
     /** How long one command may take unless {@link Builder#commandTimeout} sets another: 5 seconds. */
     public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(5);
     /** The worker-id lease unless {@link Builder#workerLeaseTime} sets another. */
@@ -86,8 +89,7 @@ public final class RedisIdStore implements IdStore {
         int hash = uri.indexOf('#');
         String beforeFragment = hash < 0 ? uri : uri.substring(0, hash);
         int question = beforeFragment.indexOf('?');
-        if (question >= 0 && java.util.regex.Pattern.compile("(^|&)timeout=")
-                .matcher(beforeFragment.substring(question + 1)).find()) {
+        if (question >= 0 && URI_TIMEOUT.matcher(beforeFragment.substring(question + 1)).find()) {
             builder.commandTimeout(parsed.getTimeout()); // Lettuce's own parameter, unless commandTimeout sets another
         }
         return builder;
